@@ -1,0 +1,174 @@
+//! In-session signals from the player (DESIGN.md §3). They stay on the device.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::page::{ItemType, MAX_ID_LEN};
+
+/// One thing the listener did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionEvent {
+    pub item_id: String,
+    pub action: Action,
+    /// How long the item played (or the card was looked at, for `dwell`).
+    #[serde(default)]
+    pub ms_played: Option<f64>,
+    /// Wall-clock time of the event; used only to keep events in order.
+    #[serde(default)]
+    pub timestamp_ms: Option<f64>,
+    /// The item's embedding, when the player knows it; otherwise it is looked up among the
+    /// items of pages the ranker has seen.
+    #[serde(default)]
+    pub embedding: Option<Vec<f32>>,
+    /// The item's type, when known; otherwise taken from a page the item appeared on.
+    #[serde(rename = "type", default)]
+    pub item_type: Option<ItemType>,
+}
+
+/// What the listener did. Unknown actions are an [`Error::InvalidEvent`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Impression,
+    Click,
+    Play,
+    Complete,
+    Skip,
+    Like,
+    Dislike,
+    Save,
+    Dwell,
+}
+
+impl Action {
+    /// Number of actions (rows of the model's action table).
+    pub const COUNT: usize = 9;
+    /// Every action, in table order.
+    pub const ALL: [Action; Action::COUNT] = [
+        Action::Impression,
+        Action::Click,
+        Action::Play,
+        Action::Complete,
+        Action::Skip,
+        Action::Like,
+        Action::Dislike,
+        Action::Save,
+        Action::Dwell,
+    ];
+
+    /// Row of this action in the model's action table.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Lower-case name as used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Impression => "impression",
+            Action::Click => "click",
+            Action::Play => "play",
+            Action::Complete => "complete",
+            Action::Skip => "skip",
+            Action::Like => "like",
+            Action::Dislike => "dislike",
+            Action::Save => "save",
+            Action::Dwell => "dwell",
+        }
+    }
+
+    /// Whether this action says the listener wanted more of the item.
+    pub fn is_positive(self) -> bool {
+        matches!(
+            self,
+            Action::Play | Action::Complete | Action::Like | Action::Save | Action::Click
+        )
+    }
+}
+
+impl SessionEvent {
+    /// A minimal event: an item and an action.
+    pub fn new(item_id: impl Into<String>, action: Action) -> Self {
+        SessionEvent {
+            item_id: item_id.into(),
+            action,
+            ms_played: None,
+            timestamp_ms: None,
+            embedding: None,
+            item_type: None,
+        }
+    }
+
+    /// Sets `msPlayed`.
+    pub fn with_ms_played(mut self, ms: f64) -> Self {
+        self.ms_played = Some(ms);
+        self
+    }
+
+    /// Sets the embedding.
+    pub fn with_embedding(mut self, embedding: Vec<f32>) -> Self {
+        self.embedding = Some(embedding);
+        self
+    }
+
+    /// Parses one event from JSON.
+    pub fn from_json(json: &str) -> Result<Self> {
+        serde_json::from_str(json).map_err(|e| Error::Json {
+            what: "event",
+            message: e.to_string(),
+        })
+    }
+
+    /// Parses newline-delimited JSON events; blank lines are skipped, errors name the line.
+    pub fn from_jsonl(text: &str) -> Result<Vec<Self>> {
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| {
+                serde_json::from_str(l).map_err(|e| Error::Json {
+                    what: "event",
+                    message: format!("line {}: {e}", i + 1),
+                })
+            })
+            .collect()
+    }
+
+    /// Checks the event against the contract and the model's embedding dimension.
+    pub fn validate(&self, expected_dim: usize) -> Result<()> {
+        let at = || format!("event for item '{}'", self.item_id);
+        if self.item_id.is_empty() {
+            return Err(Error::InvalidEvent("itemId is empty".into()));
+        }
+        if self.item_id.len() > MAX_ID_LEN {
+            return Err(Error::InvalidEvent(format!(
+                "itemId is {} bytes long, at most {MAX_ID_LEN} are allowed",
+                self.item_id.len()
+            )));
+        }
+        for (name, v) in [("msPlayed", self.ms_played), ("timestampMs", self.timestamp_ms)] {
+            if let Some(v) = v.filter(|v| !v.is_finite() || *v < 0.0) {
+                return Err(Error::InvalidEvent(format!(
+                    "{}: {name} is {v}, expected a finite number >= 0",
+                    at()
+                )));
+            }
+        }
+        if let Some(e) = &self.embedding {
+            if e.len() != expected_dim {
+                return Err(Error::EmbeddingDim {
+                    expected: expected_dim,
+                    got: e.len(),
+                    context: at(),
+                });
+            }
+            if let Some(i) = e.iter().position(|v| !v.is_finite()) {
+                return Err(Error::InvalidEvent(format!(
+                    "{}: embedding[{i}] is {}, expected a finite number",
+                    at(),
+                    e[i]
+                )));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,203 @@
+//! Featurization, schema v1: turns a page and the session into the model's token inputs.
+//!
+//! Event token inputs: item embedding, action, dwell bucket (from `msPlayed`), recency bucket
+//! (position from the newest event) and item type. Candidate token inputs: item embedding, type,
+//! server-rank bucket (rank within its shelf), shelf bucket (shelf position on the page) and the
+//! server score. Every embedding is scaled to unit L2 norm (a zero vector stays zero), so servers
+//! with differently scaled embeddings feed the model alike.
+//!
+//! The trainer builds the same [`Features`] from logs through the `push_*` methods, so training
+//! and serving share one definition of every bucket.
+
+use crate::event::Action;
+use crate::page::{HomePage, ItemType};
+use crate::session::SessionState;
+
+/// Version of this featurization; stored in model files and checked at load.
+pub const FEATURE_SCHEMA: u32 = 1;
+/// Rows of the dwell table.
+pub const DWELL_BUCKETS: usize = 8;
+/// Rows of the recency table.
+pub const RECENCY_BUCKETS: usize = 8;
+/// Rows of the server-rank table.
+pub const RANK_BUCKETS: usize = 16;
+/// Rows of the shelf-position table.
+pub const SHELF_BUCKETS: usize = 16;
+
+/// Dwell bucket from `msPlayed`: 0 unknown, then <5 s, <15 s, <30 s, <1 min, <2 min, <5 min, longer.
+pub fn dwell_bucket(ms_played: Option<f64>) -> usize {
+    const EDGES_MS: [f64; 6] = [5e3, 15e3, 30e3, 60e3, 120e3, 300e3];
+    match ms_played {
+        None => 0,
+        Some(ms) => 1 + EDGES_MS.iter().take_while(|&&edge| ms >= edge).count(),
+    }
+}
+
+/// Recency bucket from the event's age (0 = newest): 0, 1, 2, 3, 4-7, 8-15, 16-31, 32+.
+pub fn recency_bucket(age: usize) -> usize {
+    match age {
+        0..=3 => age,
+        4..=7 => 4,
+        8..=15 => 5,
+        16..=31 => 6,
+        _ => 7,
+    }
+}
+
+/// Server-rank bucket from the rank within the shelf: exact up to 7, then coarser up to 128+.
+pub fn rank_bucket(rank: usize) -> usize {
+    match rank {
+        0..=7 => rank,
+        8..=9 => 8,
+        10..=11 => 9,
+        12..=15 => 10,
+        16..=23 => 11,
+        24..=31 => 12,
+        32..=63 => 13,
+        64..=127 => 14,
+        _ => 15,
+    }
+}
+
+/// Shelf bucket from the shelf's position on the page (the 16th and later share a row).
+pub fn shelf_bucket(shelf: usize) -> usize {
+    shelf.min(SHELF_BUCKETS - 1)
+}
+
+/// Token inputs for one forward: `n_events` event rows and `n_cands` candidate rows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Features {
+    /// Embedding dimension E.
+    pub dim: usize,
+    /// `[n_events, E]`, oldest event first, unit-normalized.
+    pub event_embeddings: Vec<f32>,
+    pub event_action: Vec<u32>,
+    pub event_dwell: Vec<u32>,
+    pub event_recency: Vec<u32>,
+    pub event_type: Vec<u32>,
+    /// `[n_cands, E]`, page order, unit-normalized.
+    pub cand_embeddings: Vec<f32>,
+    pub cand_type: Vec<u32>,
+    pub cand_rank: Vec<u32>,
+    pub cand_shelf: Vec<u32>,
+    pub server_score: Vec<f32>,
+}
+
+impl Features {
+    /// Empty features for embeddings of `dim` values.
+    pub fn new(dim: usize) -> Self {
+        Features {
+            dim,
+            ..Default::default()
+        }
+    }
+
+    pub fn n_events(&self) -> usize {
+        self.event_action.len()
+    }
+
+    pub fn n_cands(&self) -> usize {
+        self.cand_type.len()
+    }
+
+    /// Appends an event token input; `age` is 0 for the newest event.
+    pub fn push_event(
+        &mut self,
+        embedding: &[f32],
+        action: Action,
+        ms_played: Option<f64>,
+        age: usize,
+        item_type: ItemType,
+    ) {
+        push_normalized(&mut self.event_embeddings, embedding, self.dim);
+        self.event_action.push(action.index() as u32);
+        self.event_dwell.push(dwell_bucket(ms_played) as u32);
+        self.event_recency.push(recency_bucket(age) as u32);
+        self.event_type.push(item_type.index() as u32);
+    }
+
+    /// Appends a candidate token input.
+    pub fn push_candidate(
+        &mut self,
+        embedding: &[f32],
+        item_type: ItemType,
+        rank_in_shelf: usize,
+        shelf: usize,
+        server_score: f32,
+    ) {
+        push_normalized(&mut self.cand_embeddings, embedding, self.dim);
+        self.cand_type.push(item_type.index() as u32);
+        self.cand_rank.push(rank_bucket(rank_in_shelf) as u32);
+        self.cand_shelf.push(shelf_bucket(shelf) as u32);
+        self.server_score.push(server_score);
+    }
+
+    /// Features of a validated page and the session's last `max_events` resolved events.
+    pub fn from_page(page: &HomePage, session: &SessionState, max_events: usize) -> Self {
+        let mut f = Features::new(page.embedding_dim);
+        let resolved: Vec<_> = session
+            .events()
+            .rev()
+            .filter_map(|e| e.item.as_ref().map(|item| (e, item)))
+            .take(max_events)
+            .collect();
+        for (age, (ev, item)) in resolved.iter().enumerate().rev() {
+            f.push_event(&item.embedding, ev.action, ev.ms_played, age, item.item_type);
+        }
+        for (shelf, rank, item) in page.items() {
+            f.push_candidate(
+                &item.embedding,
+                item.item_type,
+                rank,
+                shelf,
+                item.server_score.unwrap_or(0.0),
+            );
+        }
+        f
+    }
+}
+
+fn push_normalized(out: &mut Vec<f32>, embedding: &[f32], dim: usize) {
+    debug_assert_eq!(embedding.len(), dim);
+    let norm = embedding.iter().map(|v| v * v).sum::<f32>().sqrt();
+    let scale = if norm > 0.0 && norm.is_finite() { 1.0 / norm } else { 0.0 };
+    out.extend(embedding.iter().map(|v| v * scale));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_follow_their_edges() {
+        assert_eq!(dwell_bucket(None), 0);
+        assert_eq!(dwell_bucket(Some(0.0)), 1);
+        assert_eq!(dwell_bucket(Some(4_999.0)), 1);
+        assert_eq!(dwell_bucket(Some(5_000.0)), 2);
+        assert_eq!(dwell_bucket(Some(59_999.0)), 4);
+        assert_eq!(dwell_bucket(Some(300_000.0)), 7);
+        assert_eq!(dwell_bucket(Some(1e12)), 7);
+        assert_eq!(
+            (0..40).map(recency_bucket).collect::<Vec<_>>()[..10],
+            [0, 1, 2, 3, 4, 4, 4, 4, 5, 5]
+        );
+        assert_eq!(recency_bucket(1000), RECENCY_BUCKETS - 1);
+        assert_eq!(rank_bucket(7), 7);
+        assert_eq!(rank_bucket(8), 8);
+        assert_eq!(rank_bucket(127), 14);
+        assert_eq!(rank_bucket(4999), RANK_BUCKETS - 1);
+        assert_eq!(shelf_bucket(3), 3);
+        assert_eq!(shelf_bucket(99), SHELF_BUCKETS - 1);
+    }
+
+    #[test]
+    fn embeddings_are_unit_normalized_and_zero_stays_zero() {
+        let mut f = Features::new(2);
+        f.push_candidate(&[3.0, 4.0], ItemType::Track, 0, 0, 0.5);
+        f.push_candidate(&[0.0, 0.0], ItemType::Episode, 9, 20, 0.0);
+        assert_eq!(f.cand_embeddings, vec![0.6, 0.8, 0.0, 0.0]);
+        assert_eq!(f.cand_type, vec![0, 1]);
+        assert_eq!(f.cand_rank, vec![0, 8]);
+        assert_eq!(f.cand_shelf, vec![0, 15]);
+    }
+}

@@ -1,0 +1,99 @@
+//! `models/manifest.json`: which model files exist and what each must be.
+//!
+//! ```json
+//! { "default": "homerank-s",
+//!   "models": [ { "name": "homerank-s", "file": "homerank-s.gguf", "sha256": "…", "bytes": 251424,
+//!                 "precision": "q8_0", "featureSchema": 1, "embeddingDim": 32 } ] }
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::{sha256_hex, ModelFile};
+
+/// The manifest of a model directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Manifest {
+    /// Name of the model loaded when none is named.
+    pub default: String,
+    pub models: Vec<ManifestEntry>,
+}
+
+/// What a model file must be.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManifestEntry {
+    pub name: String,
+    /// File name relative to the manifest.
+    pub file: String,
+    pub sha256: String,
+    pub bytes: u64,
+    pub precision: String,
+    pub feature_schema: u32,
+    pub embedding_dim: usize,
+}
+
+impl Manifest {
+    pub fn from_json(json: &str) -> Result<Self> {
+        serde_json::from_str(json).map_err(|e| Error::Json {
+            what: "manifest",
+            message: e.to_string(),
+        })
+    }
+
+    /// The entry for a file name (e.g. `homerank-s.gguf`).
+    pub fn entry_for_file(&self, file: &str) -> Option<&ManifestEntry> {
+        self.models.iter().find(|m| m.file == file)
+    }
+
+    /// The default model's entry.
+    pub fn default_entry(&self) -> Option<&ManifestEntry> {
+        self.models.iter().find(|m| m.name == self.default)
+    }
+}
+
+impl ManifestEntry {
+    /// Describes a parsed model file as a manifest entry.
+    pub fn describe(file: &str, bytes: &[u8], model: &ModelFile) -> Self {
+        ManifestEntry {
+            name: model.name.clone(),
+            file: file.to_owned(),
+            sha256: sha256_hex(bytes),
+            bytes: bytes.len() as u64,
+            precision: model.precision.as_str().to_owned(),
+            feature_schema: model.config.feature_schema,
+            embedding_dim: model.config.embedding_dim,
+        }
+    }
+
+    /// Checks the bytes' checksum before they are parsed.
+    pub fn verify_checksum(&self, bytes: &[u8]) -> Result<()> {
+        let actual = sha256_hex(bytes);
+        if !actual.eq_ignore_ascii_case(&self.sha256) {
+            return Err(Error::Checksum {
+                expected: self.sha256.clone(),
+                actual,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks that a parsed model is the one the entry describes.
+    pub fn verify_model(&self, model: &ModelFile) -> Result<()> {
+        if model.config.feature_schema != self.feature_schema {
+            return Err(Error::InvalidModel(format!(
+                "'{}' has feature schema {}, the manifest says {}",
+                self.file, model.config.feature_schema, self.feature_schema
+            )));
+        }
+        if model.config.embedding_dim != self.embedding_dim {
+            return Err(Error::EmbeddingDim {
+                expected: self.embedding_dim,
+                got: model.config.embedding_dim,
+                context: format!("the model file '{}' (per the manifest)", self.file),
+            });
+        }
+        Ok(())
+    }
+}

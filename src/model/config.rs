@@ -1,0 +1,167 @@
+//! HR-S architecture hyper-parameters and the list of tensors they imply.
+
+use crate::error::{Error, Result};
+use crate::event::Action;
+use crate::features::{DWELL_BUCKETS, FEATURE_SCHEMA, RANK_BUCKETS, RECENCY_BUCKETS, SHELF_BUCKETS};
+use crate::page::ItemType;
+
+/// Architecture of an HR-S model (DESIGN.md §4). The default is `homerank-s`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HrsConfig {
+    /// Width of every token.
+    pub d_model: usize,
+    pub n_heads: usize,
+    /// Hidden width of the feed-forward blocks.
+    pub d_ff: usize,
+    /// Self-attention layers over the session events.
+    pub n_session_layers: usize,
+    /// Candidate layers (self-attention, cross-attention to the session, FFN).
+    pub n_cand_layers: usize,
+    /// Length E of item embeddings.
+    pub embedding_dim: usize,
+    /// Most events the session encoder reads (L).
+    pub max_events: usize,
+    pub ln_eps: f64,
+    pub feature_schema: u32,
+}
+
+impl Default for HrsConfig {
+    fn default() -> Self {
+        HrsConfig {
+            d_model: 64,
+            n_heads: 4,
+            d_ff: 256,
+            n_session_layers: 2,
+            n_cand_layers: 2,
+            embedding_dim: 32,
+            max_events: 64,
+            ln_eps: 1e-5,
+            feature_schema: FEATURE_SCHEMA,
+        }
+    }
+}
+
+/// What a tensor is, which decides how it is stored: matmul weights can be quantized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TensorKind {
+    /// A linear layer's weight, shape `[out, in]` (y = x·wᵀ + b).
+    Matmul,
+    /// Biases, LayerNorm gains and shifts, lookup tables and scalars: always f32.
+    Plain,
+}
+
+/// Name, shape and kind of one model tensor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorSpec {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub kind: TensorKind,
+}
+
+impl HrsConfig {
+    /// Width of one attention head.
+    pub fn head_dim(&self) -> usize {
+        self.d_model / self.n_heads
+    }
+
+    /// Checks that the dimensions fit together.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidModel(m));
+        if self.d_model == 0 || self.n_heads == 0 || self.d_model % self.n_heads != 0 {
+            return bad(format!(
+                "d_model {} must be a positive multiple of n_heads {}",
+                self.d_model, self.n_heads
+            ));
+        }
+        if self.d_ff == 0 || self.embedding_dim == 0 || self.max_events == 0 {
+            return bad("d_ff, embedding_dim and max_events must be positive".into());
+        }
+        if self.d_model > 4096 || self.d_ff > 16384 || self.embedding_dim > 4096 || self.max_events > 4096 {
+            return bad(format!("dimensions out of range: {self:?}"));
+        }
+        if self.n_session_layers > 16 || self.n_cand_layers > 16 {
+            return bad(format!(
+                "{} session and {} candidate layers, at most 16 each are supported",
+                self.n_session_layers, self.n_cand_layers
+            ));
+        }
+        if !(self.ln_eps > 0.0 && self.ln_eps < 1.0) {
+            return bad(format!("ln_eps {} must be in (0, 1)", self.ln_eps));
+        }
+        if self.feature_schema != FEATURE_SCHEMA {
+            return Err(Error::UnsupportedSchema {
+                found: self.feature_schema,
+                supported: FEATURE_SCHEMA,
+            });
+        }
+        Ok(())
+    }
+
+    /// Every tensor of the model, in file order.
+    pub fn tensor_specs(&self) -> Vec<TensorSpec> {
+        let (d, f, e) = (self.d_model, self.d_ff, self.embedding_dim);
+        let mut s = SpecList(Vec::new());
+        s.plain("embed.action", &[Action::COUNT, d]);
+        s.plain("embed.dwell", &[DWELL_BUCKETS, d]);
+        s.plain("embed.recency", &[RECENCY_BUCKETS, d]);
+        s.plain("embed.type", &[ItemType::COUNT, d]);
+        s.plain("embed.rank", &[RANK_BUCKETS, d]);
+        s.plain("embed.shelf", &[SHELF_BUCKETS, d]);
+        s.linear("embed.item", e, d);
+        for l in 0..self.n_session_layers {
+            s.norm(&format!("sess{l}.ln_attn"), d);
+            s.attention(&format!("sess{l}.attn"), d);
+            s.norm(&format!("sess{l}.ln_ffn"), d);
+            s.linear(&format!("sess{l}.ffn.fc1"), d, f);
+            s.linear(&format!("sess{l}.ffn.fc2"), f, d);
+        }
+        for l in 0..self.n_cand_layers {
+            s.norm(&format!("cand{l}.ln_self"), d);
+            s.attention(&format!("cand{l}.self"), d);
+            s.norm(&format!("cand{l}.ln_cross"), d);
+            s.attention(&format!("cand{l}.cross"), d);
+            s.norm(&format!("cand{l}.ln_ffn"), d);
+            s.linear(&format!("cand{l}.ffn.fc1"), d, f);
+            s.linear(&format!("cand{l}.ffn.fc2"), f, d);
+        }
+        s.norm("head.ln", d);
+        // The head's output has one row: quantizing it saves nothing, so it stays f32.
+        s.plain("head.out.w", &[1, d]);
+        s.plain("head.out.b", &[1]);
+        s.plain("head.w_server", &[1]);
+        s.0
+    }
+
+    /// Number of parameters.
+    pub fn n_params(&self) -> usize {
+        self.tensor_specs().iter().map(|s| s.shape.iter().product::<usize>()).sum()
+    }
+}
+
+struct SpecList(Vec<TensorSpec>);
+
+impl SpecList {
+    fn push(&mut self, name: String, shape: &[usize], kind: TensorKind) {
+        self.0.push(TensorSpec { name, shape: shape.to_vec(), kind });
+    }
+
+    fn plain(&mut self, name: &str, shape: &[usize]) {
+        self.push(name.to_owned(), shape, TensorKind::Plain);
+    }
+
+    fn linear(&mut self, name: &str, inp: usize, out: usize) {
+        self.push(format!("{name}.w"), &[out, inp], TensorKind::Matmul);
+        self.push(format!("{name}.b"), &[out], TensorKind::Plain);
+    }
+
+    fn norm(&mut self, name: &str, d: usize) {
+        self.push(format!("{name}.g"), &[d], TensorKind::Plain);
+        self.push(format!("{name}.b"), &[d], TensorKind::Plain);
+    }
+
+    fn attention(&mut self, name: &str, d: usize) {
+        for p in ["q", "k", "v", "o"] {
+            self.linear(&format!("{name}.{p}"), d, d);
+        }
+    }
+}

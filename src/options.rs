@@ -1,0 +1,55 @@
+//! Options of one rerank call. Every field has a default, so `{}` is a valid options object.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// How a rerank may change the page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct RerankOptions {
+    /// Show an item that is on several shelves once, at its highest visible placement.
+    pub dedup: bool,
+    /// Order unpinned shelves by their items' scores; pinned shelves keep their place.
+    pub reorder_shelves: bool,
+    /// How many of a shelf's best scores make its aggregate (their mean).
+    pub shelf_aggregate_top_k: usize,
+    /// Diversity rule: at most this many items of one artist in a row (`None`: off).
+    pub max_artist_run: Option<usize>,
+    /// Return page validation errors as errors instead of falling back to the server order.
+    pub strict: bool,
+}
+
+impl Default for RerankOptions {
+    fn default() -> Self {
+        RerankOptions {
+            dedup: true,
+            reorder_shelves: true,
+            shelf_aggregate_top_k: 3,
+            max_artist_run: None,
+            strict: false,
+        }
+    }
+}
+
+impl RerankOptions {
+    /// Parses options from JSON (camelCase; unknown fields are an error, to catch typos).
+    pub fn from_json(json: &str) -> Result<Self> {
+        serde_json::from_str(json).map_err(|e| Error::Json {
+            what: "options",
+            message: e.to_string(),
+        })
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        if self.shelf_aggregate_top_k == 0 {
+            return Err(Error::InvalidOptions("shelfAggregateTopK must be at least 1".into()));
+        }
+        if self.max_artist_run == Some(0) {
+            return Err(Error::InvalidOptions(
+                "maxArtistRun must be at least 1 (or null to turn the rule off)".into(),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,226 @@
+//! The server's Home page: shelves of candidate items in the server's order (DESIGN.md §3).
+//!
+//! JSON field names are camelCase (`pageId`, `serverScore`, …); unknown fields are ignored and
+//! unknown item types become [`ItemType::Other`]. [`HomePage::validate`] checks everything the
+//! ranker relies on and names the offending shelf, item and field when it fails.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Pages larger than this are refused (the ranker returns the server order, see `RerankOptions`).
+pub const MAX_PAGE_ITEMS: usize = 5_000;
+/// Longest accepted identifier (page, shelf, item, artist), in bytes.
+pub const MAX_ID_LEN: usize = 512;
+
+/// A Home page as the server sends it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HomePage {
+    /// Opaque page identifier, echoed in the result.
+    #[serde(default)]
+    pub page_id: String,
+    /// Length of every item's `embedding`.
+    pub embedding_dim: usize,
+    /// Shelves in the server's order.
+    pub shelves: Vec<Shelf>,
+}
+
+/// One row of the Home page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Shelf {
+    pub id: String,
+    #[serde(default)]
+    pub title: String,
+    /// A pinned shelf keeps its place on the page.
+    #[serde(default)]
+    pub pinned: bool,
+    /// Dedup never takes the shelf below this many items.
+    #[serde(default)]
+    pub min_items: Option<usize>,
+    /// How many items the layout shows; the rest stay in the result, after them.
+    #[serde(default)]
+    pub max_items: Option<usize>,
+    /// Candidates in the server's order.
+    pub items: Vec<Item>,
+}
+
+/// A candidate on a shelf.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Item {
+    pub id: String,
+    #[serde(rename = "type", default)]
+    pub item_type: ItemType,
+    /// The server's relevance score; missing means 0.
+    #[serde(default)]
+    pub server_score: Option<f32>,
+    /// The server's item embedding, `embeddingDim` values.
+    pub embedding: Vec<f32>,
+    #[serde(default)]
+    pub artist_id: Option<String>,
+    #[serde(default)]
+    pub duration_ms: Option<f64>,
+}
+
+/// The kind of a candidate. Unknown strings deserialize to [`ItemType::Other`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemType {
+    Track,
+    Episode,
+    Show,
+    Audiobook,
+    Playlist,
+    Album,
+    Artist,
+    #[default]
+    #[serde(other)]
+    Other,
+}
+
+impl ItemType {
+    /// Number of distinct types (rows of the model's type table).
+    pub const COUNT: usize = 8;
+
+    /// Row of this type in the model's type table.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Lower-case name as used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemType::Track => "track",
+            ItemType::Episode => "episode",
+            ItemType::Show => "show",
+            ItemType::Audiobook => "audiobook",
+            ItemType::Playlist => "playlist",
+            ItemType::Album => "album",
+            ItemType::Artist => "artist",
+            ItemType::Other => "other",
+        }
+    }
+}
+
+impl HomePage {
+    /// Parses a page from JSON (camelCase fields).
+    pub fn from_json(json: &str) -> Result<Self> {
+        serde_json::from_str(json).map_err(|e| Error::Json {
+            what: "page",
+            message: e.to_string(),
+        })
+    }
+
+    /// Total number of candidates over all shelves, duplicates included.
+    pub fn item_count(&self) -> usize {
+        self.shelves.iter().map(|s| s.items.len()).sum()
+    }
+
+    /// Iterates `(shelf index, rank in shelf, item)` in server order.
+    pub fn items(&self) -> impl Iterator<Item = (usize, usize, &Item)> {
+        self.shelves
+            .iter()
+            .enumerate()
+            .flat_map(|(s, shelf)| shelf.items.iter().enumerate().map(move |(r, it)| (s, r, it)))
+    }
+
+    /// Checks the page against the contract and against the model's embedding dimension.
+    ///
+    /// Refused: no shelves, more than [`MAX_PAGE_ITEMS`] items, empty or over-long ids, duplicate
+    /// shelf ids, an item twice in one shelf, `embeddingDim` other than `expected_dim`, an
+    /// embedding of the wrong length, and NaN or infinite numbers. An item in several shelves is
+    /// allowed (that is what dedup is for); an empty shelf is allowed and left as it is.
+    pub fn validate(&self, expected_dim: usize) -> Result<()> {
+        if self.shelves.is_empty() {
+            return Err(Error::InvalidPage("the page has no shelves".into()));
+        }
+        let total = self.item_count();
+        if total > MAX_PAGE_ITEMS {
+            return Err(Error::InvalidPage(format!(
+                "the page has {total} items, at most {MAX_PAGE_ITEMS} are supported"
+            )));
+        }
+        if self.embedding_dim != expected_dim {
+            return Err(Error::EmbeddingDim {
+                expected: expected_dim,
+                got: self.embedding_dim,
+                context: "the page's embeddingDim".into(),
+            });
+        }
+        check_id(&self.page_id, "pageId", true)?;
+        let mut shelf_ids = HashSet::with_capacity(self.shelves.len());
+        for (s, shelf) in self.shelves.iter().enumerate() {
+            let at = || format!("shelf {s} ('{}')", shelf.id);
+            check_id(&shelf.id, &format!("shelf {s}: id"), false)?;
+            if !shelf_ids.insert(shelf.id.as_str()) {
+                return Err(Error::InvalidPage(format!("{}: duplicate shelf id", at())));
+            }
+            if let (Some(min), Some(max)) = (shelf.min_items, shelf.max_items) {
+                if min > max {
+                    return Err(Error::InvalidPage(format!(
+                        "{}: minItems {min} is greater than maxItems {max}",
+                        at()
+                    )));
+                }
+            }
+            let mut item_ids = HashSet::with_capacity(shelf.items.len());
+            for (r, item) in shelf.items.iter().enumerate() {
+                let at = || format!("{} item {r} ('{}')", at(), item.id);
+                check_id(&item.id, &format!("{}: id", at()), false)?;
+                if !item_ids.insert(item.id.as_str()) {
+                    return Err(Error::InvalidPage(format!(
+                        "{}: the id appears twice in this shelf",
+                        at()
+                    )));
+                }
+                if item.embedding.len() != expected_dim {
+                    return Err(Error::EmbeddingDim {
+                        expected: expected_dim,
+                        got: item.embedding.len(),
+                        context: at(),
+                    });
+                }
+                if let Some(i) = item.embedding.iter().position(|v| !v.is_finite()) {
+                    return Err(Error::InvalidPage(format!(
+                        "{}: embedding[{i}] is {}, expected a finite number",
+                        at(),
+                        item.embedding[i]
+                    )));
+                }
+                if let Some(v) = item.server_score.filter(|v| !v.is_finite()) {
+                    return Err(Error::InvalidPage(format!(
+                        "{}: serverScore is {v}, expected a finite number",
+                        at()
+                    )));
+                }
+                if let Some(v) = item.duration_ms.filter(|v| !v.is_finite() || *v < 0.0) {
+                    return Err(Error::InvalidPage(format!(
+                        "{}: durationMs is {v}, expected a finite number >= 0",
+                        at()
+                    )));
+                }
+                if let Some(a) = &item.artist_id {
+                    check_id(a, &format!("{}: artistId", at()), true)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_id(id: &str, what: &str, may_be_empty: bool) -> Result<()> {
+    if id.is_empty() && !may_be_empty {
+        return Err(Error::InvalidPage(format!("{what} is empty")));
+    }
+    if id.len() > MAX_ID_LEN {
+        return Err(Error::InvalidPage(format!(
+            "{what} is {} bytes long, at most {MAX_ID_LEN} are allowed",
+            id.len()
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,189 @@
+//! [`HomeRanker`]: owns the model and the session state; the entry point of the library.
+//!
+//! `rerank` is fail-open: whatever goes wrong in validation (unless `strict`), featurization or
+//! the forward pass, the answer is the server's page exactly, with `fallback` saying why.
+
+use web_time::Instant;
+
+use crate::compose::compose;
+use crate::error::{Error, Result};
+use crate::event::SessionEvent;
+use crate::features::Features;
+use crate::manifest::ManifestEntry;
+use crate::model::{HrsConfig, HrsModel, ModelFile, Precision};
+use crate::options::RerankOptions;
+use crate::page::HomePage;
+use crate::result::RerankResult;
+use crate::session::{SessionState, DEFAULT_CACHE_ITEMS};
+
+/// Most events accepted by one `observe_all` call; the session keeps only the last `L` anyway.
+pub const MAX_EVENTS_PER_CALL: usize = 100_000;
+
+/// What the ranker is running, for `stats()` and the CLI.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RankerStats {
+    pub model_id: String,
+    pub backend: String,
+    pub precision: String,
+    pub events_held: usize,
+    pub events_resolved: usize,
+    pub max_events: usize,
+    pub cached_items: usize,
+    pub embedding_dim: usize,
+}
+
+/// The on-device reranker: a model plus the session it has observed.
+#[derive(Debug, Clone)]
+pub struct HomeRanker {
+    model: HrsModel,
+    model_id: String,
+    session: SessionState,
+}
+
+impl HomeRanker {
+    /// Loads a model file. The file's own data checksum, architecture, dimensions and feature
+    /// schema are checked; the matmul weights run in the file's precision.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let file = ModelFile::from_bytes(bytes)?;
+        let precision = file.precision;
+        Self::from_model_file(&file, precision)
+    }
+
+    /// Like [`HomeRanker::from_bytes`], after checking the bytes against a manifest entry.
+    pub fn from_bytes_verified(bytes: &[u8], entry: &ManifestEntry) -> Result<Self> {
+        entry.verify_checksum(bytes)?;
+        let file = ModelFile::from_bytes(bytes)?;
+        entry.verify_model(&file)?;
+        Self::from_model_file(&file, file.precision)
+    }
+
+    /// A ranker over a parsed model file, computing in `precision` (f32 is the parity path).
+    pub fn from_model_file(file: &ModelFile, precision: Precision) -> Result<Self> {
+        let model = HrsModel::from_weights(file.config.clone(), &file.weights, precision)?;
+        Ok(Self::from_model(model, file.model_id.clone()))
+    }
+
+    /// A ranker over an already built model (the trainer's, or a test's).
+    pub fn from_model(model: HrsModel, model_id: String) -> Self {
+        let session = SessionState::new(model.config().max_events, DEFAULT_CACHE_ITEMS);
+        HomeRanker { model, model_id, session }
+    }
+
+    pub fn config(&self) -> &HrsConfig {
+        self.model.config()
+    }
+
+    pub fn model_id(&self) -> &str {
+        &self.model_id
+    }
+
+    /// `cpu-simd` when built with wasm simd128, else `cpu`.
+    pub fn backend(&self) -> &'static str {
+        if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
+            "cpu-simd"
+        } else {
+            "cpu"
+        }
+    }
+
+    /// Records one session event. A bad event is refused and changes nothing.
+    pub fn observe(&mut self, event: &SessionEvent) -> Result<()> {
+        event.validate(self.config().embedding_dim)?;
+        self.session.push(event);
+        Ok(())
+    }
+
+    /// Records events in order; all are checked first, so a bad one leaves the session as it was.
+    /// Returns how many were recorded.
+    pub fn observe_all(&mut self, events: &[SessionEvent]) -> Result<usize> {
+        if events.len() > MAX_EVENTS_PER_CALL {
+            return Err(Error::InvalidEvent(format!(
+                "{} events in one call, at most {MAX_EVENTS_PER_CALL} are accepted",
+                events.len()
+            )));
+        }
+        let dim = self.config().embedding_dim;
+        for (i, e) in events.iter().enumerate() {
+            e.validate(dim).map_err(|err| match err {
+                Error::InvalidEvent(m) => Error::InvalidEvent(format!("events[{i}]: {m}")),
+                other => other,
+            })?;
+        }
+        // Only the newest `L` can matter; skip pushing the rest.
+        let skip = events.len().saturating_sub(self.session.max_events());
+        for e in &events[skip..] {
+            self.session.push(e);
+        }
+        Ok(events.len())
+    }
+
+    /// Reorders `page` from the session. Never drops or duplicates an item; on any failure the
+    /// result is the server order with `fallback` set. Errors only for invalid `options`, or an
+    /// invalid page when `options.strict` is set.
+    pub fn rerank(&mut self, page: &HomePage, options: &RerankOptions) -> Result<RerankResult> {
+        let start = Instant::now();
+        options.validate()?;
+        let mut result = match self.try_rerank(page, options) {
+            Ok(result) => result,
+            Err(e @ (Error::InvalidPage(_) | Error::EmbeddingDim { .. })) if options.strict => {
+                return Err(e)
+            }
+            Err(e) => {
+                let mut r = RerankResult::server_order(page);
+                r.fallback = Some(e.to_string());
+                r
+            }
+        };
+        result.model_id = self.model_id.clone();
+        result.elapsed_ms = start.elapsed().as_secs_f64() * 1e3;
+        Ok(result)
+    }
+
+    fn try_rerank(&mut self, page: &HomePage, options: &RerankOptions) -> Result<RerankResult> {
+        page.validate(self.config().embedding_dim)?;
+        self.session.learn_page(page);
+        let features = Features::from_page(page, &self.session, self.config().max_events);
+        if features.n_events() == 0 {
+            return Ok(RerankResult::server_order(page));
+        }
+        let scores = self.model.score(&features)?;
+        if let Some(i) = scores.iter().position(|s| !s.is_finite()) {
+            let id = page.items().nth(i).map(|(_, _, it)| it.id.clone()).unwrap_or_default();
+            return Err(Error::NonFiniteScore(id));
+        }
+        let (shelves, removed) = compose(page, &scores, options);
+        Ok(RerankResult {
+            page_id: page.page_id.clone(),
+            shelves,
+            removed,
+            backend: self.backend().into(),
+            model_id: String::new(),
+            events_used: features.n_events(),
+            elapsed_ms: 0.0,
+            fallback: None,
+        })
+    }
+
+    /// Wipes every event and every cached embedding.
+    pub fn forget(&mut self) {
+        self.session.forget();
+    }
+
+    pub fn session(&self) -> &SessionState {
+        &self.session
+    }
+
+    pub fn stats(&self) -> RankerStats {
+        RankerStats {
+            model_id: self.model_id.clone(),
+            backend: self.backend().into(),
+            precision: self.model.precision().as_str().into(),
+            events_held: self.session.len(),
+            events_resolved: self.session.resolved_len(),
+            max_events: self.session.max_events(),
+            cached_items: self.session.cached_items(),
+            embedding_dim: self.config().embedding_dim,
+        }
+    }
+}

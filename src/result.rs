@@ -1,0 +1,117 @@
+//! What a rerank returns: the page in its new order, with scores and both ranks.
+
+use serde::{Deserialize, Serialize};
+
+use crate::page::HomePage;
+
+/// The reranked page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RerankResult {
+    pub page_id: String,
+    /// Shelves in their new order.
+    pub shelves: Vec<ShelfResult>,
+    /// Items taken out by dedup (shown on a higher shelf instead). Every input item is either in
+    /// `shelves` or here.
+    pub removed: Vec<RemovedItem>,
+    /// What computed the scores: `cpu`, `cpu-simd`, `webgpu`, … or `none` when no model ran.
+    pub backend: String,
+    pub model_id: String,
+    /// Session events the model read.
+    pub events_used: usize,
+    pub elapsed_ms: f64,
+    /// Why the server order was kept, when a step failed; `None` on success and when there
+    /// were no session events (then the server order is the answer, not a fallback).
+    pub fallback: Option<String>,
+}
+
+/// One shelf of the result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShelfResult {
+    pub id: String,
+    pub server_rank: usize,
+    pub new_rank: usize,
+    pub pinned: bool,
+    /// How many of `items` the layout shows (`maxItems`); the rest follow in rank order.
+    pub visible: usize,
+    pub items: Vec<ItemScore>,
+}
+
+/// One item of a result shelf.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemScore {
+    pub id: String,
+    /// The model's score; `None` when no model ran.
+    pub score: Option<f32>,
+    /// Position in the server's shelf.
+    pub server_rank: usize,
+    /// Position in the result shelf.
+    pub new_rank: usize,
+}
+
+/// An item dedup removed from a shelf.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemovedItem {
+    pub id: String,
+    pub shelf_id: String,
+    pub server_rank: usize,
+    /// Shelf where the item is shown instead.
+    pub kept_in: String,
+}
+
+impl RerankResult {
+    /// The page exactly as the server ordered it.
+    pub fn server_order(page: &HomePage) -> Self {
+        RerankResult {
+            page_id: page.page_id.clone(),
+            shelves: page
+                .shelves
+                .iter()
+                .enumerate()
+                .map(|(s, shelf)| ShelfResult {
+                    id: shelf.id.clone(),
+                    server_rank: s,
+                    new_rank: s,
+                    pinned: shelf.pinned,
+                    visible: visible_count(shelf.items.len(), shelf.max_items),
+                    items: shelf
+                        .items
+                        .iter()
+                        .enumerate()
+                        .map(|(r, item)| ItemScore {
+                            id: item.id.clone(),
+                            score: None,
+                            server_rank: r,
+                            new_rank: r,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            removed: Vec::new(),
+            backend: "none".into(),
+            model_id: String::new(),
+            events_used: 0,
+            elapsed_ms: 0.0,
+            fallback: None,
+        }
+    }
+
+    /// Item ids per shelf, in result order (handy in tests and logs).
+    pub fn order(&self) -> Vec<(String, Vec<String>)> {
+        self.shelves
+            .iter()
+            .map(|s| (s.id.clone(), s.items.iter().map(|i| i.id.clone()).collect()))
+            .collect()
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a result always serializes")
+    }
+}
+
+pub(crate) fn visible_count(len: usize, max_items: Option<usize>) -> usize {
+    max_items.map_or(len, |m| m.min(len))
+}

@@ -1,0 +1,201 @@
+//! Test helpers: a seeded random HR-S model (a test fixture, never shipped), page builders, the
+//! shared golden fixture of the HR-S core, and rank statistics.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use candle_core::{Device, Tensor};
+use homerank::model::{write_model, HrsConfig, Precision, TensorKind, Weight};
+use homerank::{HomePage, HomeRanker, Item, ItemType, Shelf};
+
+/// Small deterministic PRNG (SplitMix64) so fixtures do not depend on a crate's RNG.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Standard normal (Box-Muller).
+    pub fn normal(&mut self) -> f64 {
+        let u1 = self.uniform().max(1e-300);
+        let u2 = self.uniform();
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+}
+
+/// Seeded random f32 weights for every tensor of `config` (matmul weights `[out, in]`).
+pub fn seeded_weights(config: &HrsConfig, seed: u64) -> HashMap<String, Tensor> {
+    let mut rng = Rng(seed);
+    config
+        .tensor_specs()
+        .into_iter()
+        .map(|spec| {
+            let n: usize = spec.shape.iter().product();
+            let name = spec.name.as_str();
+            let (mean, std) = if spec.kind == TensorKind::Matmul {
+                (0.0, 1.0 / (spec.shape[1] as f64).sqrt())
+            } else if name.ends_with(".g") {
+                (1.0, 0.1)
+            } else if name.starts_with("embed.") {
+                (0.0, 0.5)
+            } else if name == "head.w_server" {
+                (0.5, 0.0)
+            } else if name == "head.out.w" {
+                (0.0, 0.3)
+            } else {
+                (0.0, 0.05)
+            };
+            let v: Vec<f32> = (0..n).map(|_| (mean + std * rng.normal()) as f32).collect();
+            (spec.name, Tensor::from_vec(v, spec.shape.as_slice(), &Device::Cpu).unwrap())
+        })
+        .collect()
+}
+
+/// Name of the random test model; it is a fixture, never the shipped default.
+pub const FIXTURE_MODEL_NAME: &str = "homerank-s-test-fixture";
+
+/// GGUF bytes of the seeded random model.
+pub fn fixture_model_bytes(seed: u64, precision: Precision) -> Vec<u8> {
+    let config = HrsConfig::default();
+    write_model(&config, FIXTURE_MODEL_NAME, &seeded_weights(&config, seed), precision, &[("purpose", "test fixture")])
+        .unwrap()
+}
+
+pub fn fixture_ranker(seed: u64, precision: Precision) -> HomeRanker {
+    HomeRanker::from_bytes(&fixture_model_bytes(seed, precision)).unwrap()
+}
+
+/// A page of `n_shelves` shelves with `per_shelf` items each, ids `s{shelf}-i{item}`, random
+/// embeddings, types cycling over the catalogue kinds and 5 artists.
+pub fn make_page(n_shelves: usize, per_shelf: usize, dim: usize, seed: u64) -> HomePage {
+    let mut rng = Rng(seed);
+    let types = [ItemType::Track, ItemType::Episode, ItemType::Audiobook, ItemType::Playlist];
+    HomePage {
+        page_id: format!("page-{seed}"),
+        embedding_dim: dim,
+        shelves: (0..n_shelves)
+            .map(|s| Shelf {
+                id: format!("shelf-{s}"),
+                title: format!("Shelf {s}"),
+                pinned: false,
+                min_items: None,
+                max_items: None,
+                items: (0..per_shelf)
+                    .map(|i| Item {
+                        id: format!("s{s}-i{i}"),
+                        item_type: types[(s + i) % types.len()],
+                        server_score: Some(1.0 - i as f32 / per_shelf as f32),
+                        embedding: (0..dim).map(|_| rng.normal() as f32).collect(),
+                        artist_id: Some(format!("artist:{}", rng.below(5))),
+                        duration_ms: Some(180_000.0),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+pub fn fixture_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// One case of the shared HR-S core fixture.
+pub struct CoreCase {
+    pub n: usize,
+    pub l: usize,
+    pub session: Vec<f32>,
+    pub cands: Vec<f32>,
+    pub server_score: Vec<f32>,
+    pub numpy_f64: Vec<f64>,
+    pub ort_fp32: Vec<f64>,
+    pub ort_int8: Vec<f64>,
+}
+
+/// The shared fixture's weights, renamed and transposed into homerank's layout (`[out, in]`),
+/// plus zero embedding tables (the core fixture starts after the embedding stage).
+pub fn core_fixture() -> (HashMap<String, Weight>, Vec<CoreCase>) {
+    let dir = fixture_dir().join("hr-s-core");
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("hr_s_weights.json")).unwrap()).unwrap();
+    let blob = std::fs::read(dir.join("hr_s_weights.bin")).unwrap();
+    let floats: Vec<f32> = blob.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+    let config = HrsConfig::default();
+    let mut weights: HashMap<String, Weight> = HashMap::new();
+    for t in index["tensors"].as_array().unwrap() {
+        let name = t["name"].as_str().unwrap();
+        let shape: Vec<usize> = t["shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+        let off = t["offset_bytes"].as_u64().unwrap() as usize / 4;
+        let len = t["len"].as_u64().unwrap() as usize;
+        let mut tensor = Tensor::from_vec(floats[off..off + len].to_vec(), shape.as_slice(), &Device::Cpu).unwrap();
+        // The fixture stores linear weights [in, out]; homerank stores [out, in].
+        if shape.len() == 2 {
+            tensor = tensor.t().unwrap().contiguous().unwrap();
+        }
+        weights.insert(name.to_owned(), Weight::Dense(tensor));
+    }
+    for spec in config.tensor_specs() {
+        weights
+            .entry(spec.name.clone())
+            .or_insert_with(|| Weight::Dense(Tensor::zeros(spec.shape.as_slice(), candle_core::DType::F32, &Device::Cpu).unwrap()));
+    }
+    let fixture: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("fixture.json")).unwrap()).unwrap();
+    let f32s = |v: &serde_json::Value| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect::<Vec<_>>();
+    let f64s = |v: &serde_json::Value| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect::<Vec<_>>();
+    let cases = fixture["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| CoreCase {
+            n: c["N"].as_u64().unwrap() as usize,
+            l: c["L"].as_u64().unwrap() as usize,
+            session: f32s(&c["session"]),
+            cands: f32s(&c["cands"]),
+            server_score: f32s(&c["server_score"]),
+            numpy_f64: f64s(&c["scores_numpy_f64"]),
+            ort_fp32: f64s(&c["scores_ort_fp32"]),
+            ort_int8: f64s(&c["scores_ort_int8"]),
+        })
+        .collect();
+    (weights, cases)
+}
+
+/// Kendall's tau-a between two score vectors over the same items.
+pub fn kendall_tau(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let n = a.len();
+    let mut s = 0i64;
+    for i in 0..n {
+        for j in i + 1..n {
+            let x = (a[i] - a[j]).signum() * (b[i] - b[j]).signum();
+            s += x as i64;
+        }
+    }
+    s as f64 / (n * (n - 1) / 2) as f64
+}
+
+/// Indices that sort `scores` best first (ties by index).
+pub fn argsort_desc(scores: &[f64]) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..scores.len()).collect();
+    idx.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    idx
+}
+
+pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+}
