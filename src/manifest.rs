@@ -42,6 +42,19 @@ impl Manifest {
         })
     }
 
+    /// The entry for `model_path` in the `manifest.json` of its directory, if both exist.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn entry_beside(model_path: &std::path::Path) -> Result<Option<ManifestEntry>> {
+        let manifest_path = model_path.with_file_name("manifest.json");
+        if !manifest_path.exists() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&manifest_path).map_err(|e| Error::io(&manifest_path, e))?;
+        let manifest = Manifest::from_json(&text)?;
+        let file = model_path.file_name().and_then(|f| f.to_str()).unwrap_or_default();
+        Ok(manifest.entry_for_file(file).cloned())
+    }
+
     /// The entry for a file name (e.g. `homerank-s.gguf`).
     pub fn entry_for_file(&self, file: &str) -> Option<&ManifestEntry> {
         self.models.iter().find(|m| m.file == file)

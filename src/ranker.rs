@@ -45,17 +45,35 @@ impl HomeRanker {
     /// Loads a model file. The file's own data checksum, architecture, dimensions and feature
     /// schema are checked; the matmul weights run in the file's precision.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let file = ModelFile::from_bytes(bytes)?;
-        let precision = file.precision;
-        Self::from_model_file(&file, precision)
+        Self::load(bytes, None, None)
     }
 
     /// Like [`HomeRanker::from_bytes`], after checking the bytes against a manifest entry.
     pub fn from_bytes_verified(bytes: &[u8], entry: &ManifestEntry) -> Result<Self> {
-        entry.verify_checksum(bytes)?;
+        Self::load(bytes, Some(entry), None)
+    }
+
+    /// The general loader: optional manifest entry to verify against, optional compute precision
+    /// (default: the file's).
+    pub fn load(bytes: &[u8], entry: Option<&ManifestEntry>, precision: Option<Precision>) -> Result<Self> {
+        if let Some(entry) = entry {
+            entry.verify_checksum(bytes)?;
+        }
         let file = ModelFile::from_bytes(bytes)?;
-        entry.verify_model(&file)?;
-        Self::from_model_file(&file, file.precision)
+        if let Some(entry) = entry {
+            entry.verify_model(&file)?;
+        }
+        Self::from_model_file(&file, precision.unwrap_or(file.precision))
+    }
+
+    /// Loads a model file from disk. When a `manifest.json` beside it lists the file, the
+    /// file's checksum, schema and dims are checked against it too.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn from_path(path: impl AsRef<std::path::Path>, precision: Option<Precision>) -> Result<Self> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let entry = crate::manifest::Manifest::entry_beside(path)?;
+        Self::load(&bytes, entry.as_ref(), precision)
     }
 
     /// A ranker over a parsed model file, computing in `precision` (f32 is the parity path).

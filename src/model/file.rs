@@ -84,8 +84,8 @@ impl ModelFile {
             ln_eps: md
                 .get("homerank.ln_eps")
                 .ok_or_else(|| bad("metadata 'homerank.ln_eps' is missing".into()))?
-                .to_f32()
-                .map_err(|e| bad(format!("metadata 'homerank.ln_eps': {e}")))? as f64,
+                .to_f64()
+                .map_err(|e| bad(format!("metadata 'homerank.ln_eps': {e}")))?,
             feature_schema: uint("homerank.feature_schema")? as u32,
         };
         config.validate()?;
@@ -206,7 +206,7 @@ pub fn write_model(
         ("homerank.n_cand_layers", u(config.n_cand_layers)),
         ("homerank.embedding_dim", u(config.embedding_dim)),
         ("homerank.max_events", u(config.max_events)),
-        ("homerank.ln_eps", Value::F32(config.ln_eps as f32)),
+        ("homerank.ln_eps", Value::F64(config.ln_eps)),
         ("homerank.feature_schema", Value::U32(config.feature_schema)),
         (DATA_SHA_KEY, Value::String(SHA_PLACEHOLDER.into())),
     ];

@@ -2,6 +2,8 @@
 //! shared golden fixture of the HR-S core, and rank statistics.
 #![allow(dead_code)]
 
+pub mod reference;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 

@@ -1,0 +1,125 @@
+//! `homerank`: rerank a page, inspect a model (and, with the `train` feature, train and evaluate).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use homerank::model::{ModelFile, Precision};
+use homerank::{HomePage, HomeRanker, Manifest, RerankOptions, SessionEvent};
+
+#[derive(Parser)]
+#[command(name = "homerank", version, about = "On-device Home page reranker (HR-S)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Rerank a page after a session and print the result JSON.
+    Rerank {
+        /// Model file (GGUF); checked against manifest.json beside it when listed there.
+        #[arg(long)]
+        model: PathBuf,
+        /// Page JSON (the server's Home page).
+        #[arg(long)]
+        page: PathBuf,
+        /// Session events, one JSON object per line.
+        #[arg(long)]
+        session: Option<PathBuf>,
+        /// Rerank options JSON (dedup, reorderShelves, maxArtistRun, …).
+        #[arg(long)]
+        options: Option<PathBuf>,
+        /// Compute with f32 weights instead of the file's format.
+        #[arg(long)]
+        f32: bool,
+        /// Indent the output.
+        #[arg(long)]
+        pretty: bool,
+    },
+    /// Print a model file's metadata as JSON.
+    Inspect {
+        #[arg(long)]
+        model: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // A closed pipe (`homerank … | head`) is not an error worth reporting.
+            if err.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("homerank: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Rerank { model, page, session, options, f32, pretty } => {
+            let mut ranker = load_ranker(&model, f32)?;
+            let page = HomePage::from_json(&read(&page)?).with_context(|| format!("{}", page.display()))?;
+            if let Some(path) = session {
+                let events = SessionEvent::from_jsonl(&read(&path)?).with_context(|| format!("{}", path.display()))?;
+                ranker.observe_all(&events).with_context(|| format!("{}", path.display()))?;
+            }
+            let options = match options {
+                Some(path) => RerankOptions::from_json(&read(&path)?).with_context(|| format!("{}", path.display()))?,
+                None => RerankOptions::default(),
+            };
+            let result = ranker.rerank(&page, &options)?;
+            print_json(&result, pretty)
+        }
+        Command::Inspect { model } => {
+            let bytes = std::fs::read(&model).with_context(|| format!("{}", model.display()))?;
+            let file = ModelFile::from_bytes(&bytes).with_context(|| format!("{}", model.display()))?;
+            let manifest = match Manifest::entry_beside(&model)? {
+                Some(entry) => match entry.verify_checksum(&bytes).and_then(|_| entry.verify_model(&file)) {
+                    Ok(()) => "verified".to_string(),
+                    Err(e) => format!("MISMATCH: {e}"),
+                },
+                None => "not listed".to_string(),
+            };
+            let c = &file.config;
+            let info = serde_json::json!({
+                "name": file.name,
+                "modelId": file.model_id,
+                "sha256": file.sha256,
+                "bytes": bytes.len(),
+                "precision": file.precision.as_str(),
+                "manifest": manifest,
+                "params": c.n_params(),
+                "config": {
+                    "dModel": c.d_model, "nHeads": c.n_heads, "dFf": c.d_ff,
+                    "nSessionLayers": c.n_session_layers, "nCandLayers": c.n_cand_layers,
+                    "embeddingDim": c.embedding_dim, "maxEvents": c.max_events,
+                    "lnEps": c.ln_eps, "featureSchema": c.feature_schema,
+                },
+                "notes": file.notes.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+            });
+            print_json(&info, true)
+        }
+    }
+}
+
+fn load_ranker(path: &Path, f32: bool) -> Result<HomeRanker> {
+    let precision = f32.then_some(Precision::F32);
+    HomeRanker::from_path(path, precision).with_context(|| format!("{}", path.display()))
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))
+}
+
+fn print_json<T: serde::Serialize>(value: &T, pretty: bool) -> Result<()> {
+    let text = if pretty { serde_json::to_string_pretty(value)? } else { serde_json::to_string(value)? };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")?;
+    Ok(())
+}
