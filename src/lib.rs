@@ -34,6 +34,7 @@
 //! `ranker` ties them together; `manifest` describes shipped model files.
 
 mod compose;
+pub mod dataset;
 mod error;
 mod event;
 pub mod features;
@@ -43,6 +44,7 @@ mod options;
 mod page;
 mod ranker;
 mod result;
+pub mod rng;
 mod session;
 
 pub use compose::compose;
