@@ -35,7 +35,10 @@
 
 mod compose;
 pub mod dataset;
+pub mod embedding;
 mod error;
+#[cfg(all(feature = "train", not(target_arch = "wasm32")))]
+pub mod eval;
 mod event;
 pub mod features;
 mod manifest;
@@ -46,6 +49,8 @@ mod ranker;
 mod result;
 pub mod rng;
 mod session;
+#[cfg(all(feature = "train", not(target_arch = "wasm32")))]
+pub mod train;
 
 pub use compose::compose;
 pub use error::{Error, Result};

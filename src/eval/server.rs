@@ -1,0 +1,76 @@
+//! The server's non-session ranker, fitted on the training split: popularity (all-time and
+//! recent) plus, for known users, the cosine between the user's long-term profile (mean embedding
+//! of their positive training items) and the item. It never sees the current session; it plays
+//! the part of the server that sends Home.
+
+use std::collections::HashMap;
+
+use super::embed::ItemEmbeddings;
+use crate::dataset::Dataset;
+
+/// Weights of the server score's parts.
+const W_POPULAR: f32 = 1.0;
+const W_RECENT: f32 = 0.5;
+const W_PROFILE: f32 = 1.0;
+
+#[derive(Debug, Clone)]
+pub struct ServerModel {
+    /// log1p(count) / log1p(max count) over training events.
+    popularity: Vec<f32>,
+    recent: Vec<f32>,
+    profiles: HashMap<String, Vec<f32>>,
+    /// Raw training event counts (the popularity baseline ranks by these).
+    pub counts: Vec<u32>,
+}
+
+impl ServerModel {
+    pub fn fit(dataset: &Dataset, train: &[usize], embeddings: &ItemEmbeddings) -> Self {
+        let n = dataset.catalog.len();
+        let mut counts = vec![0u32; n];
+        let mut recent_counts = vec![0u32; n];
+        let last_start = train.last().map_or(0.0, |&s| dataset.sessions[s].start_ms());
+        let recent_from = train
+            .get(train.len() * 9 / 10)
+            .map_or(last_start, |&s| dataset.sessions[s].start_ms());
+        let mut sums: HashMap<String, (Vec<f32>, u32)> = HashMap::new();
+        for &s in train {
+            let session = &dataset.sessions[s];
+            for e in &session.events {
+                counts[e.item as usize] += 1;
+                if e.time_ms >= recent_from {
+                    recent_counts[e.item as usize] += 1;
+                }
+                if let (Some(user), true) = (&session.user, e.action.is_positive()) {
+                    let entry = sums.entry(user.clone()).or_insert_with(|| (vec![0.0; embeddings.dim], 0));
+                    entry.0.iter_mut().zip(embeddings.of(e.item)).for_each(|(a, b)| *a += b);
+                    entry.1 += 1;
+                }
+            }
+        }
+        let profiles = sums
+            .into_iter()
+            .map(|(u, (v, _))| (u, crate::embedding::unit(v)))
+            .collect();
+        ServerModel { popularity: log_scaled(&counts), recent: log_scaled(&recent_counts), profiles, counts }
+    }
+
+    /// Server score of every catalogue item for `user`.
+    pub fn scores(&self, user: Option<&str>, embeddings: &ItemEmbeddings) -> Vec<f32> {
+        let profile = user.and_then(|u| self.profiles.get(u));
+        (0..self.popularity.len())
+            .map(|i| {
+                let mut s = W_POPULAR * self.popularity[i] + W_RECENT * self.recent[i];
+                if let Some(p) = profile {
+                    let e = crate::embedding::unit(embeddings.of(i as u32).to_vec());
+                    s += W_PROFILE * p.iter().zip(&e).map(|(a, b)| a * b).sum::<f32>();
+                }
+                s
+            })
+            .collect()
+    }
+}
+
+fn log_scaled(counts: &[u32]) -> Vec<f32> {
+    let max = counts.iter().copied().max().unwrap_or(0).max(1) as f32;
+    counts.iter().map(|&c| (c as f32).ln_1p() / max.ln_1p()).collect()
+}

@@ -1,0 +1,230 @@
+//! Training HR-S with candle autograd: listwise softmax cross-entropy of the true next positive
+//! over the server's candidate list, AdamW, early stopping on validation NDCG@10. Seeded:
+//! initial weights and batch order come from [`Rng`], so a run is reproducible.
+
+use std::collections::HashMap;
+
+use candle_core::{DType, Device, Tensor, Var, D};
+use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW};
+
+use crate::error::{Error, Result};
+use crate::eval::{case_features, metrics, CaseConfig, Prepared};
+use crate::features::Features;
+use crate::model::{Batch, HrsConfig, HrsModel, Precision, TensorKind, Weight};
+use crate::rng::Rng;
+
+/// Training hyper-parameters.
+#[derive(Debug, Clone)]
+pub struct TrainConfig {
+    pub model: HrsConfig,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub weight_decay: f64,
+    /// Epochs without a better validation NDCG@10 before stopping.
+    pub patience: usize,
+    pub seed: u64,
+    /// Candidates per training list.
+    pub n_cands: usize,
+    /// Most training / validation cases drawn from each source.
+    pub max_train_cases: usize,
+    pub max_valid_cases: usize,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            model: HrsConfig::default(),
+            epochs: 12,
+            batch_size: 32,
+            lr: 1e-3,
+            weight_decay: 0.01,
+            patience: 3,
+            seed: 1,
+            n_cands: 50,
+            max_train_cases: 12_000,
+            max_valid_cases: 1_500,
+            progress: true,
+        }
+    }
+}
+
+/// One epoch's numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochLog {
+    pub epoch: usize,
+    pub train_loss: f64,
+    /// Mean validation NDCG@10 over the sources.
+    pub valid_ndcg: f64,
+}
+
+/// The trained weights (best validation epoch) and the curve that led there.
+#[derive(Debug, Clone)]
+pub struct TrainOutcome {
+    pub weights: HashMap<String, Tensor>,
+    pub log: Vec<EpochLog>,
+    pub best_epoch: usize,
+    pub n_train_cases: usize,
+}
+
+struct Example {
+    features: Features,
+    target: usize,
+}
+
+/// Trains on the training splits of `sources`, validating on their validation splits.
+pub fn train(sources: &[Prepared], config: &TrainConfig) -> Result<TrainOutcome> {
+    config.model.validate()?;
+    let rng = Rng::new(config.seed);
+    let draw = |p: &Prepared, sessions: &[usize], max: usize, stream: u64| -> Vec<Example> {
+        let cc = CaseConfig {
+            n_cands: Some(config.n_cands),
+            max_events: config.model.max_events,
+            per_session: 8,
+            max_cases: max,
+            seed: rng.fork(stream).next_u64(),
+        };
+        p.cases(sessions, &cc)
+            .iter()
+            .map(|c| Example { features: case_features(c, &p.dataset, &p.embeddings), target: c.target })
+            .collect()
+    };
+    let mut train_set: Vec<Example> = Vec::new();
+    let mut valid_sets: Vec<Vec<Example>> = Vec::new();
+    for (k, p) in sources.iter().enumerate() {
+        train_set.extend(draw(p, &p.split.train, config.max_train_cases, 2 * k as u64));
+        valid_sets.push(draw(p, &p.split.valid, config.max_valid_cases, 2 * k as u64 + 1));
+    }
+    if train_set.is_empty() {
+        return Err(Error::InvalidOptions("no training cases: the data has no positives after a first event".into()));
+    }
+
+    let vars = init_vars(&config.model, config.seed)?;
+    let weights: HashMap<String, Weight> =
+        vars.iter().map(|(k, v)| (k.clone(), Weight::Dense(v.as_tensor().clone()))).collect();
+    let model = HrsModel::for_training(config.model.clone(), &weights)?;
+    let mut opt = AdamW::new(
+        vars.values().cloned().collect(),
+        ParamsAdamW { lr: config.lr, weight_decay: config.weight_decay, ..Default::default() },
+    )?;
+
+    let steps_per_epoch = train_set.len().div_ceil(config.batch_size);
+    let bar = progress_bar(config.progress, (steps_per_epoch * config.epochs) as u64);
+    let mut order: Vec<usize> = (0..train_set.len()).collect();
+    let mut shuffle_rng = rng.fork(1000);
+    let mut log = Vec::new();
+    let mut best: Option<(f64, usize, HashMap<String, Tensor>)> = None;
+    for epoch in 1..=config.epochs {
+        shuffle_rng.shuffle(&mut order);
+        let mut loss_sum = 0.0;
+        for chunk in order.chunks(config.batch_size) {
+            let examples: Vec<&Example> = chunk.iter().map(|&i| &train_set[i]).collect();
+            let loss = batch_loss(&model, &examples)?;
+            opt.backward_step(&loss)?;
+            let l = loss.to_scalar::<f32>()? as f64;
+            loss_sum += l;
+            if let Some(bar) = &bar {
+                bar.set_message(format!("epoch {epoch} loss {l:.4}"));
+                bar.inc(1);
+            }
+        }
+        let snapshot: HashMap<String, Tensor> =
+            vars.iter().map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?))).collect::<Result<_>>()?;
+        let valid_ndcg = validation_ndcg(&config.model, &snapshot, &valid_sets)?;
+        let entry = EpochLog { epoch, train_loss: loss_sum / steps_per_epoch as f64, valid_ndcg };
+        if let Some(bar) = &bar {
+            bar.println(format!("epoch {epoch}: train loss {:.4}, valid NDCG@10 {valid_ndcg:.4}", entry.train_loss));
+        }
+        log.push(entry);
+        let improved = best.as_ref().is_none_or(|(b, _, _)| valid_ndcg > *b);
+        if improved {
+            best = Some((valid_ndcg, epoch, snapshot));
+        } else if epoch - best.as_ref().map_or(0, |b| b.1) >= config.patience {
+            break;
+        }
+    }
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let (_, best_epoch, weights) = best.expect("at least one epoch ran");
+    Ok(TrainOutcome { weights, log, best_epoch, n_train_cases: train_set.len() })
+}
+
+/// Mean over the batch of −log softmax(score)[target], padding masked out.
+fn batch_loss(model: &HrsModel, examples: &[&Example]) -> Result<Tensor> {
+    let feats: Vec<&Features> = examples.iter().map(|e| &e.features).collect();
+    let batch = Batch::new(model, &feats)?;
+    let scores = batch.forward(model)?;
+    let (b, n) = scores.dims2()?;
+    let mask = batch.masks.cands.as_ref().expect("batches carry a candidate mask");
+    let logits = (scores + ((mask - 1.0)? * 1e9)?)?;
+    let logp = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
+    let mut onehot = vec![0f32; b * n];
+    for (r, e) in examples.iter().enumerate() {
+        onehot[r * n + e.target] = 1.0;
+    }
+    let onehot = Tensor::from_vec(onehot, (b, n), &Device::Cpu)?;
+    Ok((logp * onehot)?.sum_all()?.affine(-1.0 / b as f64, 0.0)?)
+}
+
+fn validation_ndcg(config: &HrsConfig, weights: &HashMap<String, Tensor>, sets: &[Vec<Example>]) -> Result<f64> {
+    let w: HashMap<String, Weight> = weights.iter().map(|(k, t)| (k.clone(), Weight::Dense(t.clone()))).collect();
+    let model = HrsModel::from_weights(config.clone(), &w, Precision::F32)?;
+    let mut means = Vec::new();
+    for set in sets.iter().filter(|s| !s.is_empty()) {
+        let feats: Vec<Features> = set.iter().map(|e| e.features.clone()).collect();
+        let scores = model.score_many(&feats, 64)?;
+        let total: f64 = set
+            .iter()
+            .zip(&scores)
+            .map(|(e, s)| metrics::ndcg_at(metrics::rank_of(&metrics::order_by(s), e.target), 10))
+            .sum();
+        means.push(total / set.len() as f64);
+    }
+    Ok(if means.is_empty() { 0.0 } else { means.iter().sum::<f64>() / means.len() as f64 })
+}
+
+/// Seeded initial weights: scaled normal matmuls (output projections shrunk for the residual
+/// stream), small tables, unit LayerNorm gains, and a head that starts as the server order
+/// (`w_server` = 1, tiny output weights), so training begins from "do no harm".
+fn init_vars(config: &HrsConfig, seed: u64) -> Result<HashMap<String, Var>> {
+    let mut rng = Rng::new(seed).fork(7);
+    let depth_scale = 1.0 / ((2 * (config.n_session_layers + config.n_cand_layers)) as f64).sqrt();
+    config
+        .tensor_specs()
+        .into_iter()
+        .map(|spec| {
+            let n: usize = spec.shape.iter().product();
+            let name = spec.name.as_str();
+            let (mean, std) = match spec.kind {
+                TensorKind::Matmul => {
+                    let base = 1.0 / (spec.shape[1] as f64).sqrt();
+                    let residual_out = name.ends_with(".o.w") || name.ends_with(".fc2.w");
+                    (0.0, if residual_out { base * depth_scale } else { base })
+                }
+                TensorKind::Plain if name == "head.w_server" => (1.0, 0.0),
+                TensorKind::Plain if name == "head.out.w" => (0.0, 0.01),
+                TensorKind::Plain if name.starts_with("embed.") => (0.0, 0.1),
+                TensorKind::Plain if name.ends_with(".g") => (1.0, 0.0),
+                TensorKind::Plain => (0.0, 0.0),
+            };
+            let values: Vec<f32> = (0..n).map(|_| (mean + std * rng.normal()) as f32).collect();
+            let t = Tensor::from_vec(values, spec.shape.as_slice(), &Device::Cpu)?.to_dtype(DType::F32)?;
+            Ok((spec.name, Var::from_tensor(&t)?))
+        })
+        .collect()
+}
+
+fn progress_bar(enabled: bool, steps: u64) -> Option<indicatif::ProgressBar> {
+    if !enabled {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(steps);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} batches, {msg}, ETA {eta}")
+            .expect("a valid template"),
+    );
+    Some(bar)
+}
