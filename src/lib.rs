@@ -34,6 +34,8 @@
 //! `ranker` ties them together; `manifest` describes shipped model files.
 
 mod compose;
+#[cfg(all(feature = "train", not(target_arch = "wasm32")))]
+pub mod data;
 pub mod dataset;
 pub mod embedding;
 mod error;
@@ -51,6 +53,10 @@ pub mod rng;
 mod session;
 #[cfg(all(feature = "train", not(target_arch = "wasm32")))]
 pub mod train;
+
+#[cfg(target_arch = "wasm32")]
+#[doc(hidden)]
+pub mod wasm;
 
 pub use compose::compose;
 pub use error::{Error, Result};
