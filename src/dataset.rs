@@ -109,6 +109,9 @@ pub struct Dataset {
     pub name: String,
     pub catalog: Catalog,
     pub sessions: Vec<Session>,
+    /// Build item embeddings from content alone (no co-occurrence part), e.g. for simulated
+    /// data whose embeddings the demo computes in the browser.
+    pub content_only: bool,
 }
 
 impl Dataset {

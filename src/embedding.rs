@@ -67,6 +67,20 @@ pub fn item_embedding(id: &str, projected_content: &[f32], collaborative: &[f32]
     out
 }
 
+/// Embeddings of every catalogue item from id and content only (the collaborative part zero):
+/// what the simulator and the demo use. Row-major, `dim` values per item.
+pub fn content_embeddings(catalog: &crate::dataset::Catalog, dim: usize) -> Vec<f32> {
+    let (_, n_content, n_collab) = parts(dim);
+    let projection = ContentProjection::new(catalog.content_dim, n_content);
+    let zeros = vec![0f32; n_collab];
+    let mut out = Vec::with_capacity(catalog.len() * dim);
+    for (i, id) in catalog.ids.iter().enumerate() {
+        let content = if catalog.content_dim > 0 { projection.project(catalog.content_of(i as u32)) } else { vec![0.0; n_content] };
+        out.extend(item_embedding(id, &content, &zeros, dim));
+    }
+    out
+}
+
 /// `v` scaled to unit L2 norm; a zero vector stays zero.
 pub fn unit(mut v: Vec<f32>) -> Vec<f32> {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();

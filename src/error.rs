@@ -90,6 +90,7 @@ impl Error {
         }
     }
 
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     pub(crate) fn io(path: impl AsRef<std::path::Path>, err: impl std::fmt::Display) -> Self {
         Error::Io {
             path: path.as_ref().display().to_string(),

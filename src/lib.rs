@@ -51,6 +51,7 @@ mod ranker;
 mod result;
 pub mod rng;
 mod session;
+pub mod sim;
 #[cfg(all(feature = "train", not(target_arch = "wasm32")))]
 pub mod train;
 

@@ -82,14 +82,7 @@ impl ManifestEntry {
 
     /// Checks the bytes' checksum before they are parsed.
     pub fn verify_checksum(&self, bytes: &[u8]) -> Result<()> {
-        let actual = sha256_hex(bytes);
-        if !actual.eq_ignore_ascii_case(&self.sha256) {
-            return Err(Error::Checksum {
-                expected: self.sha256.clone(),
-                actual,
-            });
-        }
-        Ok(())
+        check_sha256(bytes, &self.sha256)
     }
 
     /// Checks that a parsed model is the one the entry describes.
@@ -109,4 +102,13 @@ impl ManifestEntry {
         }
         Ok(())
     }
+}
+
+/// Checks that `bytes` hash to `expected` (hex SHA-256, any case).
+pub fn check_sha256(bytes: &[u8], expected: &str) -> Result<()> {
+    let actual = sha256_hex(bytes);
+    if !actual.eq_ignore_ascii_case(expected.trim()) {
+        return Err(Error::Checksum { expected: expected.to_owned(), actual });
+    }
+    Ok(())
 }

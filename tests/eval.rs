@@ -64,7 +64,7 @@ fn toy_dataset(n_sessions: usize) -> Dataset {
             Session { id: format!("s{s}"), user: Some(format!("u{}", s % 7)), events }
         })
         .collect();
-    Dataset { name: "toy".into(), catalog, sessions }
+    Dataset { name: "toy".into(), catalog, sessions, content_only: false }
 }
 
 #[test]

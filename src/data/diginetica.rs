@@ -40,5 +40,5 @@ pub fn load(path: &Path) -> Result<Dataset> {
     for s in &mut sessions {
         s.events.sort_by(|a, b| a.time_ms.total_cmp(&b.time_ms));
     }
-    Ok(Dataset { name: "diginetica".into(), catalog, sessions })
+    Ok(Dataset { name: "diginetica".into(), catalog, sessions, content_only: false })
 }

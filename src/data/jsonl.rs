@@ -97,7 +97,7 @@ pub fn read(reader: impl BufRead, source: &str, name: String) -> Result<Dataset>
     for s in &mut sessions {
         s.events.sort_by(|a, b| a.time_ms.total_cmp(&b.time_ms));
     }
-    Ok(Dataset { name, catalog, sessions })
+    Ok(Dataset { name, catalog, sessions, content_only: false })
 }
 
 /// Writes `dataset` in this format (item details on every line, so each line stands alone).

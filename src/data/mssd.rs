@@ -79,7 +79,7 @@ pub fn load(log: &Path, features: Option<&Path>) -> Result<Dataset> {
     for s in &mut sessions {
         s.events.sort_by(|a, b| a.time_ms.total_cmp(&b.time_ms));
     }
-    Ok(Dataset { name: "spotify-mssd".into(), catalog, sessions })
+    Ok(Dataset { name: "spotify-mssd".into(), catalog, sessions, content_only: false })
 }
 
 fn reader_has(row: &Record<'_>, column: &str) -> bool {

@@ -97,7 +97,7 @@ pub fn load_with_gap(path: &Path, gap_ms: f64) -> Result<Dataset> {
         }
     }
     let name = inter_path.file_stem().and_then(|s| s.to_str()).unwrap_or("recbole").to_owned();
-    Ok(Dataset { name, catalog, sessions })
+    Ok(Dataset { name, catalog, sessions, content_only: false })
 }
 
 /// Genre vocabulary (first-seen order) and `(item id, year, genre indices)` rows.

@@ -4,7 +4,7 @@
 //! the same sessions point the same way. Test sessions never contribute.
 
 use crate::dataset::Dataset;
-use crate::embedding::{identity_vector, item_embedding, parts, ContentProjection};
+use crate::embedding::{content_embeddings, identity_vector, item_embedding, parts, ContentProjection};
 
 /// Co-occurrence window (events either side) for the collaborative part.
 const WINDOW: usize = 5;
@@ -24,6 +24,9 @@ impl ItemEmbeddings {
     /// Builds the embeddings of every item from its content and the `train` sessions.
     pub fn build(dataset: &Dataset, train: &[usize], dim: usize) -> Self {
         let catalog = &dataset.catalog;
+        if dataset.content_only {
+            return ItemEmbeddings { dim, values: content_embeddings(catalog, dim) };
+        }
         let (_, n_content, n_collab) = parts(dim);
         let index: Vec<Vec<f32>> = catalog.ids.iter().map(|id| identity_vector(&format!("co:{id}"), n_collab)).collect();
         let mut collab = vec![0f32; catalog.len() * n_collab];

@@ -132,9 +132,16 @@ pub struct CoreCase {
 /// plus zero embedding tables (the core fixture starts after the embedding stage).
 pub fn core_fixture() -> (HashMap<String, Weight>, Vec<CoreCase>) {
     let dir = fixture_dir().join("hr-s-core");
-    let index: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("hr_s_weights.json")).unwrap()).unwrap();
-    let blob = std::fs::read(dir.join("hr_s_weights.bin")).unwrap();
+    core_fixture_from(
+        &std::fs::read_to_string(dir.join("hr_s_weights.json")).unwrap(),
+        &std::fs::read(dir.join("hr_s_weights.bin")).unwrap(),
+        &std::fs::read_to_string(dir.join("fixture.json")).unwrap(),
+    )
+}
+
+/// [`core_fixture`] from the files' contents (the wasm tests embed them).
+pub fn core_fixture_from(index_json: &str, blob: &[u8], fixture_json: &str) -> (HashMap<String, Weight>, Vec<CoreCase>) {
+    let index: serde_json::Value = serde_json::from_str(index_json).unwrap();
     let floats: Vec<f32> = blob.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
     let config = HrsConfig::default();
     let mut weights: HashMap<String, Weight> = HashMap::new();
@@ -155,8 +162,7 @@ pub fn core_fixture() -> (HashMap<String, Weight>, Vec<CoreCase>) {
             .entry(spec.name.clone())
             .or_insert_with(|| Weight::Dense(Tensor::zeros(spec.shape.as_slice(), candle_core::DType::F32, &Device::Cpu).unwrap()));
     }
-    let fixture: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("fixture.json")).unwrap()).unwrap();
+    let fixture: serde_json::Value = serde_json::from_str(fixture_json).unwrap();
     let f32s = |v: &serde_json::Value| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect::<Vec<_>>();
     let f64s = |v: &serde_json::Value| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect::<Vec<_>>();
     let cases = fixture["cases"]

@@ -4,6 +4,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod offline;
+
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use homerank::model::{ModelFile, Precision};
@@ -44,6 +46,13 @@ enum Command {
         #[arg(long)]
         model: PathBuf,
     },
+    /// Train HR-S on logs and/or the listener simulator; writes the Q8_0 model, an f32 twin,
+    /// manifest.json entries and the model card's training section.
+    Train(offline::TrainArgs),
+    /// Evaluate a model against the baselines on a log (DESIGN.md §5); prints the table.
+    Eval(offline::EvalArgs),
+    /// Write a simulated listening log as JSONL.
+    Simulate(offline::SimulateArgs),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +85,9 @@ fn run(cli: Cli) -> Result<()> {
             let result = ranker.rerank(&page, &options)?;
             print_json(&result, pretty)
         }
+        Command::Train(args) => offline::train(args),
+        Command::Eval(args) => offline::eval(args),
+        Command::Simulate(args) => offline::simulate(args),
         Command::Inspect { model } => {
             let bytes = std::fs::read(&model).with_context(|| format!("{}", model.display()))?;
             let file = ModelFile::from_bytes(&bytes).with_context(|| format!("{}", model.display()))?;

@@ -1,0 +1,16 @@
+// Node entry of the homerank package: the same API, files read from the package directory.
+import { readFile } from "node:fs/promises";
+import { initWasm, makeHomeRanker, simdSupported } from "./ranker.js";
+
+const node = {
+  wasmSource: (flavour) => readFile(new URL(`../pkg/${flavour}/homerank_bg.wasm`, import.meta.url)),
+  modelBytes: async (file, _size, onProgress) => {
+    const bytes = await readFile(new URL(`../models/${file}`, import.meta.url));
+    onProgress?.({ loaded: bytes.length, total: bytes.length });
+    return bytes;
+  },
+};
+
+export const HomeRanker = makeHomeRanker(node);
+export { simdSupported };
+export const init = (options) => initWasm(node, options).then(({ flavour }) => flavour);

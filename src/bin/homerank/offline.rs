@@ -1,0 +1,213 @@
+//! `train`, `eval` and `simulate`: thin wrappers over `homerank::{train, eval, sim, data}`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// Training data: a log path (MSSD CSV, RecBole dir or .inter, DIGINETICA CSV, .jsonl) or
+    /// `sim` / `sim:USERS` for the listener simulator. Repeat for several sources.
+    #[arg(long = "data", required = true)]
+    data: Vec<String>,
+    /// Track-features CSV for an MSSD log.
+    #[arg(long)]
+    features: Option<PathBuf>,
+    /// Output model (Q8_0); an `-f32` twin and manifest.json go beside it.
+    #[arg(long, default_value = "models/homerank-s.gguf")]
+    out: PathBuf,
+    /// Model name stored in the file.
+    #[arg(long, default_value = "homerank-s")]
+    name: String,
+    #[arg(long, default_value_t = 12)]
+    epochs: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long, default_value_t = 32)]
+    batch: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    /// Most training lists per source.
+    #[arg(long, default_value_t = 12_000)]
+    max_cases: usize,
+    /// Model card to write the training section into.
+    #[arg(long)]
+    card: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// Evaluation data (as for `train`).
+    #[arg(long)]
+    data: String,
+    #[arg(long)]
+    features: Option<PathBuf>,
+    #[arg(long, default_value = "models/homerank-s.gguf")]
+    model: PathBuf,
+    /// Candidates per list.
+    #[arg(long, default_value_t = 50)]
+    n_cands: usize,
+    /// Most ranking cases.
+    #[arg(long, default_value_t = 4_000)]
+    max_cases: usize,
+    /// Also rank the whole catalogue for this many cases (0: off).
+    #[arg(long, default_value_t = 0)]
+    full_catalogue: usize,
+    /// Markdown report to write (an SVG plot goes beside it).
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Model card whose section for this dataset is replaced with the results.
+    #[arg(long)]
+    card: Option<PathBuf>,
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+}
+
+#[derive(Args)]
+pub struct SimulateArgs {
+    #[arg(long, default_value_t = 400)]
+    users: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output JSONL.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[cfg(feature = "train")]
+mod enabled {
+    use std::path::Path;
+
+    use anyhow::{Context, Result};
+    use homerank::dataset::Dataset;
+    use homerank::eval::{evaluate, CaseConfig, EvalConfig, Prepared};
+    use homerank::model::ModelFile;
+    use homerank::train::{card_training_section, export, replace_section, train as run_training, TrainConfig};
+
+    use super::{EvalArgs, SimulateArgs, TrainArgs};
+
+    fn load(spec: &str, features: Option<&Path>, seed: u64) -> Result<Dataset> {
+        if let Some(rest) = spec.strip_prefix("sim") {
+            let mut config = homerank::sim::SimConfig { seed, ..Default::default() };
+            if let Some(users) = rest.strip_prefix(':') {
+                config.n_users = users.parse().with_context(|| format!("`{spec}`: expected sim:USERS"))?;
+            } else if !rest.is_empty() {
+                anyhow::bail!("`{spec}`: expected `sim` or `sim:USERS`");
+            }
+            return Ok(homerank::sim::simulate(&config));
+        }
+        Ok(homerank::data::load(Path::new(spec), None, features).with_context(|| spec.to_string())?)
+    }
+
+    pub fn train(args: TrainArgs) -> Result<()> {
+        let config = TrainConfig {
+            epochs: args.epochs,
+            seed: args.seed,
+            batch_size: args.batch,
+            lr: args.lr,
+            max_train_cases: args.max_cases,
+            progress: !args.quiet,
+            ..Default::default()
+        };
+        let mut sources = Vec::new();
+        let mut names = Vec::new();
+        for spec in &args.data {
+            let dataset = load(spec, args.features.as_deref(), args.seed)?;
+            eprintln!("{spec}: {} sessions, {} events, {} items", dataset.sessions.len(), dataset.n_events(), dataset.catalog.len());
+            names.push(format!("{} ({} sessions)", dataset.name, dataset.sessions.len()));
+            sources.push(Prepared::new(dataset, config.model.embedding_dim));
+        }
+        let outcome = run_training(&sources, &config)?;
+        let command = std::env::args().collect::<Vec<_>>().join(" ");
+        let notes = [("trained_on", names.join("; ")), ("seed", args.seed.to_string()), ("command", command.clone())];
+        let notes: Vec<(&str, &str)> = notes.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let exported = export(&outcome.weights, &config.model, &args.out, &args.name, &notes)?;
+        eprintln!(
+            "best epoch {} (valid NDCG@10 {:.4}); wrote {} ({} bytes, sha256 {}), {}, {}",
+            outcome.best_epoch,
+            outcome.log[outcome.best_epoch - 1].valid_ndcg,
+            exported.q8.display(),
+            exported.q8_entry.bytes,
+            exported.q8_entry.sha256,
+            exported.f32.display(),
+            exported.manifest.display()
+        );
+        if let Some(card) = &args.card {
+            let doc = std::fs::read_to_string(card).unwrap_or_else(|_| format!("# {} model card\n", args.name));
+            let section = card_training_section(&outcome, &command, &names, &config);
+            std::fs::write(card, replace_section(&doc, "training", &section)).with_context(|| card.display().to_string())?;
+        }
+        Ok(())
+    }
+
+    pub fn eval(args: EvalArgs) -> Result<()> {
+        let bytes = std::fs::read(&args.model).with_context(|| args.model.display().to_string())?;
+        if let Some(entry) = homerank::Manifest::entry_beside(&args.model)? {
+            entry.verify_checksum(&bytes)?;
+        }
+        let model = ModelFile::from_bytes(&bytes).with_context(|| args.model.display().to_string())?;
+        let dataset = load(&args.data, args.features.as_deref(), 1)?;
+        let prepared = Prepared::new(dataset, model.config.embedding_dim);
+        let config = EvalConfig {
+            cases: CaseConfig { n_cands: Some(args.n_cands), max_cases: args.max_cases, seed: args.seed, ..Default::default() },
+            full_catalogue_cases: args.full_catalogue,
+            seed: args.seed,
+            ..Default::default()
+        };
+        let report = evaluate(&prepared, &model, &config)?;
+        print!("{}", report.terminal_summary());
+        if let Some(path) = &args.report {
+            let svg_path = path.with_extension("svg");
+            let svg_name = svg_path.file_name().and_then(|f| f.to_str()).map(str::to_owned);
+            std::fs::write(&svg_path, report.svg()).with_context(|| svg_path.display().to_string())?;
+            std::fs::write(path, report.markdown(svg_name.as_deref())).with_context(|| path.display().to_string())?;
+            eprintln!("wrote {} and {}", path.display(), svg_path.display());
+        }
+        if let Some(card) = &args.card {
+            let doc = std::fs::read_to_string(card).with_context(|| card.display().to_string())?;
+            let key = format!("eval:{}", report.dataset);
+            std::fs::write(card, replace_section(&doc, &key, &report.markdown(None))).with_context(|| card.display().to_string())?;
+        }
+        Ok(())
+    }
+
+    pub fn simulate(args: SimulateArgs) -> Result<()> {
+        let config = homerank::sim::SimConfig { n_users: args.users, seed: args.seed, ..Default::default() };
+        let dataset = homerank::sim::simulate(&config);
+        let file = std::fs::File::create(&args.out).with_context(|| args.out.display().to_string())?;
+        homerank::data::write_jsonl(&dataset, std::io::BufWriter::new(file))?;
+        eprintln!("wrote {} sessions, {} events to {}", dataset.sessions.len(), dataset.n_events(), args.out.display());
+        Ok(())
+    }
+}
+
+#[cfg(feature = "train")]
+pub use enabled::{eval, simulate, train};
+
+#[cfg(not(feature = "train"))]
+mod disabled {
+    use super::*;
+    use anyhow::Result;
+
+    fn off() -> Result<()> {
+        Err(homerank::Error::NotEnabled("offline training and evaluation (the `train` feature)").into())
+    }
+
+    pub fn train(_: TrainArgs) -> Result<()> {
+        off()
+    }
+
+    pub fn eval(_: EvalArgs) -> Result<()> {
+        off()
+    }
+
+    pub fn simulate(_: SimulateArgs) -> Result<()> {
+        off()
+    }
+}
+
+#[cfg(not(feature = "train"))]
+pub use disabled::{eval, simulate, train};

@@ -1,0 +1,109 @@
+/** An item type; unknown strings are read as "other". */
+export type ItemType = "track" | "episode" | "show" | "audiobook" | "playlist" | "album" | "artist" | "other";
+
+/** A candidate on a shelf. */
+export interface Item {
+  id: string;
+  type?: ItemType | string;
+  /** The server's relevance score (finite); missing means 0. */
+  serverScore?: number;
+  /** `embeddingDim` finite numbers. */
+  embedding: number[] | Float32Array;
+  artistId?: string;
+  durationMs?: number;
+}
+
+/** One row of Home. */
+export interface Shelf {
+  id: string;
+  title?: string;
+  /** A pinned shelf keeps its place. */
+  pinned?: boolean;
+  /** Dedup never takes the shelf below this many items. */
+  minItems?: number;
+  /** How many items the layout shows. */
+  maxItems?: number;
+  items: Item[];
+}
+
+/** The server's Home page. */
+export interface HomePage {
+  pageId?: string;
+  embeddingDim: number;
+  shelves: Shelf[];
+}
+
+export type Action = "impression" | "click" | "play" | "complete" | "skip" | "like" | "dislike" | "save" | "dwell";
+
+/** Something the listener did; it stays on the device. */
+export interface SessionEvent {
+  itemId: string;
+  action: Action;
+  msPlayed?: number;
+  timestampMs?: number;
+  /** The item's embedding, when known (else taken from a page the ranker has seen). */
+  embedding?: number[] | Float32Array;
+  type?: ItemType | string;
+}
+
+export interface RerankOptions {
+  /** Show an item on several shelves once, at its highest visible placement (default true). */
+  dedup?: boolean;
+  /** Order unpinned shelves by their items' scores (default true). */
+  reorderShelves?: boolean;
+  /** How many top scores make a shelf's aggregate (default 3). */
+  shelfAggregateTopK?: number;
+  /** At most this many items of one artist in a row (default null: off). */
+  maxArtistRun?: number | null;
+  /** Throw on an invalid page instead of returning the server order (default false). */
+  strict?: boolean;
+}
+
+export interface ItemScore {
+  id: string;
+  /** The model's score; null when no model ran. */
+  score: number | null;
+  serverRank: number;
+  newRank: number;
+}
+
+export interface ShelfResult {
+  id: string;
+  serverRank: number;
+  newRank: number;
+  pinned: boolean;
+  /** How many of `items` the layout shows. */
+  visible: number;
+  items: ItemScore[];
+}
+
+export interface RemovedItem {
+  id: string;
+  shelfId: string;
+  serverRank: number;
+  keptIn: string;
+}
+
+export interface RerankResult {
+  pageId: string;
+  shelves: ShelfResult[];
+  removed: RemovedItem[];
+  /** "cpu", "cpu-simd", "webgpu", or "none" when no model ran. */
+  backend: string;
+  modelId: string;
+  eventsUsed: number;
+  elapsedMs: number;
+  /** Why the server order was kept, or null. */
+  fallback: string | null;
+}
+
+export interface RankerStats {
+  modelId: string;
+  backend: string;
+  precision: string;
+  eventsHeld: number;
+  eventsResolved: number;
+  maxEvents: number;
+  cachedItems: number;
+  embeddingDim: number;
+}
