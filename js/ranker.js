@@ -2,6 +2,11 @@
 // `platform` supplies how bytes are found (fetch in browsers, fs in Node); see index.js, node.js.
 
 import { DEFAULT_MODEL } from "./default-model.js";
+// Both glue modules are imported statically (they are small; only the chosen flavour's .wasm is
+// ever fetched): a dynamic import would force bundlers into code splitting, which Vite's default
+// (iife) worker format refuses.
+import * as simdGlue from "../pkg/simd/homerank.js";
+import * as plainGlue from "../pkg/plain/homerank.js";
 
 let wasmReady = null;
 
@@ -29,7 +34,7 @@ export function initWasm(platform, options = {}) {
   if (!wasmReady) {
     const flavour = options.simd ?? simdSupported() ? "simd" : "plain";
     wasmReady = (async () => {
-      const glue = flavour === "simd" ? await import("../pkg/simd/homerank.js") : await import("../pkg/plain/homerank.js");
+      const glue = flavour === "simd" ? simdGlue : plainGlue;
       const source = await platform.wasmSource(flavour);
       await glue.default({ module_or_path: source });
       return { glue, flavour };

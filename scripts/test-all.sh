@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Every test of the project, in the order a failure is cheapest to find.
-# Used by `npm test` and by .ci/run.
+# Every test of the project, cheapest failures first. Used by `npm test` and by .ci/run.
+# Needs: Rust (rustup), Node ≥ 18, chromium + chromium-driver (apt) for the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,10 +10,20 @@ step "rust: unit, integration and doc tests"
 cargo test --quiet
 cargo check --benches --quiet
 
-step "wasm32: the library builds with and without simd128"
-rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
-cargo build --release --lib --target wasm32-unknown-unknown --no-default-features --target-dir target/wasm-plain --quiet
-RUSTFLAGS="-C target-feature=+simd128" \
-  cargo build --release --lib --target wasm32-unknown-unknown --no-default-features --target-dir target/wasm-simd --quiet
+step "npm package: wasm builds (simd128 and plain), wasm-bindgen, wasm-opt"
+[ -x node_modules/.bin/wasm-opt ] || npm install --no-audit --no-fund
+npm run build --silent
+
+step "wasm-tests in Node"
+(cd wasm-tests && cargo test --quiet)
+
+step "wasm-tests in headless Chromium"
+(cd wasm-tests && WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" cargo test --quiet)
+
+step "package: imports, sizes, no network APIs"
+node scripts/check-package.mjs
+
+step "package smoke test: npm pack → Node ESM and a Vite page in Chromium"
+bash scripts/smoke-test.sh
 
 step "all tests passed"

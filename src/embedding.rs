@@ -1,29 +1,24 @@
 //! Server item embeddings for data that has none: how the simulator, the demo and the offline
 //! datasets give every item the `embedding` a real server would send.
 //!
-//! An embedding of `dim` values (a multiple of 4, at least 8) is three concatenated parts:
-//! * identity (a quarter of `dim`): a pseudo-random unit vector seeded by the item id, so the
-//!   model can tell "the same item again" from "a similar item";
-//! * content (three eighths): the item's content features through a fixed random projection
-//!   (seeded by the feature count), unit-normalized — zero when there are none;
-//! * collaborative (the rest): the caller's co-occurrence vector, unit-normalized — zero when
-//!   there is none (see `eval::embed` for how offline datasets build it).
+//! An embedding is the unit-normalized *sum* of up to three unit vectors of the full width:
+//! * identity `r(id)`: pseudo-random, seeded by the item id;
+//! * content: the item's content features through a fixed random projection (when it has any);
+//! * collaborative: the normalized sum of the identity vectors of the items it co-occurs with in
+//!   training sessions (when known; see `eval::embed`).
 //!
-//! Identity is scaled by 0.5 so that similarity in content or behaviour dominates.
+//! Superposed rather than concatenated, the plain dot product of two embeddings carries all the
+//! signals a session reranker needs: ≈1 for the same item again, the content similarity, and —
+//! because a co-occurrence vector is built from the very identity vectors it is compared with —
+//! first-order co-occurrence (`r(c) · collab(p)` ≈ how often c followed p), the item-kNN signal.
+//! Random 32-dim vectors cross-talk at about 1/√32; that noise is the price of a fixed width.
 
 use crate::rng::{hash_str, Rng};
 
-/// Sizes of the three parts for a given total dimension.
-pub fn parts(dim: usize) -> (usize, usize, usize) {
-    let identity = dim / 4;
-    let content = dim * 3 / 8;
-    (identity, content, dim - identity - content)
-}
-
 /// The identity part: a unit vector from the id's hash.
-pub fn identity_vector(id: &str, len: usize) -> Vec<f32> {
+pub fn identity_vector(id: &str, dim: usize) -> Vec<f32> {
     let mut rng = Rng::new(hash_str(id));
-    let v: Vec<f32> = (0..len).map(|_| rng.normal() as f32).collect();
+    let v: Vec<f32> = (0..dim).map(|_| rng.normal() as f32).collect();
     unit(v)
 }
 
@@ -42,6 +37,7 @@ impl ContentProjection {
         ContentProjection { from, to, matrix }
     }
 
+    /// The projected, unit-normalized content (zero for all-zero content).
     pub fn project(&self, content: &[f32]) -> Vec<f32> {
         debug_assert_eq!(content.len(), self.from);
         let mut out = vec![0f32; self.to];
@@ -55,28 +51,30 @@ impl ContentProjection {
     }
 }
 
-/// Builds one item's embedding from its id, projected content and co-occurrence vector.
-pub fn item_embedding(id: &str, projected_content: &[f32], collaborative: &[f32], dim: usize) -> Vec<f32> {
-    let (n_id, n_content, n_collab) = parts(dim);
-    debug_assert_eq!(projected_content.len(), n_content);
-    debug_assert_eq!(collaborative.len(), n_collab);
-    let mut out = Vec::with_capacity(dim);
-    out.extend(identity_vector(id, n_id).into_iter().map(|v| 0.5 * v));
-    out.extend_from_slice(projected_content);
-    out.extend(unit(collaborative.to_vec()));
-    out
+/// One item's embedding: identity + projected content + collaborative vector, each unit (or
+/// zero), summed and normalized.
+pub fn item_embedding(id: &str, projected_content: &[f32], collaborative: &[f32]) -> Vec<f32> {
+    let dim = projected_content.len();
+    debug_assert_eq!(collaborative.len(), dim);
+    let collab = unit(collaborative.to_vec());
+    let sum: Vec<f32> = identity_vector(id, dim)
+        .iter()
+        .zip(projected_content)
+        .zip(&collab)
+        .map(|((a, b), c)| a + b + c)
+        .collect();
+    unit(sum)
 }
 
-/// Embeddings of every catalogue item from id and content only (the collaborative part zero):
-/// what the simulator and the demo use. Row-major, `dim` values per item.
+/// Embeddings of every catalogue item from id and content only (no collaborative part): what
+/// the simulator and the demo use. Row-major, `dim` values per item.
 pub fn content_embeddings(catalog: &crate::dataset::Catalog, dim: usize) -> Vec<f32> {
-    let (_, n_content, n_collab) = parts(dim);
-    let projection = ContentProjection::new(catalog.content_dim, n_content);
-    let zeros = vec![0f32; n_collab];
+    let projection = ContentProjection::new(catalog.content_dim, dim);
+    let zeros = vec![0f32; dim];
     let mut out = Vec::with_capacity(catalog.len() * dim);
     for (i, id) in catalog.ids.iter().enumerate() {
-        let content = if catalog.content_dim > 0 { projection.project(catalog.content_of(i as u32)) } else { vec![0.0; n_content] };
-        out.extend(item_embedding(id, &content, &zeros, dim));
+        let content = if catalog.content_dim > 0 { projection.project(catalog.content_of(i as u32)) } else { zeros.clone() };
+        out.extend(item_embedding(id, &content, &zeros));
     }
     out
 }
@@ -95,13 +93,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parts_add_up_and_identity_is_stable() {
-        assert_eq!(parts(32), (8, 12, 12));
-        assert_eq!(identity_vector("track:1", 8), identity_vector("track:1", 8));
-        assert_ne!(identity_vector("track:1", 8), identity_vector("track:2", 8));
-        let e = item_embedding("x", &vec![0.0; 12], &vec![0.0; 12], 32);
-        assert_eq!(e.len(), 32);
-        let norm: f32 = e.iter().map(|v| v * v).sum::<f32>().sqrt();
-        assert!((norm - 0.5).abs() < 1e-5);
+    fn identity_is_stable_and_co_occurrence_shows_in_the_dot_product() {
+        assert_eq!(identity_vector("track:1", 32), identity_vector("track:1", 32));
+        assert_ne!(identity_vector("track:1", 32), identity_vector("track:2", 32));
+        let zeros = vec![0f32; 32];
+        let a = item_embedding("a", &zeros, &zeros);
+        let norm: f32 = a.iter().map(|v| v * v).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-5);
+        // "b" co-occurred with "a": b's collaborative vector is a's identity.
+        let b = item_embedding("b", &zeros, &identity_vector("a", 32));
+        let c = item_embedding("c", &zeros, &identity_vector("z", 32));
+        let dot = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(p, q)| p * q).sum::<f32>();
+        assert!(dot(&a, &b) > 0.6, "{}", dot(&a, &b));
+        assert!(dot(&a, &c).abs() < 0.5);
     }
 }

@@ -12,17 +12,17 @@ pub struct SessionEvent {
     pub item_id: String,
     pub action: Action,
     /// How long the item played (or the card was looked at, for `dwell`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ms_played: Option<f64>,
     /// Wall-clock time of the event; used only to keep events in order.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp_ms: Option<f64>,
     /// The item's embedding, when the player knows it; otherwise it is looked up among the
     /// items of pages the ranker has seen.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embedding: Option<Vec<f32>>,
     /// The item's type, when known; otherwise taken from a page the item appeared on.
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub item_type: Option<ItemType>,
 }
 

@@ -39,10 +39,10 @@ pub struct Shelf {
     #[serde(default)]
     pub pinned: bool,
     /// Dedup never takes the shelf below this many items.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_items: Option<usize>,
     /// How many items the layout shows; the rest stay in the result, after them.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_items: Option<usize>,
     /// Candidates in the server's order.
     pub items: Vec<Item>,
@@ -56,13 +56,13 @@ pub struct Item {
     #[serde(rename = "type", default)]
     pub item_type: ItemType,
     /// The server's relevance score; missing means 0.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_score: Option<f32>,
     /// The server's item embedding, `embeddingDim` values.
     pub embedding: Vec<f32>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artist_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<f64>,
 }
 

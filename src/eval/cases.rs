@@ -1,9 +1,13 @@
 //! Ranking cases: a session prefix, the server's candidate list, and the true next positive.
 //!
 //! For each eligible position `t` of a session (a positive — complete, click, like, save — with
-//! at least one event before it), the candidates are the server's top items for the user (never
-//! the session), the target inserted at the rank its server score gives it, and the items skipped
-//! in the same session (up to 3, the skip@3 labels) likewise. The list is in server order.
+//! at least one event before it), the candidates are N consecutive items of the server's ranking
+//! for the user (never the session) around the target's own server rank, so the target sits where
+//! the server would put it, among items the server ranks alike; the window's offset is random, so
+//! the target can be anywhere in the list. (Taking the server's top N and appending the target
+//! makes it the one odd item out — a model learns that shortcut, not the listener.) Items skipped
+//! in the same session (up to 3, the skip@3 labels) take random other slots. The list is in server
+//! order; with `n_cands: None` it is the whole catalogue.
 
 use std::collections::HashMap;
 
@@ -66,7 +70,7 @@ pub fn build_cases(
     let mut order: Vec<usize> = sessions.to_vec();
     rng.shuffle(&mut order);
     // Server lists are per user; anonymous sessions share one.
-    let mut lists: HashMap<Option<String>, (Vec<u32>, Vec<f32>)> = HashMap::new();
+    let mut lists: HashMap<Option<String>, (Vec<u32>, Vec<usize>)> = HashMap::new();
     let mut out = Vec::new();
     for s in order {
         if out.len() >= config.max_cases {
@@ -84,11 +88,15 @@ pub fn build_cases(
         if eligible.is_empty() {
             continue;
         }
-        let (ranked, scores) = lists.entry(session.user.clone()).or_insert_with(|| {
+        let (ranked, position_of) = lists.entry(session.user.clone()).or_insert_with(|| {
             let scores = server.scores(session.user.as_deref(), embeddings);
             let mut ranked: Vec<u32> = (0..scores.len() as u32).collect();
             ranked.sort_by(|&a, &b| scores[b as usize].total_cmp(&scores[a as usize]).then(a.cmp(&b)));
-            (ranked, scores)
+            let mut position_of = vec![0usize; ranked.len()];
+            for (r, &i) in ranked.iter().enumerate() {
+                position_of[i as usize] = r;
+            }
+            (ranked, position_of)
         });
         let picks = spread(&eligible, config.per_session);
         for t in picks {
@@ -102,26 +110,27 @@ pub fn build_cases(
                     skipped.push(e.item);
                 }
             }
-            let mut chosen: Vec<u32> = vec![target];
-            chosen.extend(&skipped);
+            // The window of the server's ranking around the target's rank, at a random offset:
+            // the target sits among items the server ranks alike, anywhere in the list.
             let n = config.n_cands.unwrap_or(ranked.len()).min(ranked.len());
-            for &i in ranked.iter() {
-                if chosen.len() >= n {
-                    break;
-                }
-                if i != target && !skipped.contains(&i) {
-                    chosen.push(i);
-                }
+            let r = position_of[target as usize];
+            let lo = r.saturating_sub(rng.below(n)).min(ranked.len() - n);
+            let mut candidates: Vec<u32> = ranked[lo..lo + n].to_vec();
+            // Skipped items take free slots (never the target's), unless already listed.
+            let mut free: Vec<usize> = (0..n).filter(|&k| candidates[k] != target && !skipped.contains(&candidates[k])).collect();
+            rng.shuffle(&mut free);
+            let missing: Vec<u32> = skipped.iter().copied().filter(|i| !candidates.contains(i)).collect();
+            for (item, slot) in missing.into_iter().zip(free) {
+                candidates[slot] = item;
             }
-            chosen.sort_by(|&a, &b| scores[b as usize].total_cmp(&scores[a as usize]).then(a.cmp(&b)));
-            let position = |item: u32| chosen.iter().position(|&c| c == item).expect("chosen holds it");
+            let position = |item: u32| candidates.iter().position(|&c| c == item);
             let prefix_start = t.saturating_sub(config.max_events);
             out.push(RankingCase {
                 session: s,
                 prefix: session.events[prefix_start..t].to_vec(),
-                target: position(target),
-                skipped: skipped.iter().map(|&i| position(i)).collect(),
-                candidates: chosen,
+                target: position(target).expect("the window holds the target"),
+                skipped: skipped.iter().filter_map(|&i| position(i)).collect(),
+                candidates,
             });
         }
     }

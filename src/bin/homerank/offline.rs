@@ -72,9 +72,15 @@ pub struct SimulateArgs {
     users: usize,
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Output JSONL.
+    /// Output JSONL log.
     #[arg(long)]
-    out: PathBuf,
+    out: Option<PathBuf>,
+    /// Also write one listener's server Home page (JSON) …
+    #[arg(long)]
+    page: Option<PathBuf>,
+    /// … and that listener's session on it (JSONL events), for `homerank rerank`.
+    #[arg(long, requires = "page")]
+    session: Option<PathBuf>,
 }
 
 #[cfg(feature = "train")]
@@ -175,11 +181,47 @@ mod enabled {
     }
 
     pub fn simulate(args: SimulateArgs) -> Result<()> {
-        let config = homerank::sim::SimConfig { n_users: args.users, seed: args.seed, ..Default::default() };
-        let dataset = homerank::sim::simulate(&config);
-        let file = std::fs::File::create(&args.out).with_context(|| args.out.display().to_string())?;
-        homerank::data::write_jsonl(&dataset, std::io::BufWriter::new(file))?;
-        eprintln!("wrote {} sessions, {} events to {}", dataset.sessions.len(), dataset.n_events(), args.out.display());
+        use homerank::sim::{dataset_catalog, server_page, Listener, ServerRanking, SimCatalog, SimConfig};
+        let config = SimConfig { n_users: args.users, seed: args.seed, ..Default::default() };
+        if let Some(out) = &args.out {
+            let dataset = homerank::sim::simulate(&config);
+            let file = std::fs::File::create(out).with_context(|| out.display().to_string())?;
+            homerank::data::write_jsonl(&dataset, std::io::BufWriter::new(file))?;
+            eprintln!("wrote {} sessions, {} events to {}", dataset.sessions.len(), dataset.n_events(), out.display());
+        }
+        if let Some(page_path) = &args.page {
+            let mut rng = homerank::rng::Rng::new(args.seed).fork(2);
+            let sim = SimCatalog::generate(&config.catalog_spec(), &mut homerank::rng::Rng::new(args.seed).fork(1));
+            let catalog = dataset_catalog(&sim, args.seed);
+            let dim = 32;
+            let emb = homerank::embedding::content_embeddings(&catalog, dim);
+            let mut listener = Listener::new(&sim, &mut rng);
+            let ranking = ServerRanking::for_listener(&sim, &listener, &mut rng);
+            let page = server_page(&sim, &ranking, &|i| emb[i as usize * dim..(i as usize + 1) * dim].to_vec(), dim, 6, 12);
+            std::fs::write(page_path, serde_json::to_string_pretty(&page)?).with_context(|| page_path.display().to_string())?;
+            eprintln!("wrote a {}-shelf page to {}", page.shelves.len(), page_path.display());
+            if let Some(session_path) = &args.session {
+                let shown: Vec<u32> = page.items().filter_map(|(_, _, it)| catalog.get(&it.id)).collect();
+                let mut lines = String::new();
+                let mut t = 1_763_800_000_000.0;
+                for _ in 0..8 {
+                    let Some(k) = listener.choose(&sim, &shown, &mut rng) else { break };
+                    let listen = listener.listen(&sim, shown[k], &mut rng);
+                    let id = &catalog.ids[shown[k] as usize];
+                    let mut event = homerank::SessionEvent::new(id, listen.action).with_ms_played(listen.ms_played as f64);
+                    event.timestamp_ms = Some(t);
+                    lines += &(serde_json::to_string(&event)? + "\n");
+                    if let Some(reaction) = listen.reaction {
+                        let mut r = homerank::SessionEvent::new(id, reaction);
+                        r.timestamp_ms = Some(t);
+                        lines += &(serde_json::to_string(&r)? + "\n");
+                    }
+                    t += listen.ms_played as f64 + 3_000.0;
+                }
+                std::fs::write(session_path, lines).with_context(|| session_path.display().to_string())?;
+                eprintln!("wrote the session to {}", session_path.display());
+            }
+        }
         Ok(())
     }
 }

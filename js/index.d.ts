@@ -1,0 +1,46 @@
+// Types of the homerank package. The contract types are generated from the Rust side
+// (src/wasm/contract.d.ts, a wasm-bindgen typescript_custom_section).
+import type { HomePage, SessionEvent, RerankOptions, RerankResult, RankerStats } from "../pkg/simd/homerank.js";
+
+export type {
+  Action, HomePage, Item, ItemScore, ItemType, RankerStats, RemovedItem, RerankOptions, RerankResult,
+  SessionEvent, Shelf, ShelfResult,
+} from "../pkg/simd/homerank.js";
+
+export interface LoadOptions {
+  /** Expected hex SHA-256 of the model bytes; loading fails with code MODEL_CHECKSUM otherwise. */
+  sha256?: string;
+  /** Force the simd (true) or plain (false) wasm module; default: detect. */
+  simd?: boolean;
+  /** Download progress of the default model (browser). */
+  onProgress?: (progress: { loaded: number; total: number }) => void;
+}
+
+/** An error thrown by homerank: `code` is stable, the message names what to fix. */
+export interface HomerankError extends Error {
+  code: string;
+}
+
+export declare class HomeRanker {
+  private constructor();
+  /** Loads a model from its bytes (a GGUF file written by `homerank train`). */
+  static load(modelBytes: Uint8Array | ArrayBuffer | ArrayBufferView, options?: LoadOptions): Promise<HomeRanker>;
+  /** Loads the model shipped in the package, verifying its checksum. */
+  static loadDefault(options?: LoadOptions): Promise<HomeRanker>;
+  /** Records one event or several; returns how many were recorded. Throws on a bad event. */
+  observe(events: SessionEvent | SessionEvent[]): number;
+  /** Reranks a page. On any internal failure returns the server order with `fallback` set. */
+  rerank(page: HomePage, options?: RerankOptions): RerankResult;
+  /** Wipes every event and cached embedding. */
+  forget(): void;
+  stats(): RankerStats & { wasm: "simd" | "plain" };
+  readonly modelId: string;
+  readonly embeddingDim: number;
+  /** Frees the wasm memory of this ranker. */
+  free(): void;
+}
+
+/** Whether this engine supports WebAssembly SIMD. */
+export declare function simdSupported(): boolean;
+/** Loads the wasm module ahead of time; resolves to the flavour chosen. */
+export declare function init(options?: LoadOptions): Promise<"simd" | "plain">;

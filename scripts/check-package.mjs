@@ -1,0 +1,19 @@
+// Checks the built wasm modules: their import lists name no network API (the library makes no
+// requests of its own), and it prints their raw and gzip sizes.
+import { readFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+
+const NETWORK = /fetch|xmlhttprequest|websocket|sendbeacon|eventsource|rtcpeerconnection/i;
+let failed = false;
+for (const flavour of ["simd", "plain"]) {
+  const path = `pkg/${flavour}/homerank_bg.wasm`;
+  const bytes = readFileSync(path);
+  const imports = WebAssembly.Module.imports(new WebAssembly.Module(bytes));
+  const network = imports.filter((i) => NETWORK.test(i.name) || NETWORK.test(i.module));
+  console.log(`${path}: ${bytes.length} bytes, ${gzipSync(bytes, { level: 9 }).length} gzip, ${imports.length} imports`);
+  if (network.length) {
+    console.error(`  network APIs imported: ${network.map((i) => i.name).join(", ")}`);
+    failed = true;
+  }
+}
+process.exit(failed ? 1 : 0);
