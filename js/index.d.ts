@@ -44,3 +44,15 @@ export declare class HomeRanker {
 export declare function simdSupported(): boolean;
 /** Loads the wasm module ahead of time; resolves to the flavour chosen. */
 export declare function init(options?: LoadOptions): Promise<"simd" | "plain">;
+
+/** The demo's listener simulator (see src/sim). */
+export interface Simulator {
+  setPersona(personaSeed: number): void;
+  homePage(nShelves: number, perShelf: number): HomePage;
+  choose(shownIds: string[]): number | undefined;
+  listen(itemId: string): { action: "skip" | "complete"; msPlayed: number; reaction: "like" | "dislike" | null };
+  itemInfo(itemId: string): { id: string; type: string; creator: string; durationMs: number; affinity: number };
+  free(): void;
+}
+/** A simulated catalogue (`catalogSeed`) and listener persona (`personaSeed`). */
+export declare function createSimulator(catalogSeed?: number, personaSeed?: number, options?: LoadOptions): Promise<Simulator>;

@@ -1,6 +1,6 @@
 // Node entry of the homerank package: the same API, files read from the package directory.
 import { readFile } from "node:fs/promises";
-import { initWasm, makeHomeRanker, simdSupported } from "./ranker.js";
+import { createSimulatorWith, initWasm, makeHomeRanker, simdSupported } from "./ranker.js";
 
 const node = {
   wasmSource: (flavour) => readFile(new URL(`../pkg/${flavour}/homerank_bg.wasm`, import.meta.url)),
@@ -14,3 +14,4 @@ const node = {
 export const HomeRanker = makeHomeRanker(node);
 export { simdSupported };
 export const init = (options) => initWasm(node, options).then(({ flavour }) => flavour);
+export const createSimulator = (catalogSeed, personaSeed, options) => createSimulatorWith(node, catalogSeed, personaSeed, options);

@@ -55,6 +55,15 @@ function bytesOf(model) {
   throw err;
 }
 
+/**
+ * The listener simulator of the demo (a catalogue, a persona with drifting intent, its server
+ * Home page and its reactions), from the same wasm module.
+ */
+export async function createSimulatorWith(platform, catalogSeed = 7, personaSeed = 1, options = {}) {
+  const { glue } = await initWasm(platform, options);
+  return new glue.WasmSimulator(catalogSeed, personaSeed);
+}
+
 export function makeHomeRanker(platform) {
   class HomeRanker {
     #inner;

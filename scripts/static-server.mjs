@@ -17,12 +17,20 @@ const TYPES = {
   ".md": "text/markdown; charset=utf-8",
 };
 
-/** Serves `dir` on 127.0.0.1:`port` (0 picks a free port); resolves to the server. */
-export function serve(dir, port = 0, host = "127.0.0.1") {
+/**
+ * Serves `dir` on `host`:`port` (0 picks a free port); resolves to the server. `home`, when
+ * given, is where `/` redirects.
+ */
+export function serve(dir, port = 0, host = "127.0.0.1", home = null) {
   const root = resolve(dir);
   const server = createServer(async (req, res) => {
     try {
       const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+      if (home && path === "/") {
+        res.writeHead(302, { location: home });
+        res.end();
+        return;
+      }
       let file = normalize(join(root, path));
       if (!file.startsWith(root)) throw new Error("outside the root");
       if ((await stat(file)).isDirectory()) file = join(file, "index.html");

@@ -26,4 +26,7 @@ node scripts/check-package.mjs
 step "package smoke test: npm pack → Node ESM and a Vite page in Chromium"
 bash scripts/smoke-test.sh
 
+step "demo end-to-end in headless Chromium (screenshots in artifacts/)"
+node --test www/tests/demo.test.mjs
+
 step "all tests passed"

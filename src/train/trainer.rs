@@ -117,9 +117,9 @@ pub fn train(sources: &[Prepared], config: &TrainConfig) -> Result<TrainOutcome>
     let mut log = Vec::new();
     let mut best: Option<(f64, usize, HashMap<String, Tensor>)> = None;
     for epoch in 1..=config.epochs {
-        shuffle_rng.shuffle(&mut order);
+        let batches = length_bucketed_batches(&mut order, &train_set, config.batch_size, &mut shuffle_rng);
         let mut loss_sum = 0.0;
-        for chunk in order.chunks(config.batch_size) {
+        for chunk in &batches {
             let examples: Vec<&Example> = chunk.iter().map(|&i| &train_set[i]).collect();
             let loss = batch_loss(&model, &examples)?;
             opt.backward_step(&loss)?;
@@ -134,8 +134,11 @@ pub fn train(sources: &[Prepared], config: &TrainConfig) -> Result<TrainOutcome>
             vars.iter().map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?))).collect::<Result<_>>()?;
         let valid_ndcg = validation_ndcg(&config.model, &snapshot, &valid_sets)?;
         let entry = EpochLog { epoch, train_loss: loss_sum / steps_per_epoch as f64, valid_ndcg };
-        if let Some(bar) = &bar {
-            bar.println(format!("epoch {epoch}: train loss {:.4}, valid NDCG@10 {valid_ndcg:.4}", entry.train_loss));
+        let line = format!("epoch {epoch}: train loss {:.4}, valid NDCG@10 {valid_ndcg:.4}", entry.train_loss);
+        match &bar {
+            Some(bar) if !bar.is_hidden() => bar.println(line),
+            _ if config.progress => eprintln!("{line}"),
+            _ => {}
         }
         log.push(entry);
         let improved = best.as_ref().is_none_or(|(b, _, _)| valid_ndcg > *b);
@@ -150,6 +153,20 @@ pub fn train(sources: &[Prepared], config: &TrainConfig) -> Result<TrainOutcome>
     }
     let (_, best_epoch, weights) = best.expect("at least one epoch ran");
     Ok(TrainOutcome { weights, log, best_epoch, n_train_cases: train_set.len() })
+}
+
+/// Shuffles, then sorts windows of 16 batches by session length before cutting batches, and
+/// shuffles the batches: each batch pads to a similar length (padding is most of the cost when
+/// short and long sessions mix), while batch order stays random.
+fn length_bucketed_batches(order: &mut [usize], set: &[Example], batch: usize, rng: &mut Rng) -> Vec<Vec<usize>> {
+    rng.shuffle(order);
+    let mut batches: Vec<Vec<usize>> = Vec::new();
+    for window in order.chunks_mut(batch * 16) {
+        window.sort_by_key(|&i| (set[i].features.n_events(), i));
+        batches.extend(window.chunks(batch).map(<[usize]>::to_vec));
+    }
+    rng.shuffle(&mut batches);
+    batches
 }
 
 /// Mean over the batch of −log softmax(score)[target], padding masked out.

@@ -4,5 +4,7 @@
 
 mod convert;
 mod ranker;
+mod simulator;
 
 pub use ranker::WasmRanker;
+pub use simulator::WasmSimulator;
