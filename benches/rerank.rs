@@ -26,9 +26,16 @@ fn flops(n: usize, l: usize) -> f64 {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    let (warmup, measure) = if quick { (Duration::from_millis(200), Duration::from_millis(500)) } else { (Duration::from_secs(1), Duration::from_secs(3)) };
+    let (warmup, measure) = if quick {
+        (Duration::from_millis(200), Duration::from_millis(500))
+    } else {
+        (Duration::from_secs(1), Duration::from_secs(3))
+    };
     let shapes = [(50, 16), (200, 64), (1000, 64), (5000, 64)];
-    println!("{:<8} {:>6} {:>4} {:>10} {:>10} {:>9} {:>7}", "precision", "N", "L", "p50 ms", "p90 ms", "GFLOP/s", "iters");
+    println!(
+        "{:<8} {:>6} {:>4} {:>10} {:>10} {:>9} {:>7}",
+        "precision", "N", "L", "p50 ms", "p90 ms", "GFLOP/s", "iters"
+    );
     for precision in [Precision::Q8_0, Precision::F32] {
         for &(n, l) in &shapes {
             let per_shelf = 50.min(n);
@@ -37,7 +44,10 @@ fn main() {
             ranker.rerank(&page, &RerankOptions::default()).unwrap();
             let ids: Vec<String> = page.items().map(|(_, _, i)| i.id.clone()).collect();
             let events: Vec<SessionEvent> = (0..l)
-                .map(|k| SessionEvent::new(&ids[(k * 7) % ids.len()], [Action::Play, Action::Skip, Action::Like][k % 3]).with_ms_played(k as f64 * 4000.0))
+                .map(|k| {
+                    SessionEvent::new(&ids[(k * 7) % ids.len()], [Action::Play, Action::Skip, Action::Like][k % 3])
+                        .with_ms_played(k as f64 * 4000.0)
+                })
                 .collect();
             ranker.observe_all(&events).unwrap();
             let opts = RerankOptions::default();
@@ -57,7 +67,16 @@ fn main() {
             let p50 = times[times.len() / 2];
             let p90 = times[times.len() * 9 / 10];
             let gflops = flops(n, l) / (p50 * 1e-3) / 1e9;
-            println!("{:<8} {:>6} {:>4} {:>10.3} {:>10.3} {:>9.2} {:>7}", precision.as_str(), n, l, p50, p90, gflops, times.len());
+            println!(
+                "{:<8} {:>6} {:>4} {:>10.3} {:>10.3} {:>9.2} {:>7}",
+                precision.as_str(),
+                n,
+                l,
+                p50,
+                p90,
+                gflops,
+                times.len()
+            );
             println!(
                 "{{\"bench\":\"native-rerank\",\"precision\":\"{}\",\"n\":{n},\"l\":{l},\"p50_ms\":{p50:.4},\"p90_ms\":{p90:.4},\"gflops\":{gflops:.3},\"threads\":\"{}\"}}",
                 precision.as_str(),

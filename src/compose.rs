@@ -20,11 +20,7 @@ use crate::page::{HomePage, Item};
 use crate::result::{visible_count, ItemScore, RemovedItem, ShelfResult};
 
 /// Shelves and removed items for `page` given one score per candidate in page order.
-pub fn compose(
-    page: &HomePage,
-    scores: &[f32],
-    options: &RerankOptions,
-) -> (Vec<ShelfResult>, Vec<RemovedItem>) {
+pub fn compose(page: &HomePage, scores: &[f32], options: &RerankOptions) -> (Vec<ShelfResult>, Vec<RemovedItem>) {
     debug_assert_eq!(scores.len(), page.item_count());
     let mut offset = 0;
     let mut shelves: Vec<(ShelfResult, Vec<&Item>)> = Vec::with_capacity(page.shelves.len());
@@ -47,14 +43,7 @@ pub fn compose(
             .collect();
         let refs = order.iter().map(|&r| &shelf.items[r]).collect();
         shelves.push((
-            ShelfResult {
-                id: shelf.id.clone(),
-                server_rank: s,
-                new_rank: s,
-                pinned: shelf.pinned,
-                visible: 0,
-                items,
-            },
+            ShelfResult { id: shelf.id.clone(), server_rank: s, new_rank: s, pinned: shelf.pinned, visible: 0, items },
             refs,
         ));
     }
@@ -93,10 +82,8 @@ fn limit_artist_runs(order: &[usize], items: &[Item], k: usize) -> Vec<usize> {
     let mut out = Vec::with_capacity(order.len());
     while !left.is_empty() {
         let run_artist = run_of(&out, items, k);
-        let pick = left
-            .iter()
-            .position(|&i| run_artist.is_none() || items[i].artist_id.as_deref() != run_artist)
-            .unwrap_or(0);
+        let pick =
+            left.iter().position(|&i| run_artist.is_none() || items[i].artist_id.as_deref() != run_artist).unwrap_or(0);
         out.push(left.remove(pick));
     }
     out
@@ -109,9 +96,7 @@ fn run_of<'a>(out: &[usize], items: &'a [Item], k: usize) -> Option<&'a str> {
     }
     let tail = &out[out.len() - k..];
     let artist = items[tail[0]].artist_id.as_deref()?;
-    tail.iter()
-        .all(|&i| items[i].artist_id.as_deref() == Some(artist))
-        .then_some(artist)
+    tail.iter().all(|&i| items[i].artist_id.as_deref() == Some(artist)).then_some(artist)
 }
 
 fn reorder_shelves(shelves: &mut Vec<(ShelfResult, Vec<&Item>)>, page: &HomePage, top_k: usize) {
@@ -132,8 +117,7 @@ fn reorder_shelves(shelves: &mut Vec<(ShelfResult, Vec<&Item>)>, page: &HomePage
             movable.push(entry);
         }
     }
-    let mut keyed: Vec<(f32, (ShelfResult, Vec<&Item>))> =
-        movable.into_iter().map(|e| (aggregate(&e.0), e)).collect();
+    let mut keyed: Vec<(f32, (ShelfResult, Vec<&Item>))> = movable.into_iter().map(|e| (aggregate(&e.0), e)).collect();
     keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1 .0.server_rank.cmp(&b.1 .0.server_rank)));
     let mut next = keyed.into_iter().map(|(_, e)| e);
     for slot in slots {
@@ -142,11 +126,7 @@ fn reorder_shelves(shelves: &mut Vec<(ShelfResult, Vec<&Item>)>, page: &HomePage
     }
 }
 
-fn dedup<'p>(
-    shelves: &mut [(ShelfResult, Vec<&'p Item>)],
-    page: &'p HomePage,
-    removed: &mut Vec<RemovedItem>,
-) {
+fn dedup<'p>(shelves: &mut [(ShelfResult, Vec<&'p Item>)], page: &'p HomePage, removed: &mut Vec<RemovedItem>) {
     // Item id → shelf id where it is shown.
     let mut shown: HashMap<&'p str, String> = HashMap::new();
     for (shelf, items) in shelves.iter_mut() {

@@ -57,12 +57,8 @@ pub fn item_embedding(id: &str, projected_content: &[f32], collaborative: &[f32]
     let dim = projected_content.len();
     debug_assert_eq!(collaborative.len(), dim);
     let collab = unit(collaborative.to_vec());
-    let sum: Vec<f32> = identity_vector(id, dim)
-        .iter()
-        .zip(projected_content)
-        .zip(&collab)
-        .map(|((a, b), c)| a + b + c)
-        .collect();
+    let sum: Vec<f32> =
+        identity_vector(id, dim).iter().zip(projected_content).zip(&collab).map(|((a, b), c)| a + b + c).collect();
     unit(sum)
 }
 
@@ -73,7 +69,8 @@ pub fn content_embeddings(catalog: &crate::dataset::Catalog, dim: usize) -> Vec<
     let zeros = vec![0f32; dim];
     let mut out = Vec::with_capacity(catalog.len() * dim);
     for (i, id) in catalog.ids.iter().enumerate() {
-        let content = if catalog.content_dim > 0 { projection.project(catalog.content_of(i as u32)) } else { zeros.clone() };
+        let content =
+            if catalog.content_dim > 0 { projection.project(catalog.content_of(i as u32)) } else { zeros.clone() };
         out.extend(item_embedding(id, &content, &zeros));
     }
     out

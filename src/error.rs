@@ -41,11 +41,7 @@ pub enum Error {
 
     /// The page's embedding dimension differs from the model's.
     #[error("embedding dimension mismatch: the model expects {expected} values per embedding, {context} has {got}")]
-    EmbeddingDim {
-        expected: usize,
-        got: usize,
-        context: String,
-    },
+    EmbeddingDim { expected: usize, got: usize, context: String },
 
     // === Compute errors ===
     /// The forward pass failed inside the tensor library.
@@ -92,10 +88,7 @@ impl Error {
 
     #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     pub(crate) fn io(path: impl AsRef<std::path::Path>, err: impl std::fmt::Display) -> Self {
-        Error::Io {
-            path: path.as_ref().display().to_string(),
-            message: err.to_string(),
-        }
+        Error::Io { path: path.as_ref().display().to_string(), message: err.to_string() }
     }
 }
 
@@ -106,6 +99,7 @@ impl std::fmt::Debug for Error {
     }
 }
 
+#[cfg(feature = "candle")]
 impl From<candle_core::Error> for Error {
     fn from(e: candle_core::Error) -> Self {
         Error::Forward(e.to_string())

@@ -79,10 +79,7 @@ impl Action {
 
     /// Whether this action says the listener wanted more of the item.
     pub fn is_positive(self) -> bool {
-        matches!(
-            self,
-            Action::Play | Action::Complete | Action::Like | Action::Save | Action::Click
-        )
+        matches!(self, Action::Play | Action::Complete | Action::Like | Action::Save | Action::Click)
     }
 }
 
@@ -113,10 +110,7 @@ impl SessionEvent {
 
     /// Parses one event from JSON.
     pub fn from_json(json: &str) -> Result<Self> {
-        serde_json::from_str(json).map_err(|e| Error::Json {
-            what: "event",
-            message: e.to_string(),
-        })
+        serde_json::from_str(json).map_err(|e| Error::Json { what: "event", message: e.to_string() })
     }
 
     /// Parses newline-delimited JSON events; blank lines are skipped, errors name the line.
@@ -125,10 +119,8 @@ impl SessionEvent {
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())
             .map(|(i, l)| {
-                serde_json::from_str(l).map_err(|e| Error::Json {
-                    what: "event",
-                    message: format!("line {}: {e}", i + 1),
-                })
+                serde_json::from_str(l)
+                    .map_err(|e| Error::Json { what: "event", message: format!("line {}: {e}", i + 1) })
             })
             .collect()
     }
@@ -147,19 +139,12 @@ impl SessionEvent {
         }
         for (name, v) in [("msPlayed", self.ms_played), ("timestampMs", self.timestamp_ms)] {
             if let Some(v) = v.filter(|v| !v.is_finite() || *v < 0.0) {
-                return Err(Error::InvalidEvent(format!(
-                    "{}: {name} is {v}, expected a finite number >= 0",
-                    at()
-                )));
+                return Err(Error::InvalidEvent(format!("{}: {name} is {v}, expected a finite number >= 0", at())));
             }
         }
         if let Some(e) = &self.embedding {
             if e.len() != expected_dim {
-                return Err(Error::EmbeddingDim {
-                    expected: expected_dim,
-                    got: e.len(),
-                    context: at(),
-                });
+                return Err(Error::EmbeddingDim { expected: expected_dim, got: e.len(), context: at() });
             }
             if let Some(i) = e.iter().position(|v| !v.is_finite()) {
                 return Err(Error::InvalidEvent(format!(

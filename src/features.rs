@@ -86,10 +86,7 @@ pub struct Features {
 impl Features {
     /// Empty features for embeddings of `dim` values.
     pub fn new(dim: usize) -> Self {
-        Features {
-            dim,
-            ..Default::default()
-        }
+        Features { dim, ..Default::default() }
     }
 
     pub fn n_events(&self) -> usize {
@@ -135,23 +132,13 @@ impl Features {
     /// Features of a validated page and the session's last `max_events` resolved events.
     pub fn from_page(page: &HomePage, session: &SessionState, max_events: usize) -> Self {
         let mut f = Features::new(page.embedding_dim);
-        let resolved: Vec<_> = session
-            .events()
-            .rev()
-            .filter_map(|e| e.item.as_ref().map(|item| (e, item)))
-            .take(max_events)
-            .collect();
+        let resolved: Vec<_> =
+            session.events().rev().filter_map(|e| e.item.as_ref().map(|item| (e, item))).take(max_events).collect();
         for (age, (ev, item)) in resolved.iter().enumerate().rev() {
             f.push_event(&item.embedding, ev.action, ev.ms_played, age, item.item_type);
         }
         for (shelf, rank, item) in page.items() {
-            f.push_candidate(
-                &item.embedding,
-                item.item_type,
-                rank,
-                shelf,
-                item.server_score.unwrap_or(0.0),
-            );
+            f.push_candidate(&item.embedding, item.item_type, rank, shelf, item.server_score.unwrap_or(0.0));
         }
         f
     }
@@ -177,10 +164,7 @@ mod tests {
         assert_eq!(dwell_bucket(Some(59_999.0)), 4);
         assert_eq!(dwell_bucket(Some(300_000.0)), 7);
         assert_eq!(dwell_bucket(Some(1e12)), 7);
-        assert_eq!(
-            (0..40).map(recency_bucket).collect::<Vec<_>>()[..10],
-            [0, 1, 2, 3, 4, 4, 4, 4, 5, 5]
-        );
+        assert_eq!((0..40).map(recency_bucket).collect::<Vec<_>>()[..10], [0, 1, 2, 3, 4, 4, 4, 4, 5, 5]);
         assert_eq!(recency_bucket(1000), RECENCY_BUCKETS - 1);
         assert_eq!(rank_bucket(7), 7);
         assert_eq!(rank_bucket(8), 8);

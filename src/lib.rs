@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! HomePage ──┐
-//!            ├─> validate ─> Features ─> HrsModel (candle CPU) ─> compose ─> RerankResult
+//!            ├─> validate ─> Features ─> CpuModel (HR-S forward) ─> compose ─> RerankResult
 //! events ────┘   (SessionState: ring buffer of events + item-embedding cache)
 //! ```
 //!
@@ -30,7 +30,8 @@
 //! # Module map (the data flow)
 //!
 //! `page` (contract, validation) → `event` + `session` (events, cache) → `features` (tokens) →
-//! `model` (HR-S config, file, candle forward) → `compose` (layout rules) → `result`;
+//! `model` (HR-S config, GGUF file, CPU engine; the candle model for training) → `compose`
+//! (layout rules) → `result`;
 //! `ranker` ties them together; `manifest` describes shipped model files.
 
 mod compose;

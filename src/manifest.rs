@@ -36,10 +36,7 @@ pub struct ManifestEntry {
 
 impl Manifest {
     pub fn from_json(json: &str) -> Result<Self> {
-        serde_json::from_str(json).map_err(|e| Error::Json {
-            what: "manifest",
-            message: e.to_string(),
-        })
+        serde_json::from_str(json).map_err(|e| Error::Json { what: "manifest", message: e.to_string() })
     }
 
     /// The entry for `model_path` in the `manifest.json` of its directory, if both exist.

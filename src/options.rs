@@ -35,10 +35,7 @@ impl Default for RerankOptions {
 impl RerankOptions {
     /// Parses options from JSON (camelCase; unknown fields are an error, to catch typos).
     pub fn from_json(json: &str) -> Result<Self> {
-        serde_json::from_str(json).map_err(|e| Error::Json {
-            what: "options",
-            message: e.to_string(),
-        })
+        serde_json::from_str(json).map_err(|e| Error::Json { what: "options", message: e.to_string() })
     }
 
     pub fn validate(&self) -> Result<()> {
@@ -46,9 +43,7 @@ impl RerankOptions {
             return Err(Error::InvalidOptions("shelfAggregateTopK must be at least 1".into()));
         }
         if self.max_artist_run == Some(0) {
-            return Err(Error::InvalidOptions(
-                "maxArtistRun must be at least 1 (or null to turn the rule off)".into(),
-            ));
+            return Err(Error::InvalidOptions("maxArtistRun must be at least 1 (or null to turn the rule off)".into()));
         }
         Ok(())
     }

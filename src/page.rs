@@ -109,10 +109,7 @@ impl ItemType {
 impl HomePage {
     /// Parses a page from JSON (camelCase fields).
     pub fn from_json(json: &str) -> Result<Self> {
-        serde_json::from_str(json).map_err(|e| Error::Json {
-            what: "page",
-            message: e.to_string(),
-        })
+        serde_json::from_str(json).map_err(|e| Error::Json { what: "page", message: e.to_string() })
     }
 
     /// Total number of candidates over all shelves, duplicates included.
@@ -161,10 +158,7 @@ impl HomePage {
             }
             if let (Some(min), Some(max)) = (shelf.min_items, shelf.max_items) {
                 if min > max {
-                    return Err(Error::InvalidPage(format!(
-                        "{}: minItems {min} is greater than maxItems {max}",
-                        at()
-                    )));
+                    return Err(Error::InvalidPage(format!("{}: minItems {min} is greater than maxItems {max}", at())));
                 }
             }
             let mut item_ids = HashSet::with_capacity(shelf.items.len());
@@ -172,10 +166,7 @@ impl HomePage {
                 let at = || format!("{} item {r} ('{}')", at(), item.id);
                 check_id(&item.id, &format!("{}: id", at()), false)?;
                 if !item_ids.insert(item.id.as_str()) {
-                    return Err(Error::InvalidPage(format!(
-                        "{}: the id appears twice in this shelf",
-                        at()
-                    )));
+                    return Err(Error::InvalidPage(format!("{}: the id appears twice in this shelf", at())));
                 }
                 if item.embedding.len() != expected_dim {
                     return Err(Error::EmbeddingDim {
@@ -192,10 +183,7 @@ impl HomePage {
                     )));
                 }
                 if let Some(v) = item.server_score.filter(|v| !v.is_finite()) {
-                    return Err(Error::InvalidPage(format!(
-                        "{}: serverScore is {v}, expected a finite number",
-                        at()
-                    )));
+                    return Err(Error::InvalidPage(format!("{}: serverScore is {v}, expected a finite number", at())));
                 }
                 if let Some(v) = item.duration_ms.filter(|v| !v.is_finite() || *v < 0.0) {
                     return Err(Error::InvalidPage(format!(
@@ -217,10 +205,7 @@ fn check_id(id: &str, what: &str, may_be_empty: bool) -> Result<()> {
         return Err(Error::InvalidPage(format!("{what} is empty")));
     }
     if id.len() > MAX_ID_LEN {
-        return Err(Error::InvalidPage(format!(
-            "{what} is {} bytes long, at most {MAX_ID_LEN} are allowed",
-            id.len()
-        )));
+        return Err(Error::InvalidPage(format!("{what} is {} bytes long, at most {MAX_ID_LEN} are allowed", id.len())));
     }
     Ok(())
 }

@@ -10,7 +10,8 @@ use crate::error::{Error, Result};
 use crate::event::SessionEvent;
 use crate::features::Features;
 use crate::manifest::ManifestEntry;
-use crate::model::{HrsConfig, HrsModel, ModelFile, Precision};
+use crate::model::cpu::{CpuModel, Scratch};
+use crate::model::{HrsConfig, ModelFile};
 use crate::options::RerankOptions;
 use crate::page::HomePage;
 use crate::result::RerankResult;
@@ -34,28 +35,29 @@ pub struct RankerStats {
 }
 
 /// The on-device reranker: a model plus the session it has observed.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct HomeRanker {
-    model: HrsModel,
+    model: CpuModel,
+    scratch: Scratch,
     model_id: String,
+    precision: &'static str,
     session: SessionState,
 }
 
 impl HomeRanker {
     /// Loads a model file. The file's own data checksum, architecture, dimensions and feature
-    /// schema are checked; the matmul weights run in the file's precision.
+    /// schema are checked.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        Self::load(bytes, None, None)
+        Self::load(bytes, None)
     }
 
     /// Like [`HomeRanker::from_bytes`], after checking the bytes against a manifest entry.
     pub fn from_bytes_verified(bytes: &[u8], entry: &ManifestEntry) -> Result<Self> {
-        Self::load(bytes, Some(entry), None)
+        Self::load(bytes, Some(entry))
     }
 
-    /// The general loader: optional manifest entry to verify against, optional compute precision
-    /// (default: the file's).
-    pub fn load(bytes: &[u8], entry: Option<&ManifestEntry>, precision: Option<Precision>) -> Result<Self> {
+    /// The general loader, with an optional manifest entry to verify the bytes against.
+    pub fn load(bytes: &[u8], entry: Option<&ManifestEntry>) -> Result<Self> {
         if let Some(entry) = entry {
             entry.verify_checksum(bytes)?;
         }
@@ -63,29 +65,30 @@ impl HomeRanker {
         if let Some(entry) = entry {
             entry.verify_model(&file)?;
         }
-        Self::from_model_file(&file, precision.unwrap_or(file.precision))
+        Self::from_model_file(&file)
     }
 
     /// Loads a model file from disk. When a `manifest.json` beside it lists the file, the
     /// file's checksum, schema and dims are checked against it too.
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn from_path(path: impl AsRef<std::path::Path>, precision: Option<Precision>) -> Result<Self> {
+    pub fn from_path(path: impl AsRef<std::path::Path>) -> Result<Self> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let entry = crate::manifest::Manifest::entry_beside(path)?;
-        Self::load(&bytes, entry.as_ref(), precision)
+        Self::load(&bytes, entry.as_ref())
     }
 
-    /// A ranker over a parsed model file, computing in `precision` (f32 is the parity path).
-    pub fn from_model_file(file: &ModelFile, precision: Precision) -> Result<Self> {
-        let model = HrsModel::from_weights(file.config.clone(), &file.weights, precision)?;
-        Ok(Self::from_model(model, file.model_id.clone()))
-    }
-
-    /// A ranker over an already built model (the trainer's, or a test's).
-    pub fn from_model(model: HrsModel, model_id: String) -> Self {
+    /// A ranker over a parsed model file.
+    pub fn from_model_file(file: &ModelFile) -> Result<Self> {
+        let model = CpuModel::new(&file.config, &file.tensors)?;
         let session = SessionState::new(model.config().max_events, DEFAULT_CACHE_ITEMS);
-        HomeRanker { model, model_id, session }
+        Ok(HomeRanker {
+            model,
+            scratch: Scratch::default(),
+            model_id: file.model_id.clone(),
+            precision: file.precision.as_str(),
+            session,
+        })
     }
 
     pub fn config(&self) -> &HrsConfig {
@@ -144,9 +147,7 @@ impl HomeRanker {
         options.validate()?;
         let mut result = match self.try_rerank(page, options) {
             Ok(result) => result,
-            Err(e @ (Error::InvalidPage(_) | Error::EmbeddingDim { .. })) if options.strict => {
-                return Err(e)
-            }
+            Err(e @ (Error::InvalidPage(_) | Error::EmbeddingDim { .. })) if options.strict => return Err(e),
             Err(e) => {
                 let mut r = RerankResult::server_order(page);
                 r.fallback = Some(e.to_string());
@@ -165,7 +166,7 @@ impl HomeRanker {
         if features.n_events() == 0 {
             return Ok(RerankResult::server_order(page));
         }
-        let scores = self.model.score(&features)?;
+        let scores = self.model.score(&features, &mut self.scratch)?;
         if let Some(i) = scores.iter().position(|s| !s.is_finite()) {
             let id = page.items().nth(i).map(|(_, _, it)| it.id.clone()).unwrap_or_default();
             return Err(Error::NonFiniteScore(id));
@@ -196,7 +197,7 @@ impl HomeRanker {
         RankerStats {
             model_id: self.model_id.clone(),
             backend: self.backend().into(),
-            precision: self.model.precision().as_str().into(),
+            precision: self.precision.into(),
             events_held: self.session.len(),
             events_resolved: self.session.resolved_len(),
             max_events: self.session.max_events(),

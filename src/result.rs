@@ -81,12 +81,7 @@ impl RerankResult {
                         .items
                         .iter()
                         .enumerate()
-                        .map(|(r, item)| ItemScore {
-                            id: item.id.clone(),
-                            score: None,
-                            server_rank: r,
-                            new_rank: r,
-                        })
+                        .map(|(r, item)| ItemScore { id: item.id.clone(), score: None, server_rank: r, new_rank: r })
                         .collect(),
                 })
                 .collect(),
@@ -101,10 +96,7 @@ impl RerankResult {
 
     /// Item ids per shelf, in result order (handy in tests and logs).
     pub fn order(&self) -> Vec<(String, Vec<String>)> {
-        self.shelves
-            .iter()
-            .map(|s| (s.id.clone(), s.items.iter().map(|i| i.id.clone()).collect()))
-            .collect()
+        self.shelves.iter().map(|s| (s.id.clone(), s.items.iter().map(|i| i.id.clone()).collect())).collect()
     }
 
     pub fn to_json(&self) -> String {

@@ -55,17 +55,15 @@ impl SessionState {
     pub(crate) fn push(&mut self, event: &SessionEvent) {
         let item = match &event.embedding {
             Some(e) => {
-                let known = KnownItem {
-                    embedding: e.as_slice().into(),
-                    item_type: event.item_type.unwrap_or_default(),
-                };
+                let known =
+                    KnownItem { embedding: e.as_slice().into(), item_type: event.item_type.unwrap_or_default() };
                 self.cache.insert(&event.item_id, known.clone());
                 Some(known)
             }
-            None => self.cache.get(&event.item_id).map(|k| KnownItem {
-                item_type: event.item_type.unwrap_or(k.item_type),
-                ..k.clone()
-            }),
+            None => self
+                .cache
+                .get(&event.item_id)
+                .map(|k| KnownItem { item_type: event.item_type.unwrap_or(k.item_type), ..k.clone() }),
         };
         let held = HeldEvent {
             item_id: event.item_id.clone(),
@@ -78,11 +76,7 @@ impl SessionState {
         // Late events (an older timestamp than the newest held) go to their place in time;
         // events without a timestamp count as "now".
         let pos = match held.timestamp_ms {
-            Some(t) => self
-                .events
-                .iter()
-                .rposition(|e| e.timestamp_ms.is_none_or(|et| et <= t))
-                .map_or(0, |p| p + 1),
+            Some(t) => self.events.iter().rposition(|e| e.timestamp_ms.is_none_or(|et| et <= t)).map_or(0, |p| p + 1),
             None => self.events.len(),
         };
         self.events.insert(pos, held);
@@ -97,19 +91,13 @@ impl SessionState {
             if self.cache.get(&item.id).is_none() {
                 self.cache.insert(
                     &item.id,
-                    KnownItem {
-                        embedding: item.embedding.as_slice().into(),
-                        item_type: item.item_type,
-                    },
+                    KnownItem { embedding: item.embedding.as_slice().into(), item_type: item.item_type },
                 );
             }
         }
         for ev in self.events.iter_mut().filter(|e| e.item.is_none()) {
             if let Some(k) = self.cache.get(&ev.item_id) {
-                ev.item = Some(KnownItem {
-                    item_type: ev.event_type.unwrap_or(k.item_type),
-                    ..k.clone()
-                });
+                ev.item = Some(KnownItem { item_type: ev.event_type.unwrap_or(k.item_type), ..k.clone() });
             }
         }
     }
@@ -162,11 +150,7 @@ struct ItemCache {
 
 impl ItemCache {
     fn new(capacity: usize) -> Self {
-        ItemCache {
-            capacity,
-            map: HashMap::new(),
-            order: VecDeque::new(),
-        }
+        ItemCache { capacity, map: HashMap::new(), order: VecDeque::new() }
     }
 
     fn get(&self, id: &str) -> Option<&KnownItem> {

@@ -25,13 +25,21 @@ fn rerank_prints_the_result_and_inspect_the_metadata() {
     std::fs::write(&model, fixture_model_bytes(5, Precision::Q8_0)).unwrap();
     let page = make_page(2, 4, 32, 3);
     std::fs::write(dir.join("page.json"), serde_json::to_string(&page).unwrap()).unwrap();
-    std::fs::write(dir.join("events.jsonl"), "{\"itemId\":\"s0-i0\",\"action\":\"skip\",\"msPlayed\":1500}\n{\"itemId\":\"s1-i2\",\"action\":\"like\"}\n").unwrap();
+    std::fs::write(
+        dir.join("events.jsonl"),
+        "{\"itemId\":\"s0-i0\",\"action\":\"skip\",\"msPlayed\":1500}\n{\"itemId\":\"s1-i2\",\"action\":\"like\"}\n",
+    )
+    .unwrap();
 
     let out = bin()
-        .args(["rerank", "--model"]).arg(&model)
-        .arg("--page").arg(dir.join("page.json"))
-        .arg("--session").arg(dir.join("events.jsonl"))
-        .output().unwrap();
+        .args(["rerank", "--model"])
+        .arg(&model)
+        .arg("--page")
+        .arg(dir.join("page.json"))
+        .arg("--session")
+        .arg(dir.join("events.jsonl"))
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let result: homerank::RerankResult = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(result.events_used, 2);
@@ -58,7 +66,10 @@ fn bad_files_fail_with_a_message_naming_the_file() {
     let out = bin().args(["inspect", "--model"]).arg(&model).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("homerank: ") && err.contains("broken.gguf") && err.contains("invalid model file"), "{err}");
+    assert!(
+        err.starts_with("homerank: ") && err.contains("broken.gguf") && err.contains("invalid model file"),
+        "{err}"
+    );
 
     let good = dir.join("good.gguf");
     std::fs::write(&good, fixture_model_bytes(5, Precision::Q8_0)).unwrap();
@@ -67,7 +78,8 @@ fn bad_files_fail_with_a_message_naming_the_file() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("page.json") && err.contains("invalid page JSON"), "{err}");
 
-    let out = bin().args(["rerank", "--model"]).arg(dir.join("missing.gguf")).arg("--page").arg("x.json").output().unwrap();
+    let out =
+        bin().args(["rerank", "--model"]).arg(dir.join("missing.gguf")).arg("--page").arg("x.json").output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.gguf"));
 }

@@ -84,7 +84,8 @@ fn shelf_aggregate_uses_only_visible_items() {
     a.max_items = Some(1);
     let b = shelf("b", vec![item("b1", "1"), item("b2", "1")]);
     let p = page(vec![a, b]);
-    let (shelves, _) = compose(&p, &[0.5, 0.4, 0.45, 0.0], &RerankOptions { shelf_aggregate_top_k: 2, ..Default::default() });
+    let (shelves, _) =
+        compose(&p, &[0.5, 0.4, 0.45, 0.0], &RerankOptions { shelf_aggregate_top_k: 2, ..Default::default() });
     // a: top-1 visible mean 0.5; b: top-2 mean 0.225 → a first; visible counts follow maxItems.
     assert_eq!(shelves.iter().map(|s| (s.id.as_str(), s.visible)).collect::<Vec<_>>(), [("a", 1), ("b", 2)]);
 }
@@ -106,7 +107,8 @@ fn dedup_keeps_the_highest_visible_placement_and_respects_min_items() {
     assert_eq!(ids(&shelves[1]), ["hidden", "z"]);
     // "third" would drop to 0 items; minItems 1 keeps its last one.
     assert_eq!(ids(&shelves[2]), ["x"]);
-    let gone: Vec<(&str, &str, &str)> = removed.iter().map(|r| (r.id.as_str(), r.shelf_id.as_str(), r.kept_in.as_str())).collect();
+    let gone: Vec<(&str, &str, &str)> =
+        removed.iter().map(|r| (r.id.as_str(), r.shelf_id.as_str(), r.kept_in.as_str())).collect();
     assert_eq!(gone, [("x", "second", "top"), ("y", "third", "top")]);
     assert_eq!(removed[0].server_rank, 0);
 

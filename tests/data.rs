@@ -37,7 +37,11 @@ fn mssd_sample_with_positional_features() {
     assert_eq!(skip1, 69);
     // 201 non-padding feature rows joined by position: every played track has features.
     for i in 0..d.catalog.len() as u32 {
-        assert!(d.catalog.content_of(i).iter().any(|&v| v != 0.0), "track {} has no features", d.catalog.ids[i as usize]);
+        assert!(
+            d.catalog.content_of(i).iter().any(|&v| v != 0.0),
+            "track {} has no features",
+            d.catalog.ids[i as usize]
+        );
         assert!(d.catalog.durations_ms[i as usize].is_some_and(|ms| ms > 10_000.0));
     }
     for s in &d.sessions {
@@ -52,9 +56,15 @@ fn ml100k_recbole_files() {
     let d = data::load(&dir, None, None).unwrap();
     assert_eq!(d.n_events(), 100_000);
     assert_eq!(d.catalog.len(), 1682);
-    assert_eq!(d.sessions.iter().filter_map(|s| s.user.as_deref()).collect::<std::collections::HashSet<_>>().len(), 943);
+    assert_eq!(
+        d.sessions.iter().filter_map(|s| s.user.as_deref()).collect::<std::collections::HashSet<_>>().len(),
+        943
+    );
     // Ratings >= 4: 55,375; <= 2: 17,480; the rest (3 stars) are neutral plays.
-    assert_eq!((count(&d, Action::Complete), count(&d, Action::Skip), count(&d, Action::Play)), (55_375, 17_480, 27_145));
+    assert_eq!(
+        (count(&d, Action::Complete), count(&d, Action::Skip), count(&d, Action::Play)),
+        (55_375, 17_480, 27_145)
+    );
     // Sessions cut at gaps over 30 minutes.
     assert_eq!(d.sessions.len(), 2793);
     // 19 genres + the year.
@@ -105,7 +115,11 @@ fn malformed_csv_rows_name_file_line_and_column() {
     let dir = std::env::temp_dir().join(format!("homerank-data-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let p = dir.join("views.csv");
-    std::fs::write(&p, "session_id;user_id;item_id;timeframe;eventdate\n1;NA;5;100;2016-05-09\n1;NA;6;soon;2016-05-09\n").unwrap();
+    std::fs::write(
+        &p,
+        "session_id;user_id;item_id;timeframe;eventdate\n1;NA;5;100;2016-05-09\n1;NA;6;soon;2016-05-09\n",
+    )
+    .unwrap();
     let err = data::load(&p, None, None).unwrap_err();
     assert!(err.to_string().ends_with("views.csv: line 3: column 'timeframe': 'soon' is not a number"), "{err}");
     std::fs::write(&p, "session_id;user_id;item;timeframe;eventdate\n").unwrap();

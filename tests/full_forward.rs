@@ -16,7 +16,17 @@ fn fixture_inputs() -> (HomePage, Vec<SessionEvent>) {
     page.shelves[1].items[2].server_score = None;
     page.shelves[2].items[0].item_type = homerank::ItemType::Show;
     let ids: Vec<String> = page.items().map(|(_, _, i)| i.id.clone()).collect();
-    let actions = [Action::Play, Action::Skip, Action::Complete, Action::Like, Action::Dwell, Action::Impression, Action::Click, Action::Dislike, Action::Save];
+    let actions = [
+        Action::Play,
+        Action::Skip,
+        Action::Complete,
+        Action::Like,
+        Action::Dwell,
+        Action::Impression,
+        Action::Click,
+        Action::Dislike,
+        Action::Save,
+    ];
     let mut events: Vec<SessionEvent> = (0..12)
         .map(|k| {
             let mut e = SessionEvent::new(&ids[(k * 5) % ids.len()], actions[k % actions.len()]);
@@ -34,9 +44,8 @@ fn fixture_inputs() -> (HomePage, Vec<SessionEvent>) {
 fn ranker_scores(page: &HomePage, events: &[SessionEvent], precision: Precision) -> Vec<f64> {
     let mut ranker = fixture_ranker(MODEL_SEED, precision);
     ranker.observe_all(events).unwrap();
-    let result = ranker
-        .rerank(page, &RerankOptions { dedup: false, reorder_shelves: false, ..Default::default() })
-        .unwrap();
+    let result =
+        ranker.rerank(page, &RerankOptions { dedup: false, reorder_shelves: false, ..Default::default() }).unwrap();
     assert!(result.fallback.is_none(), "{:?}", result.fallback);
     page.shelves
         .iter()
@@ -89,5 +98,6 @@ fn write_fixture() {
         "events": events,
         "expectedScores": expected,
     });
-    std::fs::write(common::fixture_dir().join("full-forward.json"), serde_json::to_string_pretty(&json).unwrap()).unwrap();
+    std::fs::write(common::fixture_dir().join("full-forward.json"), serde_json::to_string_pretty(&json).unwrap())
+        .unwrap();
 }

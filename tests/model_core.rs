@@ -1,11 +1,45 @@
 //! The HR-S core against the shared golden fixture (tests/fixtures/hr-s-core, computed outside
-//! this project by a float64 numpy reference and onnxruntime): tokens → scores.
+//! this project by a float64 numpy reference and onnxruntime): tokens → scores, for the CPU
+//! engine the ranker runs and for the candle model used in training.
 
 mod common;
 
 use candle_core::{Device, Tensor};
 use common::{argsort_desc, core_fixture, kendall_tau, max_abs_diff, CoreCase};
-use homerank::model::{HrsConfig, HrsModel, Masks, Precision};
+use homerank::model::cpu::CpuModel;
+use homerank::model::{encode_tensors, HrsConfig, HrsModel, Masks, Precision};
+
+fn engine_scores(precision: Precision, case: &CoreCase) -> Vec<f64> {
+    let (weights, _) = core_fixture();
+    let config = HrsConfig::default();
+    let engine = CpuModel::new(&config, &encode_tensors(&config, &weights, precision).unwrap()).unwrap();
+    engine
+        .forward_core(&case.session, case.l, &case.cands, case.n, &case.server_score)
+        .into_iter()
+        .map(f64::from)
+        .collect()
+}
+
+#[test]
+fn cpu_engine_matches_the_float64_reference() {
+    let (_, cases) = core_fixture();
+    for case in &cases {
+        let got = engine_scores(Precision::F32, case);
+        let err = max_abs_diff(&got, &case.numpy_f64);
+        println!("engine N={} L={}: f32 max abs diff vs numpy f64 = {err:.2e}", case.n, case.l);
+        assert!(err < 1e-4, "N={} L={}: max abs diff {err}", case.n, case.l);
+        assert_eq!(argsort_desc(&got), argsort_desc(&case.numpy_f64));
+        let q8 = engine_scores(Precision::Q8_0, case);
+        let err = max_abs_diff(&q8, &case.numpy_f64);
+        let tau = kendall_tau(&q8, &got);
+        println!(
+            "engine N={} L={}: Q8_0 weights max abs diff vs numpy f64 = {err:.4}, Kendall tau vs f32 = {tau:.4}",
+            case.n, case.l
+        );
+        assert!(err < 0.1, "Q8_0 max abs diff {err}");
+        assert!(tau >= 0.99, "tau {tau}");
+    }
+}
 
 fn core_scores(model: &HrsModel, case: &CoreCase) -> Vec<f64> {
     let d = 64;
@@ -20,7 +54,7 @@ fn core_scores(model: &HrsModel, case: &CoreCase) -> Vec<f64> {
 #[test]
 fn f32_core_matches_the_float64_reference() {
     let (weights, cases) = core_fixture();
-    let model = HrsModel::from_weights(HrsConfig::default(), &weights, Precision::F32).unwrap();
+    let model = HrsModel::from_f32(HrsConfig::default(), &weights, Precision::F32).unwrap();
     for case in &cases {
         let got = core_scores(&model, case);
         let err = max_abs_diff(&got, &case.numpy_f64);
@@ -34,8 +68,8 @@ fn f32_core_matches_the_float64_reference() {
 #[test]
 fn q8_0_core_is_within_int8_tolerance_and_keeps_the_order() {
     let (weights, cases) = core_fixture();
-    let f32_model = HrsModel::from_weights(HrsConfig::default(), &weights, Precision::F32).unwrap();
-    let q8_model = HrsModel::from_weights(HrsConfig::default(), &weights, Precision::Q8_0).unwrap();
+    let f32_model = HrsModel::from_f32(HrsConfig::default(), &weights, Precision::F32).unwrap();
+    let q8_model = HrsModel::from_f32(HrsConfig::default(), &weights, Precision::Q8_0).unwrap();
     for case in &cases {
         let q8 = core_scores(&q8_model, case);
         let f32s = core_scores(&f32_model, case);
@@ -56,7 +90,7 @@ fn q8_0_core_is_within_int8_tolerance_and_keeps_the_order() {
 fn padded_batch_gives_the_unpadded_scores() {
     // Two cases of different sizes in one batch, padded with zeros and masked, score as alone.
     let (weights, cases) = core_fixture();
-    let model = HrsModel::from_weights(HrsConfig::default(), &weights, Precision::F32).unwrap();
+    let model = HrsModel::from_f32(HrsConfig::default(), &weights, Precision::F32).unwrap();
     let (a, b) = (&cases[0], &cases[1]);
     let (n, l, d) = (a.n.max(b.n), a.l.max(b.l), 64);
     let pad = |v: &[f32], rows: usize, to: usize| {
@@ -72,7 +106,8 @@ fn padded_batch_gives_the_unpadded_scores() {
     srv[..a.n].copy_from_slice(&a.server_score);
     srv[n..n + b.n].copy_from_slice(&b.server_score);
     let mask = |len_a: usize, len_b: usize, t: usize| {
-        let m: Vec<f32> = (0..2 * t).map(|i| if i < t { (i < len_a) as u8 as f32 } else { (i - t < len_b) as u8 as f32 }).collect();
+        let m: Vec<f32> =
+            (0..2 * t).map(|i| if i < t { (i < len_a) as u8 as f32 } else { (i - t < len_b) as u8 as f32 }).collect();
         Tensor::from_vec(m, (2, t), dev).unwrap()
     };
     let masks = Masks { session: Some(mask(a.l, b.l, l)), cands: Some(mask(a.n, b.n, n)) };

@@ -73,9 +73,16 @@ fn foreign_architecture_schema_and_dims_are_refused() {
 
     // A tensor with the wrong shape for the declared dims.
     let mut wrong = weights.clone();
-    wrong.insert("cand0.ffn.fc1.w".into(), candle_core::Tensor::zeros((128, 64), candle_core::DType::F32, &candle_core::Device::Cpu).unwrap());
+    wrong.insert("cand0.ffn.fc1.w".into(), vec![0.0; 128 * 64]);
     let err = write_model(&config, "x", &wrong, Precision::Q8_0, &[]).unwrap_err();
-    assert_eq!(err.to_string(), "invalid model file: tensor 'cand0.ffn.fc1.w' has shape [128, 64], expected [256, 64]");
+    assert_eq!(
+        err.to_string(),
+        "invalid model file: tensor 'cand0.ffn.fc1.w' has 8192 values, expected 16384 for shape [256, 64]"
+    );
+    let mut nan = weights.clone();
+    nan.get_mut("head.ln.g").unwrap()[3] = f32::NAN;
+    let err = write_model(&config, "x", &nan, Precision::Q8_0, &[]).unwrap_err();
+    assert_eq!(err.to_string(), "invalid model file: tensor 'head.ln.g' holds a non-finite value NaN");
 }
 
 #[test]

@@ -38,8 +38,14 @@ fn parses_the_contract_with_defaults_and_ignores_unknown_fields() {
 
 #[test]
 fn malformed_json_is_a_typed_error() {
-    for bad in ["", "{", "[]", r#"{"embeddingDim": "two", "shelves": []}"#, r#"{"embeddingDim": 2}"#,
-                r#"{"embeddingDim": 2, "shelves": [{"id": "a", "items": [{"id": "x"}]}]}"#] {
+    for bad in [
+        "",
+        "{",
+        "[]",
+        r#"{"embeddingDim": "two", "shelves": []}"#,
+        r#"{"embeddingDim": 2}"#,
+        r#"{"embeddingDim": 2, "shelves": [{"id": "a", "items": [{"id": "x"}]}]}"#,
+    ] {
         let err = HomePage::from_json(bad).unwrap_err();
         assert_eq!(err.code(), "INVALID_JSON", "{bad}: {err}");
     }
@@ -76,7 +82,10 @@ fn every_page_validation_error_names_the_problem() {
 
     let mut p = ok.clone();
     p.shelves[0].items[1].embedding[3] = f32::NAN;
-    assert_eq!(invalid(&p), "invalid page: shelf 0 ('shelf-0') item 1 ('s0-i1'): embedding[3] is NaN, expected a finite number");
+    assert_eq!(
+        invalid(&p),
+        "invalid page: shelf 0 ('shelf-0') item 1 ('s0-i1'): embedding[3] is NaN, expected a finite number"
+    );
 
     let mut p = ok.clone();
     p.shelves[0].items[0].embedding[0] = f32::INFINITY;
@@ -123,13 +132,23 @@ fn every_page_validation_error_names_the_problem() {
 fn the_same_item_on_two_shelves_and_empty_shelves_are_allowed() {
     let mut p = make_page(2, 3, 4, 1);
     p.shelves[1].items[0] = p.shelves[0].items[0].clone();
-    p.shelves.push(homerank::Shelf { id: "empty".into(), title: String::new(), pinned: false, min_items: None, max_items: None, items: vec![] });
+    p.shelves.push(homerank::Shelf {
+        id: "empty".into(),
+        title: String::new(),
+        pinned: false,
+        min_items: None,
+        max_items: None,
+        items: vec![],
+    });
     p.validate(4).unwrap();
 }
 
 #[test]
 fn events_parse_and_validate() {
-    let e = SessionEvent::from_json(r#"{"itemId": "track:123", "action": "play", "msPlayed": 32000, "timestampMs": 1763800000000, "extra": true}"#).unwrap();
+    let e = SessionEvent::from_json(
+        r#"{"itemId": "track:123", "action": "play", "msPlayed": 32000, "timestampMs": 1763800000000, "extra": true}"#,
+    )
+    .unwrap();
     assert_eq!(e.action, Action::Play);
     assert_eq!(e.ms_played, Some(32000.0));
     e.validate(4).unwrap();
@@ -138,7 +157,9 @@ fn events_parse_and_validate() {
     assert_eq!(err.code(), "INVALID_JSON");
     assert!(err.to_string().contains("unknown variant `teleport`"), "{err}");
 
-    let all = SessionEvent::from_jsonl("{\"itemId\":\"a\",\"action\":\"skip\"}\n\n{\"itemId\":\"b\",\"action\":\"like\"}\n").unwrap();
+    let all =
+        SessionEvent::from_jsonl("{\"itemId\":\"a\",\"action\":\"skip\"}\n\n{\"itemId\":\"b\",\"action\":\"like\"}\n")
+            .unwrap();
     assert_eq!(all.len(), 2);
     let err = SessionEvent::from_jsonl("{\"itemId\":\"a\",\"action\":\"skip\"}\nnot json\n").unwrap_err();
     assert!(err.to_string().contains("line 2"), "{err}");
@@ -154,7 +175,8 @@ fn events_parse_and_validate() {
         check(SessionEvent::new("t", Action::Play).with_embedding(vec![0.0; 3])),
         "embedding dimension mismatch: the model expects 4 values per embedding, event for item 't' has 3"
     );
-    assert!(check(SessionEvent::new("t", Action::Play).with_embedding(vec![0.0, f32::NAN, 0.0, 0.0])).contains("embedding[1] is NaN"));
+    assert!(check(SessionEvent::new("t", Action::Play).with_embedding(vec![0.0, f32::NAN, 0.0, 0.0]))
+        .contains("embedding[1] is NaN"));
     assert!(check(SessionEvent::new("x".repeat(513), Action::Play)).contains("itemId is 513 bytes long"));
 }
 

@@ -16,7 +16,12 @@ fn same_seed_same_log_and_another_seed_differs() {
     let a = simulate(&small(3));
     let b = simulate(&small(3));
     let c = simulate(&small(4));
-    let key = |d: &homerank::dataset::Dataset| d.sessions.iter().flat_map(|s| s.events.iter().map(|e| (e.item, e.action, e.time_ms.to_bits()))).collect::<Vec<_>>();
+    let key = |d: &homerank::dataset::Dataset| {
+        d.sessions
+            .iter()
+            .flat_map(|s| s.events.iter().map(|e| (e.item, e.action, e.time_ms.to_bits())))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(key(&a), key(&b));
     assert_ne!(key(&a), key(&c));
 }
@@ -24,9 +29,15 @@ fn same_seed_same_log_and_another_seed_differs() {
 #[test]
 fn skips_are_calibrated() {
     let d = simulate(&SimConfig::default());
-    let plays: Vec<_> = d.sessions.iter().flat_map(|s| &s.events).filter(|e| matches!(e.action, Action::Skip | Action::Complete)).collect();
+    let plays: Vec<_> = d
+        .sessions
+        .iter()
+        .flat_map(|s| &s.events)
+        .filter(|e| matches!(e.action, Action::Skip | Action::Complete))
+        .collect();
     let skipped = plays.iter().filter(|e| e.action == Action::Skip).count() as f64 / plays.len() as f64;
-    let early = plays.iter().filter(|e| e.action == Action::Skip && e.ms_played.unwrap() < 5_000.0).count() as f64 / plays.len() as f64;
+    let early = plays.iter().filter(|e| e.action == Action::Skip && e.ms_played.unwrap() < 5_000.0).count() as f64
+        / plays.len() as f64;
     println!("{} plays: {:.1}% end early, {:.1}% within 5 s", plays.len(), 100.0 * skipped, 100.0 * early);
     assert!((0.43..0.53).contains(&skipped), "skip share {skipped}");
     assert!((0.20..0.28).contains(&early), "early-skip share {early}");

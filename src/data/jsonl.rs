@@ -75,7 +75,10 @@ pub fn read(reader: impl BufRead, source: &str, name: String) -> Result<Dataset>
         }
         if let Some(f) = l.features {
             if f.len() != cat.content_dim {
-                return Err(Error::io(source, format!("line {}: {} features, earlier lines gave {}", n + 1, f.len(), cat.content_dim)));
+                return Err(Error::io(
+                    source,
+                    format!("line {}: {} features, earlier lines gave {}", n + 1, f.len(), cat.content_dim),
+                ));
             }
             pending_content.push((item, f));
         }

@@ -23,17 +23,47 @@ use crate::page::ItemType;
 
 /// Audio features used as content, in this order (`mode` is mapped to ±1).
 pub const FEATURES: [&str; 26] = [
-    "acousticness", "beat_strength", "bounciness", "danceability", "dyn_range_mean", "energy", "flatness",
-    "instrumentalness", "liveness", "loudness", "mechanism", "organism", "speechiness", "tempo", "valence",
-    "us_popularity_estimate", "release_year", "mode", "acoustic_vector_0", "acoustic_vector_1",
-    "acoustic_vector_2", "acoustic_vector_3", "acoustic_vector_4", "acoustic_vector_5", "acoustic_vector_6",
+    "acousticness",
+    "beat_strength",
+    "bounciness",
+    "danceability",
+    "dyn_range_mean",
+    "energy",
+    "flatness",
+    "instrumentalness",
+    "liveness",
+    "loudness",
+    "mechanism",
+    "organism",
+    "speechiness",
+    "tempo",
+    "valence",
+    "us_popularity_estimate",
+    "release_year",
+    "mode",
+    "acoustic_vector_0",
+    "acoustic_vector_1",
+    "acoustic_vector_2",
+    "acoustic_vector_3",
+    "acoustic_vector_4",
+    "acoustic_vector_5",
+    "acoustic_vector_6",
     "acoustic_vector_7",
 ];
 
 /// Reads an MSSD log and, when given, a track-features file.
 pub fn load(log: &Path, features: Option<&Path>) -> Result<Dataset> {
     let mut reader = CsvReader::open(log, ',')?;
-    reader.require(&["session_id", "track_id_clean", "skip_1", "skip_2", "skip_3", "not_skipped", "date", "hour_of_day"])?;
+    reader.require(&[
+        "session_id",
+        "track_id_clean",
+        "skip_1",
+        "skip_2",
+        "skip_3",
+        "not_skipped",
+        "date",
+        "hour_of_day",
+    ])?;
     let mut catalog = Catalog::new(FEATURES.len());
     let mut sessions: Vec<Session> = Vec::new();
     let mut session_index: HashMap<String, usize> = HashMap::new();
@@ -164,7 +194,8 @@ pub(crate) fn standardize_column(catalog: &mut Catalog, c: usize) {
     if c >= d {
         return;
     }
-    let rows: Vec<usize> = (0..catalog.len()).filter(|&i| catalog.content_of(i as u32).iter().any(|&v| v != 0.0)).collect();
+    let rows: Vec<usize> =
+        (0..catalog.len()).filter(|&i| catalog.content_of(i as u32).iter().any(|&v| v != 0.0)).collect();
     if rows.len() < 2 {
         return;
     }

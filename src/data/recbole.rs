@@ -88,12 +88,20 @@ pub fn load_with_gap(path: &Path, gap_ms: f64) -> Result<Dataset> {
         let mut current: Vec<Interaction> = Vec::new();
         for (time_ms, item, action) in events {
             if current.last().is_some_and(|last| time_ms - last.time_ms > gap_ms) {
-                sessions.push(Session { id: format!("{user}/{}", sessions.len()), user: Some(user.clone()), events: std::mem::take(&mut current) });
+                sessions.push(Session {
+                    id: format!("{user}/{}", sessions.len()),
+                    user: Some(user.clone()),
+                    events: std::mem::take(&mut current),
+                });
             }
             current.push(Interaction { item, action, ms_played: None, time_ms });
         }
         if !current.is_empty() {
-            sessions.push(Session { id: format!("{user}/{}", sessions.len()), user: Some(user.clone()), events: current });
+            sessions.push(Session {
+                id: format!("{user}/{}", sessions.len()),
+                user: Some(user.clone()),
+                events: current,
+            });
         }
     }
     let name = inter_path.file_stem().and_then(|s| s.to_str()).unwrap_or("recbole").to_owned();

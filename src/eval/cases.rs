@@ -106,7 +106,11 @@ pub fn build_cases(
             let target = session.events[t].item;
             let mut skipped: Vec<u32> = Vec::new();
             for e in session.events[t + 1..].iter().chain(session.events[..t].iter().rev()) {
-                if matches!(e.action, Action::Skip | Action::Dislike) && e.item != target && !skipped.contains(&e.item) && skipped.len() < 3 {
+                if matches!(e.action, Action::Skip | Action::Dislike)
+                    && e.item != target
+                    && !skipped.contains(&e.item)
+                    && skipped.len() < 3
+                {
                     skipped.push(e.item);
                 }
             }
@@ -117,7 +121,8 @@ pub fn build_cases(
             let lo = r.saturating_sub(rng.below(n)).min(ranked.len() - n);
             let mut candidates: Vec<u32> = ranked[lo..lo + n].to_vec();
             // Skipped items take free slots (never the target's), unless already listed.
-            let mut free: Vec<usize> = (0..n).filter(|&k| candidates[k] != target && !skipped.contains(&candidates[k])).collect();
+            let mut free: Vec<usize> =
+                (0..n).filter(|&k| candidates[k] != target && !skipped.contains(&candidates[k])).collect();
             rng.shuffle(&mut free);
             let missing: Vec<u32> = skipped.iter().copied().filter(|i| !candidates.contains(i)).collect();
             for (item, slot) in missing.into_iter().zip(free) {

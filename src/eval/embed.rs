@@ -45,7 +45,8 @@ impl ItemEmbeddings {
         let projection = ContentProjection::new(catalog.content_dim, dim);
         let mut values = Vec::with_capacity(catalog.len() * dim);
         for (i, id) in catalog.ids.iter().enumerate() {
-            let content = if catalog.content_dim > 0 { projection.project(catalog.content_of(i as u32)) } else { vec![0.0; dim] };
+            let content =
+                if catalog.content_dim > 0 { projection.project(catalog.content_of(i as u32)) } else { vec![0.0; dim] };
             values.extend(item_embedding(id, &content, &collab[i * dim..(i + 1) * dim]));
         }
         ItemEmbeddings { dim, values }

@@ -48,9 +48,8 @@ pub fn bootstrap_mean(values: &[f64], resamples: usize, level: f64, seed: u64) -
     }
     let mean = values.iter().sum::<f64>() / n as f64;
     let mut rng = Rng::new(seed);
-    let mut means: Vec<f64> = (0..resamples)
-        .map(|_| (0..n).map(|_| values[rng.below(n)]).sum::<f64>() / n as f64)
-        .collect();
+    let mut means: Vec<f64> =
+        (0..resamples).map(|_| (0..n).map(|_| values[rng.below(n)]).sum::<f64>() / n as f64).collect();
     means.sort_by(f64::total_cmp);
     let tail = (1.0 - level) / 2.0;
     let at = |q: f64| means[((q * resamples as f64) as usize).min(resamples - 1)];

@@ -12,6 +12,7 @@ use super::server::ServerModel;
 use super::split::Split;
 use crate::dataset::Dataset;
 use crate::error::Result;
+use crate::model::cpu::{CpuModel, Scratch};
 use crate::model::{HrsModel, ModelFile, Precision};
 
 /// Session-length buckets (events before the target).
@@ -103,16 +104,33 @@ impl Prepared {
     }
 }
 
-/// Runs the protocol for a model file on a prepared dataset.
-pub fn evaluate(prepared: &Prepared, model_file: &ModelFile, config: &EvalConfig) -> Result<EvalReport> {
+/// The two HR-S rows: the f32 weights through candle (the reference), and the shipped model
+/// through the CPU engine the ranker runs.
+struct Scorers {
+    f32_model: HrsModel,
+    engine: CpuModel,
+}
+
+/// Runs the protocol for a model file on a prepared dataset. `f32_twin` is the same model with
+/// f32 weights (the trainer writes one beside the Q8_0 file); without it the f32 row uses the
+/// file's weights dequantized.
+pub fn evaluate(
+    prepared: &Prepared,
+    model_file: &ModelFile,
+    f32_twin: Option<&ModelFile>,
+    config: &EvalConfig,
+) -> Result<EvalReport> {
     let start = Instant::now();
-    let f32_model = HrsModel::from_weights(model_file.config.clone(), &model_file.weights, Precision::F32)?;
-    let q8_model = HrsModel::from_weights(model_file.config.clone(), &model_file.weights, Precision::Q8_0)?;
+    let reference = f32_twin.unwrap_or(model_file);
+    let scorers = Scorers {
+        f32_model: HrsModel::from_file_tensors(reference.config.clone(), &reference.tensors, Precision::F32)?,
+        engine: CpuModel::new(&model_file.config, &model_file.tensors)?,
+    };
     let knn = ItemKnn::fit(&prepared.dataset, &prepared.split.train);
     let mut case_config = config.cases.clone();
     case_config.max_events = model_file.config.max_events;
     let cases = prepared.cases(&prepared.split.test, &case_config);
-    let methods = run_methods(prepared, &cases, &knn, &f32_model, &q8_model)?;
+    let methods = run_methods(prepared, &cases, &knn, &scorers)?;
     let rows: Vec<MethodRow> = methods.iter().map(|(name, m)| summarize(name, m, &cases, config)).collect();
 
     let hrs = &methods.iter().find(|(n, _)| n == "HR-S Q8_0").expect("HR-S Q8_0 runs").1;
@@ -130,7 +148,7 @@ pub fn evaluate(prepared: &Prepared, model_file: &ModelFile, config: &EvalConfig
     let full_catalogue = if config.full_catalogue_cases > 0 {
         let full_config = CaseConfig { n_cands: None, max_cases: config.full_catalogue_cases, ..case_config.clone() };
         let full_cases = prepared.cases(&prepared.split.test, &full_config);
-        let methods = run_methods(prepared, &full_cases, &knn, &f32_model, &q8_model)?;
+        let methods = run_methods(prepared, &full_cases, &knn, &scorers)?;
         Some((full_cases.len(), methods.iter().map(|(n, m)| summarize(n, m, &full_cases, config)).collect()))
     } else {
         None
@@ -156,18 +174,19 @@ fn run_methods(
     prepared: &Prepared,
     cases: &[RankingCase],
     knn: &ItemKnn,
-    f32_model: &HrsModel,
-    q8_model: &HrsModel,
+    scorers: &Scorers,
 ) -> Result<Vec<(String, CaseMetrics)>> {
     let features: Vec<_> = cases.iter().map(|c| case_features(c, &prepared.dataset, &prepared.embeddings)).collect();
     // Big lists (full catalogue) go one at a time; small ones in batches.
     let batch = if cases.iter().any(|c| c.candidates.len() > 200) { 1 } else { 64 };
-    let f32_scores = f32_model.score_many(&features, batch)?;
-    let q8_scores = q8_model.score_many(&features, batch)?;
-    let mut methods: Vec<(String, CaseMetrics)> = ["server order", "popularity", "item-kNN (session)", "HR-S f32", "HR-S Q8_0"]
-        .iter()
-        .map(|n| (n.to_string(), CaseMetrics::default()))
-        .collect();
+    let f32_scores = scorers.f32_model.score_many(&features, batch)?;
+    let mut scratch = Scratch::default();
+    let q8_scores = features.iter().map(|f| scorers.engine.score(f, &mut scratch)).collect::<Result<Vec<_>>>()?;
+    let mut methods: Vec<(String, CaseMetrics)> =
+        ["server order", "popularity", "item-kNN (session)", "HR-S f32", "HR-S Q8_0"]
+            .iter()
+            .map(|n| (n.to_string(), CaseMetrics::default()))
+            .collect();
     for (i, case) in cases.iter().enumerate() {
         let server: Vec<usize> = (0..case.candidates.len()).collect();
         let orders = [

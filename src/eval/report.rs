@@ -16,12 +16,22 @@ fn table(rows: &[MethodRow], markdown: bool) -> String {
     if markdown {
         out.push_str("| method | NDCG@10 | MRR | HR@10 | skip@3 (lower is better) |\n|---|---|---|---|---|\n");
         for r in rows {
-            let _ = writeln!(out, "| {} | {} | {} | {} | {} |", r.name, ci(&r.ndcg10), ci(&r.mrr), ci(&r.hr10), skip(r));
+            let _ =
+                writeln!(out, "| {} | {} | {} | {} | {} |", r.name, ci(&r.ndcg10), ci(&r.mrr), ci(&r.hr10), skip(r));
         }
     } else {
-        let _ = writeln!(out, "{:<20} {:>26} {:>26} {:>26} {:>26}", "method", "NDCG@10 [95% CI]", "MRR", "HR@10", "skip@3");
+        let _ =
+            writeln!(out, "{:<20} {:>26} {:>26} {:>26} {:>26}", "method", "NDCG@10 [95% CI]", "MRR", "HR@10", "skip@3");
         for r in rows {
-            let _ = writeln!(out, "{:<20} {:>26} {:>26} {:>26} {:>26}", r.name, ci(&r.ndcg10), ci(&r.mrr), ci(&r.hr10), skip(r));
+            let _ = writeln!(
+                out,
+                "{:<20} {:>26} {:>26} {:>26} {:>26}",
+                r.name,
+                ci(&r.ndcg10),
+                ci(&r.mrr),
+                ci(&r.hr10),
+                skip(r)
+            );
         }
     }
     out
@@ -30,10 +40,19 @@ fn table(rows: &[MethodRow], markdown: bool) -> String {
 fn bucket_table(rows: &[MethodRow]) -> String {
     let mut out = String::new();
     let labels: Vec<&str> = rows[0].buckets.iter().map(|(l, _)| l.as_str()).collect();
-    let _ = writeln!(out, "| method | {} |", labels.iter().map(|l| format!("{l} events (n={})", rows[0].buckets.iter().find(|b| b.0 == *l).map_or(0, |b| b.1.n))).collect::<Vec<_>>().join(" | "));
+    let _ = writeln!(
+        out,
+        "| method | {} |",
+        labels
+            .iter()
+            .map(|l| format!("{l} events (n={})", rows[0].buckets.iter().find(|b| b.0 == *l).map_or(0, |b| b.1.n)))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
     let _ = writeln!(out, "|---|{}", "---|".repeat(labels.len()));
     for r in rows {
-        let cells: Vec<String> = r.buckets.iter().map(|(_, e)| if e.n == 0 { "–".into() } else { format!("{:.4}", e.mean) }).collect();
+        let cells: Vec<String> =
+            r.buckets.iter().map(|(_, e)| if e.n == 0 { "–".into() } else { format!("{:.4}", e.mean) }).collect();
         let _ = writeln!(out, "| {} | {} |", r.name, cells.join(" | "));
     }
     out

@@ -29,9 +29,7 @@ impl ServerModel {
         let mut counts = vec![0u32; n];
         let mut recent_counts = vec![0u32; n];
         let last_start = train.last().map_or(0.0, |&s| dataset.sessions[s].start_ms());
-        let recent_from = train
-            .get(train.len() * 9 / 10)
-            .map_or(last_start, |&s| dataset.sessions[s].start_ms());
+        let recent_from = train.get(train.len() * 9 / 10).map_or(last_start, |&s| dataset.sessions[s].start_ms());
         let mut sums: HashMap<String, (Vec<f32>, u32)> = HashMap::new();
         for &s in train {
             let session = &dataset.sessions[s];
@@ -47,10 +45,7 @@ impl ServerModel {
                 }
             }
         }
-        let profiles = sums
-            .into_iter()
-            .map(|(u, (v, _))| (u, crate::embedding::unit(v)))
-            .collect();
+        let profiles = sums.into_iter().map(|(u, (v, _))| (u, crate::embedding::unit(v))).collect();
         ServerModel { popularity: log_scaled(&counts), recent: log_scaled(&recent_counts), profiles, counts }
     }
 

@@ -15,7 +15,8 @@ pub struct Split {
 impl Split {
     /// Splits by session start time at the `train` and `train + valid` fractions.
     pub fn by_time(dataset: &Dataset, train: f64, valid: f64) -> Self {
-        let mut order: Vec<usize> = (0..dataset.sessions.len()).filter(|&i| !dataset.sessions[i].events.is_empty()).collect();
+        let mut order: Vec<usize> =
+            (0..dataset.sessions.len()).filter(|&i| !dataset.sessions[i].events.is_empty()).collect();
         order.sort_by(|&a, &b| {
             dataset.sessions[a].start_ms().total_cmp(&dataset.sessions[b].start_ms()).then(a.cmp(&b))
         });

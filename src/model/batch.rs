@@ -35,7 +35,8 @@ impl Batch {
         for (r, f) in items.iter().enumerate() {
             let (fl, fn_) = (f.n_events(), f.n_cands());
             ev_emb[r * l * e..r * l * e + fl * e].copy_from_slice(&f.event_embeddings);
-            for (dst, src) in ev_ids.iter_mut().zip([&f.event_action, &f.event_dwell, &f.event_recency, &f.event_type]) {
+            for (dst, src) in ev_ids.iter_mut().zip([&f.event_action, &f.event_dwell, &f.event_recency, &f.event_type])
+            {
                 dst[r * l..r * l + fl].copy_from_slice(src);
             }
             ev_mask[r * l..r * l + fl].iter_mut().for_each(|m| *m = 1.0);

@@ -68,10 +68,7 @@ impl HrsConfig {
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::InvalidModel(m));
         if self.d_model == 0 || self.n_heads == 0 || self.d_model % self.n_heads != 0 {
-            return bad(format!(
-                "d_model {} must be a positive multiple of n_heads {}",
-                self.d_model, self.n_heads
-            ));
+            return bad(format!("d_model {} must be a positive multiple of n_heads {}", self.d_model, self.n_heads));
         }
         if self.d_ff == 0 || self.embedding_dim == 0 || self.max_events == 0 {
             return bad("d_ff, embedding_dim and max_events must be positive".into());
@@ -89,10 +86,7 @@ impl HrsConfig {
             return bad(format!("ln_eps {} must be in (0, 1)", self.ln_eps));
         }
         if self.feature_schema != FEATURE_SCHEMA {
-            return Err(Error::UnsupportedSchema {
-                found: self.feature_schema,
-                supported: FEATURE_SCHEMA,
-            });
+            return Err(Error::UnsupportedSchema { found: self.feature_schema, supported: FEATURE_SCHEMA });
         }
         Ok(())
     }

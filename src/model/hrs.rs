@@ -20,27 +20,12 @@ use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, Tensor};
 
 use super::config::{HrsConfig, TensorKind, TensorSpec};
+use super::file::RawTensor;
+use super::gguf::TensorType;
 use super::layers::{Attention, CandidateLayer, Ffn, LayerNorm, Linear, SessionLayer};
+use super::Precision;
 use crate::error::{Error, Result};
 use crate::features::Features;
-
-/// Numeric format of the matmul weights at compute time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Precision {
-    /// f32 weights and activations (the parity path).
-    F32,
-    /// Q8_0 weights (blocks of 32 int8 with an f16 scale), activations quantized on the fly.
-    Q8_0,
-}
-
-impl Precision {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Precision::F32 => "f32",
-            Precision::Q8_0 => "q8_0",
-        }
-    }
-}
 
 /// One tensor as it comes from a file or a trainer.
 #[derive(Debug, Clone)]
@@ -85,12 +70,47 @@ impl HrsModel {
     ///
     /// With [`Precision::Q8_0`], f32 matmul weights are quantized here and already-quantized
     /// ones are used as they are; with [`Precision::F32`], quantized weights are dequantized.
-    pub fn from_weights(
+    pub fn from_weights(config: HrsConfig, weights: &HashMap<String, Weight>, precision: Precision) -> Result<Self> {
+        Self::build(config, weights, precision, false)
+    }
+
+    /// Builds the model from a model file's tensors, computing in `precision`.
+    pub fn from_file_tensors(
         config: HrsConfig,
-        weights: &HashMap<String, Weight>,
+        tensors: &HashMap<String, RawTensor>,
         precision: Precision,
     ) -> Result<Self> {
-        Self::build(config, weights, precision, false)
+        let mut weights = HashMap::with_capacity(tensors.len());
+        for (name, t) in tensors {
+            let w = match t.dtype {
+                TensorType::F32 => Weight::Dense(Tensor::from_vec(t.to_f32(), t.shape.as_slice(), &Device::Cpu)?),
+                TensorType::Q8_0 => Weight::Quantized(Arc::new(
+                    candle_core::quantized::ggml_file::qtensor_from_ggml(
+                        GgmlDType::Q8_0,
+                        &t.data,
+                        t.shape.clone(),
+                        &Device::Cpu,
+                    )
+                    .map_err(model_err(name))?,
+                )),
+            };
+            weights.insert(name.clone(), w);
+        }
+        Self::build(config, &weights, precision, false)
+    }
+
+    /// Builds the model from plain f32 values (`tensor_specs` names and shapes).
+    pub fn from_f32(config: HrsConfig, values: &HashMap<String, Vec<f32>>, precision: Precision) -> Result<Self> {
+        let specs = config.tensor_specs();
+        let mut weights = HashMap::with_capacity(specs.len());
+        for spec in specs {
+            let v = values
+                .get(&spec.name)
+                .ok_or_else(|| Error::InvalidModel(format!("tensor '{}' is missing", spec.name)))?;
+            weights
+                .insert(spec.name.clone(), Weight::Dense(Tensor::from_slice(v, spec.shape.as_slice(), &Device::Cpu)?));
+        }
+        Self::build(config, &weights, precision, false)
     }
 
     /// Builds a differentiable f32 model over the given (variable) tensors, for training.
@@ -109,9 +129,7 @@ impl HrsModel {
             config.tensor_specs().into_iter().map(|s| (s.name.clone(), s)).collect();
         let get = |name: &str| -> Result<(&Weight, &TensorSpec)> {
             let spec = specs.get(name).expect("every name used below is in tensor_specs");
-            let w = weights
-                .get(name)
-                .ok_or_else(|| Error::InvalidModel(format!("tensor '{name}' is missing")))?;
+            let w = weights.get(name).ok_or_else(|| Error::InvalidModel(format!("tensor '{name}' is missing")))?;
             let shape = match w {
                 Weight::Quantized(q) => q.shape().dims().to_vec(),
                 Weight::Dense(t) => t.dims().to_vec(),
@@ -147,9 +165,7 @@ impl HrsModel {
                 (Weight::Quantized(q), Precision::F32) => {
                     QMatMul::Tensor(q.dequantize(&Device::Cpu).map_err(model_err(name))?)
                 }
-                (Weight::Quantized(q), Precision::Q8_0) => {
-                    QMatMul::from_arc(q.clone()).map_err(model_err(name))?
-                }
+                (Weight::Quantized(q), Precision::Q8_0) => QMatMul::from_arc(q.clone()).map_err(model_err(name))?,
             };
             Ok(m)
         };
@@ -268,12 +284,9 @@ impl HrsModel {
         item_type: &Tensor,
     ) -> Result<Tensor> {
         let mut t = self.item.forward(embeddings)?;
-        for (table, ids) in [
-            (&self.action, action),
-            (&self.dwell, dwell),
-            (&self.recency, recency),
-            (&self.item_type, item_type),
-        ] {
+        for (table, ids) in
+            [(&self.action, action), (&self.dwell, dwell), (&self.recency, recency), (&self.item_type, item_type)]
+        {
             t = (t + lookup(table, ids)?)?;
         }
         Ok(t)
@@ -296,13 +309,7 @@ impl HrsModel {
 
     /// The transformer core: session tokens `[B, L, d]`, candidate tokens `[B, N, d]`, server
     /// scores `[B, N]` → scores `[B, N]`.
-    pub fn forward_core(
-        &self,
-        session: &Tensor,
-        cands: &Tensor,
-        server: &Tensor,
-        masks: &Masks,
-    ) -> Result<Tensor> {
+    pub fn forward_core(&self, session: &Tensor, cands: &Tensor, server: &Tensor, masks: &Masks) -> Result<Tensor> {
         let diff = self.differentiable;
         let session_bias = masks.session.as_ref().map(key_bias).transpose()?;
         let cand_bias = masks.cands.as_ref().map(key_bias).transpose()?;

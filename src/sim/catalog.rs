@@ -71,7 +71,8 @@ impl SimCatalog {
 
         let mut items = Vec::new();
         // Creators with a Zipf share of the items: a few prolific, many with one or two.
-        let pick = |rng: &mut Rng, pool: &[u32]| pool[((pool.len() as f64) * rng.uniform().powf(1.6)) as usize % pool.len()];
+        let pick =
+            |rng: &mut Rng, pool: &[u32]| pool[((pool.len() as f64) * rng.uniform().powf(1.6)) as usize % pool.len()];
         let kinds = [
             (ItemType::Track, spec.n_tracks, "track", &artists, (120e3, 360e3), 0.45),
             (ItemType::Episode, spec.n_episodes, "episode", &shows, (20.0 * 60e3, 90.0 * 60e3), 0.3),

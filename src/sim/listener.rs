@@ -110,12 +110,8 @@ impl Listener {
             _ => -0.03,
         };
         let noise = 0.06;
-        let v: Vec<f32> = self
-            .intent
-            .iter()
-            .zip(latent)
-            .map(|(&i, &l)| i + pull * l + (noise * rng.normal()) as f32)
-            .collect();
+        let v: Vec<f32> =
+            self.intent.iter().zip(latent).map(|(&i, &l)| i + pull * l + (noise * rng.normal()) as f32).collect();
         self.intent = unit(v);
         if rng.chance(0.03) {
             self.start_session(rng);

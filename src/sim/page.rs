@@ -55,7 +55,13 @@ impl ServerRanking {
     }
 
     /// The best `n` items of one type (or any type), skipping `exclude`.
-    pub fn top_of(&self, catalog: &SimCatalog, item_type: Option<ItemType>, n: usize, exclude: &[u32]) -> Vec<(u32, f32)> {
+    pub fn top_of(
+        &self,
+        catalog: &SimCatalog,
+        item_type: Option<ItemType>,
+        n: usize,
+        exclude: &[u32],
+    ) -> Vec<(u32, f32)> {
         self.items
             .iter()
             .filter(|(i, _)| item_type.is_none_or(|t| catalog.items[*i as usize].item_type == t))
@@ -92,11 +98,17 @@ pub fn server_page(
     for s in 0..n_shelves {
         let (id, title, item_type) = SHELVES[s % SHELVES.len()];
         let round = s / SHELVES.len();
-        let (id, title) = if round == 0 { (id.to_owned(), title.to_owned()) } else { (format!("{id}-{}", round + 1), format!("{title} ({})", round + 1)) };
+        let (id, title) = if round == 0 {
+            (id.to_owned(), title.to_owned())
+        } else {
+            (format!("{id}-{}", round + 1), format!("{title} ({})", round + 1))
+        };
         let picks = if id == "popular" {
             // Popularity alone, across types: it overlaps the personal shelves on purpose.
             let mut by_pop: Vec<u32> = (0..catalog.len() as u32).collect();
-            by_pop.sort_by(|&a, &b| catalog.items[b as usize].popularity.total_cmp(&catalog.items[a as usize].popularity));
+            by_pop.sort_by(|&a, &b| {
+                catalog.items[b as usize].popularity.total_cmp(&catalog.items[a as usize].popularity)
+            });
             by_pop.into_iter().take(per_shelf).map(|i| (i, catalog.items[i as usize].popularity)).collect()
         } else {
             ranking.top_of(catalog, item_type, per_shelf, &used)

@@ -34,8 +34,13 @@ pub fn export(
     let stem = out.file_stem().and_then(|s| s.to_str()).unwrap_or(name);
     let f32_path = dir.join(format!("{stem}-f32.gguf"));
     let mut entries = Vec::new();
-    for (path, precision, file_name) in [(out.to_path_buf(), Precision::Q8_0, name.to_owned()), (f32_path.clone(), Precision::F32, format!("{name}-f32"))] {
-        let bytes = write_model(config, &file_name, weights, precision, notes)?;
+    let values: HashMap<String, Vec<f32>> =
+        weights.iter().map(|(k, t)| Ok((k.clone(), t.flatten_all()?.to_vec1::<f32>()?))).collect::<Result<_>>()?;
+    for (path, precision, file_name) in [
+        (out.to_path_buf(), Precision::Q8_0, name.to_owned()),
+        (f32_path.clone(), Precision::F32, format!("{name}-f32")),
+    ] {
+        let bytes = write_model(config, &file_name, &values, precision, notes)?;
         std::fs::write(&path, &bytes).map_err(|e| Error::io(&path, e))?;
         let file = ModelFile::from_bytes(&bytes)?;
         let fname = path.file_name().and_then(|f| f.to_str()).unwrap_or_default().to_owned();
@@ -57,7 +62,12 @@ pub fn export(
 }
 
 /// The training part of a model card (markdown).
-pub fn card_training_section(outcome: &TrainOutcome, command: &str, sources: &[String], config: &super::TrainConfig) -> String {
+pub fn card_training_section(
+    outcome: &TrainOutcome,
+    command: &str,
+    sources: &[String],
+    config: &super::TrainConfig,
+) -> String {
     let mut s = String::from("## Training\n\n");
     s.push_str(&format!("Command: `{command}`\n\n"));
     s.push_str(&format!(

@@ -54,8 +54,11 @@ impl WasmRanker {
         #[wasm_bindgen(unchecked_param_type = "RerankOptions | undefined")] options: JsValue,
     ) -> Result<JsValue, JsValue> {
         let page: HomePage = from_js(page, "page")?;
-        let options: RerankOptions =
-            if options.is_undefined() || options.is_null() { RerankOptions::default() } else { from_js(options, "options")? };
+        let options: RerankOptions = if options.is_undefined() || options.is_null() {
+            RerankOptions::default()
+        } else {
+            from_js(options, "options")?
+        };
         let result = self.inner.rerank(&page, &options).map_err(js_error)?;
         to_js(&result)
     }

@@ -85,7 +85,11 @@ impl WasmSimulator {
     pub fn listen(&mut self, id: &str) -> Result<JsValue, JsValue> {
         let item = self.catalog.get(id).ok_or_else(|| JsValue::from_str(&format!("unknown item '{id}'")))?;
         let l = self.listener.listen(&self.sim, item, &mut self.rng);
-        to_js(&ListenOut { action: l.action.as_str(), ms_played: l.ms_played, reaction: l.reaction.map(|r| r.as_str()) })
+        to_js(&ListenOut {
+            action: l.action.as_str(),
+            ms_played: l.ms_played,
+            reaction: l.reaction.map(|r| r.as_str()),
+        })
     }
 
     /// Details of an item for display.

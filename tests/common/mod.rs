@@ -7,8 +7,7 @@ pub mod reference;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use candle_core::{Device, Tensor};
-use homerank::model::{write_model, HrsConfig, Precision, TensorKind, Weight};
+use homerank::model::{write_model, HrsConfig, Precision, TensorKind};
 use homerank::{HomePage, HomeRanker, Item, ItemType, Shelf};
 
 /// Small deterministic PRNG (SplitMix64) so fixtures do not depend on a crate's RNG.
@@ -40,8 +39,8 @@ impl Rng {
     }
 }
 
-/// Seeded random f32 weights for every tensor of `config` (matmul weights `[out, in]`).
-pub fn seeded_weights(config: &HrsConfig, seed: u64) -> HashMap<String, Tensor> {
+/// Seeded random f32 weights for every tensor of `config` (row-major, matmul weights `[out, in]`).
+pub fn seeded_weights(config: &HrsConfig, seed: u64) -> HashMap<String, Vec<f32>> {
     let mut rng = Rng(seed);
     config
         .tensor_specs()
@@ -63,7 +62,7 @@ pub fn seeded_weights(config: &HrsConfig, seed: u64) -> HashMap<String, Tensor> 
                 (0.0, 0.05)
             };
             let v: Vec<f32> = (0..n).map(|_| (mean + std * rng.normal()) as f32).collect();
-            (spec.name, Tensor::from_vec(v, spec.shape.as_slice(), &Device::Cpu).unwrap())
+            (spec.name, v)
         })
         .collect()
 }
@@ -128,9 +127,8 @@ pub struct CoreCase {
     pub ort_int8: Vec<f64>,
 }
 
-/// The shared fixture's weights, renamed and transposed into homerank's layout (`[out, in]`),
-/// plus zero embedding tables (the core fixture starts after the embedding stage).
-pub fn core_fixture() -> (HashMap<String, Weight>, Vec<CoreCase>) {
+/// The shared golden fixture of the HR-S core (see [`core_fixture_from`]).
+pub fn core_fixture() -> (HashMap<String, Vec<f32>>, Vec<CoreCase>) {
     let dir = fixture_dir().join("hr-s-core");
     core_fixture_from(
         &std::fs::read_to_string(dir.join("hr_s_weights.json")).unwrap(),
@@ -139,31 +137,38 @@ pub fn core_fixture() -> (HashMap<String, Weight>, Vec<CoreCase>) {
     )
 }
 
-/// [`core_fixture`] from the files' contents (the wasm tests embed them).
-pub fn core_fixture_from(index_json: &str, blob: &[u8], fixture_json: &str) -> (HashMap<String, Weight>, Vec<CoreCase>) {
+/// The shared fixture's weights, transposed into homerank's layout (`[out, in]`), plus zero
+/// embedding tables (the core fixture starts after the embedding stage).
+pub fn core_fixture_from(
+    index_json: &str,
+    blob: &[u8],
+    fixture_json: &str,
+) -> (HashMap<String, Vec<f32>>, Vec<CoreCase>) {
     let index: serde_json::Value = serde_json::from_str(index_json).unwrap();
     let floats: Vec<f32> = blob.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
     let config = HrsConfig::default();
-    let mut weights: HashMap<String, Weight> = HashMap::new();
+    let mut weights: HashMap<String, Vec<f32>> = HashMap::new();
     for t in index["tensors"].as_array().unwrap() {
         let name = t["name"].as_str().unwrap();
         let shape: Vec<usize> = t["shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
         let off = t["offset_bytes"].as_u64().unwrap() as usize / 4;
         let len = t["len"].as_u64().unwrap() as usize;
-        let mut tensor = Tensor::from_vec(floats[off..off + len].to_vec(), shape.as_slice(), &Device::Cpu).unwrap();
+        let mut values = floats[off..off + len].to_vec();
         // The fixture stores linear weights [in, out]; homerank stores [out, in].
-        if shape.len() == 2 {
-            tensor = tensor.t().unwrap().contiguous().unwrap();
+        if let [rows, cols] = shape[..] {
+            values = (0..cols)
+                .flat_map(|c| (0..rows).map(move |r| (r, c)))
+                .map(|(r, c)| floats[off + r * cols + c])
+                .collect();
         }
-        weights.insert(name.to_owned(), Weight::Dense(tensor));
+        weights.insert(name.to_owned(), values);
     }
     for spec in config.tensor_specs() {
-        weights
-            .entry(spec.name.clone())
-            .or_insert_with(|| Weight::Dense(Tensor::zeros(spec.shape.as_slice(), candle_core::DType::F32, &Device::Cpu).unwrap()));
+        weights.entry(spec.name.clone()).or_insert_with(|| vec![0.0; spec.shape.iter().product()]);
     }
     let fixture: serde_json::Value = serde_json::from_str(fixture_json).unwrap();
-    let f32s = |v: &serde_json::Value| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect::<Vec<_>>();
+    let f32s =
+        |v: &serde_json::Value| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect::<Vec<_>>();
     let f64s = |v: &serde_json::Value| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect::<Vec<_>>();
     let cases = fixture["cases"]
         .as_array()

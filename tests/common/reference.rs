@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use candle_core::Tensor;
+use homerank::model::HrsConfig;
 use homerank::{Action, HomePage, ItemType, SessionEvent};
 
 type Mat = Vec<Vec<f64>>;
@@ -14,12 +14,13 @@ pub struct Reference {
 }
 
 impl Reference {
-    pub fn new(weights: &HashMap<String, Tensor>) -> Self {
-        let w = weights
-            .iter()
-            .map(|(k, t)| {
-                let v = t.flatten_all().unwrap().to_vec1::<f32>().unwrap().into_iter().map(f64::from).collect();
-                (k.clone(), (t.dims().to_vec(), v))
+    pub fn new(weights: &HashMap<String, Vec<f32>>) -> Self {
+        let w = HrsConfig::default()
+            .tensor_specs()
+            .into_iter()
+            .map(|spec| {
+                let v = weights[&spec.name].iter().map(|&x| f64::from(x)).collect();
+                (spec.name, (spec.shape, v))
             })
             .collect();
         Reference { w }
@@ -67,10 +68,8 @@ impl Reference {
         let mut out = vec![vec![0.0; 64]; xq.len()];
         for h in 0..heads {
             for (i, qi) in q.iter().enumerate() {
-                let logits: Vec<f64> = k
-                    .iter()
-                    .map(|kj| (0..hd).map(|t| qi[h * hd + t] * kj[h * hd + t]).sum::<f64>() * 0.25)
-                    .collect();
+                let logits: Vec<f64> =
+                    k.iter().map(|kj| (0..hd).map(|t| qi[h * hd + t] * kj[h * hd + t]).sum::<f64>() * 0.25).collect();
                 let m = logits.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                 let e: Vec<f64> = logits.iter().map(|l| (l - m).exp()).collect();
                 let z: f64 = e.iter().sum();
@@ -98,7 +97,8 @@ impl Reference {
             .flat_map(|s| s.items.iter())
             .map(|i| (i.id.as_str(), (i.embedding.as_slice(), i.item_type)))
             .collect();
-        let known: Vec<&SessionEvent> = events.iter().filter(|e| embedding_of.contains_key(e.item_id.as_str())).collect();
+        let known: Vec<&SessionEvent> =
+            events.iter().filter(|e| embedding_of.contains_key(e.item_id.as_str())).collect();
         let known = &known[known.len().saturating_sub(64)..];
         let mut s: Mat = Vec::new();
         for (pos, e) in known.iter().enumerate() {
@@ -109,9 +109,20 @@ impl Reference {
                 None => 0,
                 Some(ms) => 1 + [5e3, 15e3, 30e3, 60e3, 120e3, 300e3].iter().filter(|&&edge| ms >= edge).count(),
             };
-            let recency = match age { 0..=3 => age, 4..=7 => 4, 8..=15 => 5, 16..=31 => 6, _ => 7 };
+            let recency = match age {
+                0..=3 => age,
+                4..=7 => 4,
+                8..=15 => 5,
+                16..=31 => 6,
+                _ => 7,
+            };
             let action = Action::ALL.iter().position(|a| *a == e.action).unwrap();
-            for (table, idx) in [("embed.action", action), ("embed.dwell", dwell), ("embed.recency", recency), ("embed.type", ty as usize)] {
+            for (table, idx) in [
+                ("embed.action", action),
+                ("embed.dwell", dwell),
+                ("embed.recency", recency),
+                ("embed.type", ty as usize),
+            ] {
                 add(&mut tok, &self.row(table, idx));
             }
             s.push(tok);
@@ -122,8 +133,22 @@ impl Reference {
             for (rank, item) in shelf.items.iter().enumerate() {
                 let mut tok = self.linear("embed.item", &vec![unit(&item.embedding)]).remove(0);
                 let rb = [0, 1, 2, 3, 4, 5, 6, 7, 8, 8, 9, 9, 10, 10, 10, 10];
-                let rank_bucket = if rank < 16 { rb[rank] } else if rank < 24 { 11 } else if rank < 32 { 12 } else if rank < 64 { 13 } else if rank < 128 { 14 } else { 15 };
-                for (table, idx) in [("embed.type", item.item_type as usize), ("embed.rank", rank_bucket), ("embed.shelf", si.min(15))] {
+                let rank_bucket = if rank < 16 {
+                    rb[rank]
+                } else if rank < 24 {
+                    11
+                } else if rank < 32 {
+                    12
+                } else if rank < 64 {
+                    13
+                } else if rank < 128 {
+                    14
+                } else {
+                    15
+                };
+                for (table, idx) in
+                    [("embed.type", item.item_type as usize), ("embed.rank", rank_bucket), ("embed.shelf", si.min(15))]
+                {
                     add(&mut tok, &self.row(table, idx));
                 }
                 c.push(tok);

@@ -4,9 +4,9 @@
 #[path = "../../tests/common/mod.rs"]
 mod common;
 
-use candle_core::{Device, Tensor};
 use common::{argsort_desc, core_fixture_from, fixture_ranker, make_page, max_abs_diff};
-use homerank::model::{HrsConfig, HrsModel, Masks, Precision};
+use homerank::model::cpu::CpuModel;
+use homerank::model::{encode_tensors, HrsConfig, Precision};
 use homerank::{Action, HomePage, RerankOptions, RerankResult, SessionEvent};
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -19,19 +19,11 @@ const FULL: &str = include_str!("../../tests/fixtures/full-forward.json");
 fn golden_core_fixture_f32_and_q8_0() {
     let (weights, cases) = core_fixture_from(INDEX, BLOB, FIXTURE);
     for (precision, tol) in [(Precision::F32, 1e-4), (Precision::Q8_0, 0.1)] {
-        let model = HrsModel::from_weights(HrsConfig::default(), &weights, precision).unwrap();
+        let config = HrsConfig::default();
+        let model = CpuModel::new(&config, &encode_tensors(&config, &weights, precision).unwrap()).unwrap();
         for case in &cases {
-            let dev = &Device::Cpu;
-            let s = Tensor::from_slice(&case.session, (1, case.l, 64), dev).unwrap();
-            let c = Tensor::from_slice(&case.cands, (1, case.n, 64), dev).unwrap();
-            let srv = Tensor::from_slice(&case.server_score, (1, case.n), dev).unwrap();
             let out: Vec<f64> = model
-                .forward_core(&s, &c, &srv, &Masks::default())
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .to_vec1::<f32>()
-                .unwrap()
+                .forward_core(&case.session, case.l, &case.cands, case.n, &case.server_score)
                 .into_iter()
                 .map(f64::from)
                 .collect();
@@ -56,7 +48,9 @@ fn full_forward_fixture_matches_the_native_reference() {
         .shelves
         .iter()
         .zip(&result.shelves)
-        .flat_map(|(s, r)| s.items.iter().map(move |it| r.items.iter().find(|i| i.id == it.id).unwrap().score.unwrap() as f64))
+        .flat_map(|(s, r)| {
+            s.items.iter().map(move |it| r.items.iter().find(|i| i.id == it.id).unwrap().score.unwrap() as f64)
+        })
         .collect();
     let err = max_abs_diff(&got, &expected);
     assert!(err < 1e-4, "max abs diff {err}");

@@ -40,7 +40,11 @@ fn rerank_takes_and_returns_plain_js_objects() {
     let out = r.rerank(page.clone(), JsValue::UNDEFINED).unwrap();
     assert!(get(&out, "fallback").is_null());
     assert_eq!(get(&out, "backend").as_string().unwrap(), "none");
-    assert_eq!(r.observe(js(r#"[{"itemId":"s0-i1","action":"skip","msPlayed":900},{"itemId":"s1-i3","action":"complete"}]"#)).unwrap(), 2);
+    assert_eq!(
+        r.observe(js(r#"[{"itemId":"s0-i1","action":"skip","msPlayed":900},{"itemId":"s1-i3","action":"complete"}]"#))
+            .unwrap(),
+        2
+    );
     assert_eq!(r.observe(js(r#"{"itemId":"s1-i4","action":"like"}"#)).unwrap(), 1);
     let out = r.rerank(page, js(r#"{"dedup": false, "maxArtistRun": 2}"#)).unwrap();
     assert_eq!(get(&out, "eventsUsed").as_f64().unwrap(), 3.0);
@@ -62,7 +66,7 @@ fn errors_are_js_errors_with_codes_naming_the_field() {
     let err = WasmRanker::from_bytes(b"nope", None).err().unwrap();
     let (code, msg) = error_of(err);
     assert_eq!(code, "INVALID_MODEL");
-    assert!(msg.starts_with("invalid model file: not a readable GGUF file"), "{msg}");
+    assert!(msg.starts_with("invalid model file: not a GGUF file"), "{msg}");
 
     let err = WasmRanker::from_bytes(&fixture_model_bytes(3, Precision::Q8_0), Some("ab".repeat(32))).err().unwrap();
     assert_eq!(error_of(err).0, "MODEL_CHECKSUM");

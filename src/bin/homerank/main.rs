@@ -8,7 +8,7 @@ mod offline;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use homerank::model::{ModelFile, Precision};
+use homerank::model::ModelFile;
 use homerank::{HomePage, HomeRanker, Manifest, RerankOptions, SessionEvent};
 
 #[derive(Parser)]
@@ -34,9 +34,6 @@ enum Command {
         /// Rerank options JSON (dedup, reorderShelves, maxArtistRun, …).
         #[arg(long)]
         options: Option<PathBuf>,
-        /// Compute with f32 weights instead of the file's format.
-        #[arg(long)]
-        f32: bool,
         /// Indent the output.
         #[arg(long)]
         pretty: bool,
@@ -71,8 +68,8 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Rerank { model, page, session, options, f32, pretty } => {
-            let mut ranker = load_ranker(&model, f32)?;
+        Command::Rerank { model, page, session, options, pretty } => {
+            let mut ranker = HomeRanker::from_path(&model).with_context(|| format!("{}", model.display()))?;
             let page = HomePage::from_json(&read(&page)?).with_context(|| format!("{}", page.display()))?;
             if let Some(path) = session {
                 let events = SessionEvent::from_jsonl(&read(&path)?).with_context(|| format!("{}", path.display()))?;
@@ -118,11 +115,6 @@ fn run(cli: Cli) -> Result<()> {
             print_json(&info, true)
         }
     }
-}
-
-fn load_ranker(path: &Path, f32: bool) -> Result<HomeRanker> {
-    let precision = f32.then_some(Precision::F32);
-    HomeRanker::from_path(path, precision).with_context(|| format!("{}", path.display()))
 }
 
 fn read(path: &Path) -> Result<String> {

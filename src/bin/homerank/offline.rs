@@ -122,7 +122,12 @@ mod enabled {
         let mut names = Vec::new();
         for spec in &args.data {
             let dataset = load(spec, args.features.as_deref(), args.seed)?;
-            eprintln!("{spec}: {} sessions, {} events, {} items", dataset.sessions.len(), dataset.n_events(), dataset.catalog.len());
+            eprintln!(
+                "{spec}: {} sessions, {} events, {} items",
+                dataset.sessions.len(),
+                dataset.n_events(),
+                dataset.catalog.len()
+            );
             names.push(format!("{} ({} sessions)", dataset.name, dataset.sessions.len()));
             sources.push(Prepared::new(dataset, config.model.embedding_dim));
         }
@@ -144,7 +149,8 @@ mod enabled {
         if let Some(card) = &args.card {
             let doc = std::fs::read_to_string(card).unwrap_or_else(|_| format!("# {} model card\n", args.name));
             let section = card_training_section(&outcome, &command, &names, &config);
-            std::fs::write(card, replace_section(&doc, "training", &section)).with_context(|| card.display().to_string())?;
+            std::fs::write(card, replace_section(&doc, "training", &section))
+                .with_context(|| card.display().to_string())?;
         }
         Ok(())
     }
@@ -155,15 +161,27 @@ mod enabled {
             entry.verify_checksum(&bytes)?;
         }
         let model = ModelFile::from_bytes(&bytes).with_context(|| args.model.display().to_string())?;
+        let twin_path = args
+            .model
+            .with_file_name(format!("{}-f32.gguf", args.model.file_stem().and_then(|s| s.to_str()).unwrap_or("model")));
+        let twin = match std::fs::read(&twin_path) {
+            Ok(b) => Some(ModelFile::from_bytes(&b).with_context(|| twin_path.display().to_string())?),
+            Err(_) => None,
+        };
         let dataset = load(&args.data, args.features.as_deref(), 1)?;
         let prepared = Prepared::new(dataset, model.config.embedding_dim);
         let config = EvalConfig {
-            cases: CaseConfig { n_cands: Some(args.n_cands), max_cases: args.max_cases, seed: args.seed, ..Default::default() },
+            cases: CaseConfig {
+                n_cands: Some(args.n_cands),
+                max_cases: args.max_cases,
+                seed: args.seed,
+                ..Default::default()
+            },
             full_catalogue_cases: args.full_catalogue,
             seed: args.seed,
             ..Default::default()
         };
-        let report = evaluate(&prepared, &model, &config)?;
+        let report = evaluate(&prepared, &model, twin.as_ref(), &config)?;
         print!("{}", report.terminal_summary());
         if let Some(path) = &args.report {
             let svg_path = path.with_extension("svg");
@@ -175,7 +193,8 @@ mod enabled {
         if let Some(card) = &args.card {
             let doc = std::fs::read_to_string(card).with_context(|| card.display().to_string())?;
             let key = format!("eval:{}", report.dataset);
-            std::fs::write(card, replace_section(&doc, &key, &report.markdown(None))).with_context(|| card.display().to_string())?;
+            std::fs::write(card, replace_section(&doc, &key, &report.markdown(None)))
+                .with_context(|| card.display().to_string())?;
         }
         Ok(())
     }
@@ -197,8 +216,10 @@ mod enabled {
             let emb = homerank::embedding::content_embeddings(&catalog, dim);
             let mut listener = Listener::new(&sim, &mut rng);
             let ranking = ServerRanking::for_listener(&sim, &listener, &mut rng);
-            let page = server_page(&sim, &ranking, &|i| emb[i as usize * dim..(i as usize + 1) * dim].to_vec(), dim, 6, 12);
-            std::fs::write(page_path, serde_json::to_string_pretty(&page)?).with_context(|| page_path.display().to_string())?;
+            let page =
+                server_page(&sim, &ranking, &|i| emb[i as usize * dim..(i as usize + 1) * dim].to_vec(), dim, 6, 12);
+            std::fs::write(page_path, serde_json::to_string_pretty(&page)?)
+                .with_context(|| page_path.display().to_string())?;
             eprintln!("wrote a {}-shelf page to {}", page.shelves.len(), page_path.display());
             if let Some(session_path) = &args.session {
                 let shown: Vec<u32> = page.items().filter_map(|(_, _, it)| catalog.get(&it.id)).collect();
@@ -208,7 +229,8 @@ mod enabled {
                     let Some(k) = listener.choose(&sim, &shown, &mut rng) else { break };
                     let listen = listener.listen(&sim, shown[k], &mut rng);
                     let id = &catalog.ids[shown[k] as usize];
-                    let mut event = homerank::SessionEvent::new(id, listen.action).with_ms_played(listen.ms_played as f64);
+                    let mut event =
+                        homerank::SessionEvent::new(id, listen.action).with_ms_played(listen.ms_played as f64);
                     event.timestamp_ms = Some(t);
                     lines += &(serde_json::to_string(&event)? + "\n");
                     if let Some(reaction) = listen.reaction {

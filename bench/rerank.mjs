@@ -1,0 +1,97 @@
+// npm run bench: the full `rerank` call through the package in Node (wasm, one thread), for the
+// DESIGN.md §8 shapes, after ≥ 2 s of warm-up per shape (Node tiers wasm up after ~50 calls).
+// Prints a table and one JSON line per measurement. Cold start = compile + instantiate + load.
+import { readFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { performance } from "node:perf_hooks";
+
+const SHAPES = (process.env.HOMERANK_BENCH_SHAPES ?? "50x16,200x64,1000x64,5000x64")
+  .split(",").map((s) => s.split("x").map(Number));
+const WARMUP_MS = Number(process.env.HOMERANK_BENCH_WARMUP_MS ?? 2000);
+const MEASURE_MS = Number(process.env.HOMERANK_BENCH_MEASURE_MS ?? 3000);
+
+function rng(seed) {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s ^ (s >>> 15), 2246822507) + 0x9e3779b9) >>> 0) / 4294967296);
+}
+
+/** A page of n items in shelves of 50 with random unit embeddings, and l events on its items. */
+export function syntheticPage(n, l, dim = 32, seed = 1) {
+  const r = rng(seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
+  const types = ["track", "episode", "audiobook", "playlist"];
+  const shelves = [];
+  for (let s = 0; s * 50 < n; s++) {
+    const items = [];
+    for (let i = 0; i < Math.min(50, n - s * 50); i++) {
+      items.push({ id: `s${s}-i${i}`, type: types[(s + i) % 4], serverScore: 1 - i / 50,
+        embedding: Array.from({ length: dim }, gauss), artistId: `a${Math.floor(r() * 40)}`, durationMs: 200000 });
+    }
+    shelves.push({ id: `shelf-${s}`, title: `Shelf ${s}`, items });
+  }
+  const ids = shelves.flatMap((s) => s.items.map((i) => i.id));
+  const actions = ["play", "skip", "complete", "like"];
+  const events = Array.from({ length: l }, (_, k) => ({ itemId: ids[(k * 7) % ids.length], action: actions[k % 4], msPlayed: 4000 * k }));
+  return { page: { pageId: `bench-${n}`, embeddingDim: dim, shelves }, events };
+}
+
+/** Multiply-adds ×2 of one HR-S forward (d=64, FFN 256, 2 + 2 layers, E=32). */
+export function flops(n, l) {
+  const d = 64, f = 256, e = 32;
+  const attn = (tq, tk) => 2 * tq * d * d + 2 * tk * d * d + 2 * tq * tk * d;
+  return 2 * ((n + l) * e * d + 2 * (attn(l, l) + 2 * l * d * f) + 2 * (attn(n, n) + attn(n, l) + 2 * n * d * f) + n * d);
+}
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+export function time(fn, warmupMs, measureMs) {
+  let t0 = performance.now();
+  while (performance.now() - t0 < warmupMs) fn();
+  const times = [];
+  t0 = performance.now();
+  while (performance.now() - t0 < measureMs || times.length < 10) {
+    const s = performance.now();
+    fn();
+    times.push(performance.now() - s);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 0.5), p90: percentile(times, 0.9), iters: times.length };
+}
+
+async function main() {
+  const t0 = performance.now();
+  const { HomeRanker } = await import("../js/node.js");
+  const ranker = await HomeRanker.loadDefault();
+  const coldMs = performance.now() - t0;
+  const rows = [];
+  const line = (o) => console.log(JSON.stringify(o));
+  for (const flavour of ["simd", "plain"]) {
+    const path = `pkg/${flavour}/homerank_bg.wasm`;
+    const bytes = readFileSync(new URL(`../${path}`, import.meta.url));
+    line({ bench: "wasm-size", flavour, raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length });
+  }
+  line({ bench: "model-size", bytes: readFileSync(new URL("../models/homerank-s.gguf", import.meta.url)).length });
+  line({ bench: "cold-start", ms: +coldMs.toFixed(2), includes: "import + wasm compile + instantiate + model load/verify" });
+  for (const [n, l] of SHAPES) {
+    const { page, events } = syntheticPage(n, l);
+    ranker.forget();
+    ranker.observe(events);
+    const check = ranker.rerank(page);
+    if (check.fallback !== null || check.eventsUsed !== l) throw new Error(`bench page fell back: ${check.fallback}`);
+    const t = time(() => ranker.rerank(page), WARMUP_MS, MEASURE_MS);
+    const gflops = flops(n, l) / (t.p50 * 1e-3) / 1e9;
+    rows.push({ n, l, ...t, gflops });
+    line({ bench: "rerank", impl: "homerank-wasm-simd", n, l, p50_ms: +t.p50.toFixed(3), p90_ms: +t.p90.toFixed(3), gflops: +gflops.toFixed(2), iters: t.iters });
+  }
+  const mem = process.memoryUsage();
+  line({ bench: "memory", rss_mb: +(mem.rss / 2 ** 20).toFixed(1), array_buffers_mb: +(mem.arrayBuffers / 2 ** 20).toFixed(1) });
+  console.log(`\nmodel ${ranker.modelId}, wasm ${ranker.stats().wasm}, cold start ${coldMs.toFixed(1)} ms`);
+  console.log("    N    L     p50 ms     p90 ms   GFLOP/s   iters");
+  for (const r of rows) {
+    console.log(`${String(r.n).padStart(5)} ${String(r.l).padStart(4)} ${r.p50.toFixed(3).padStart(10)} ${r.p90.toFixed(3).padStart(10)} ${r.gflops.toFixed(2).padStart(9)} ${String(r.iters).padStart(7)}`);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -1,0 +1,219 @@
+//! The CPU kernels of the HR-S forward, in plain Rust written so that LLVM vectorizes them (to
+//! SSE/AVX natively and to simd128 in wasm): independent accumulator lanes instead of one running
+//! sum, contiguous inner loops, no branches in the hot loops.
+//!
+//! `exp` and `erf` are polynomial approximations (relative error ≈ 1e-7) because the libm calls
+//! would dominate the forward (hundreds of thousands per page) and do not vectorize.
+
+/// Lanes of the accumulator arrays: 8 f32 = two simd128 vectors or one AVX vector.
+const LANES: usize = 8;
+
+/// `a · b` for equal-length slices.
+#[inline]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    debug_assert_eq!(a.len(), b.len());
+    let mut acc = [0f32; LANES];
+    let (ac, ar) = a.split_at(a.len() - a.len() % LANES);
+    let (bc, br) = b.split_at(ac.len());
+    for (x, y) in ac.chunks_exact(LANES).zip(bc.chunks_exact(LANES)) {
+        for l in 0..LANES {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let mut s = acc.iter().sum::<f32>();
+    for (x, y) in ar.iter().zip(br) {
+        s += x * y;
+    }
+    s
+}
+
+/// `y += a · x`.
+#[inline]
+pub fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
+    for (yi, xi) in y.iter_mut().zip(x) {
+        *yi += a * xi;
+    }
+}
+
+/// `y[r] = x[r] · Wᵀ + b` for `rows` rows: `x` is `rows × k`, `w` is `n × k`, `y` is `rows × n`.
+///
+/// Four output columns at a time share each load of `x`; the inner loop over `k` is the vector
+/// loop.
+pub fn linear(x: &[f32], rows: usize, w: &[f32], b: &[f32], n: usize, y: &mut [f32]) {
+    let k = w.len() / n;
+    debug_assert_eq!(x.len(), rows * k);
+    debug_assert_eq!(y.len(), rows * n);
+    for r in 0..rows {
+        let xr = &x[r * k..(r + 1) * k];
+        let yr = &mut y[r * n..(r + 1) * n];
+        let mut o = 0;
+        while o + 4 <= n {
+            let (w0, w1, w2, w3) = (
+                &w[o * k..(o + 1) * k],
+                &w[(o + 1) * k..(o + 2) * k],
+                &w[(o + 2) * k..(o + 3) * k],
+                &w[(o + 3) * k..(o + 4) * k],
+            );
+            let mut acc = [[0f32; LANES]; 4];
+            for c in 0..k / LANES {
+                let xs = &xr[c * LANES..(c + 1) * LANES];
+                for l in 0..LANES {
+                    let xv = xs[l];
+                    acc[0][l] += xv * w0[c * LANES + l];
+                    acc[1][l] += xv * w1[c * LANES + l];
+                    acc[2][l] += xv * w2[c * LANES + l];
+                    acc[3][l] += xv * w3[c * LANES + l];
+                }
+            }
+            for (j, a) in acc.iter().enumerate() {
+                let tail: f32 = (k / LANES * LANES..k).map(|i| xr[i] * w[(o + j) * k + i]).sum();
+                yr[o + j] = a.iter().sum::<f32>() + tail + b[o + j];
+            }
+            o += 4;
+        }
+        for o in o..n {
+            yr[o] = dot(xr, &w[o * k..(o + 1) * k]) + b[o];
+        }
+    }
+}
+
+/// LayerNorm of each `d`-wide row of `x` into `y`.
+pub fn layer_norm(x: &[f32], d: usize, g: &[f32], b: &[f32], eps: f32, y: &mut [f32]) {
+    for (xr, yr) in x.chunks_exact(d).zip(y.chunks_exact_mut(d)) {
+        let mean = xr.iter().sum::<f32>() / d as f32;
+        let var = xr.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / d as f32;
+        let inv = 1.0 / (var + eps).sqrt();
+        for i in 0..d {
+            yr[i] = (xr[i] - mean) * inv * g[i] + b[i];
+        }
+    }
+}
+
+/// eˣ for x in f32 range (relative error < 2e-7; underflows to 0 below −87).
+#[inline]
+pub fn exp(x: f32) -> f32 {
+    let x = x.clamp(-87.0, 88.0);
+    let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
+    // Cody-Waite reduction: ln 2 split in a part exact in f32 and a small rest, so f = x − n·ln 2
+    // keeps its precision for large |x|.
+    let f = (x - n * 0.693_145_75) - n * 1.428_606_8e-6; // |f| ≤ ln2 / 2
+                                                         // Taylor series of e^f to the 7th power: the first omitted term is < 6e-9.
+    let p = 1.0
+        + f * (1.0
+            + f * (0.5
+                + f * (1.0 / 6.0 + f * (1.0 / 24.0 + f * (1.0 / 120.0 + f * (1.0 / 720.0 + f * (1.0 / 5040.0)))))));
+    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+}
+
+/// erf(x) by Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7).
+#[inline]
+pub fn erf(x: f32) -> f32 {
+    let s = x.signum();
+    let a = x.abs();
+    let t = 1.0 / (1.0 + 0.327_591_1 * a);
+    let poly = t * (0.254_829_6 + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152_1 + t * 1.061_405_4))));
+    s * (1.0 - poly * exp(-a * a))
+}
+
+/// Exact-erf GELU in place: x · Φ(x).
+pub fn gelu(x: &mut [f32]) {
+    for v in x.iter_mut() {
+        *v = 0.5 * *v * (1.0 + erf(*v * std::f32::consts::FRAC_1_SQRT_2));
+    }
+}
+
+/// Softmax of a row in place.
+pub fn softmax(row: &mut [f32]) {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in row.iter_mut() {
+        *v = exp(*v - max);
+        sum += *v;
+    }
+    let inv = 1.0 / sum;
+    for v in row.iter_mut() {
+        *v *= inv;
+    }
+}
+
+/// Multi-head attention of `q` (`tq × d`) over `k`, `v` (`tk × d`) into `out` (`tq × d`).
+/// `kt` (`d × tk`) and `scores` (`tk`) are scratch. `q` must already carry the 1/√hd scale.
+#[allow(clippy::too_many_arguments)]
+pub fn attention(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    tq: usize,
+    tk: usize,
+    d: usize,
+    heads: usize,
+    kt: &mut [f32],
+    scores: &mut [f32],
+    out: &mut [f32],
+) {
+    let hd = d / heads;
+    // Keys transposed, so that a query's scores are a sum of contiguous rows (vector loop over keys).
+    for j in 0..tk {
+        for c in 0..d {
+            kt[c * tk + j] = k[j * d + c];
+        }
+    }
+    out[..tq * d].fill(0.0);
+    for h in 0..heads {
+        for i in 0..tq {
+            let qi = &q[i * d + h * hd..i * d + (h + 1) * hd];
+            let s = &mut scores[..tk];
+            s.fill(0.0);
+            for (c, &qc) in qi.iter().enumerate() {
+                axpy(qc, &kt[(h * hd + c) * tk..(h * hd + c + 1) * tk], s);
+            }
+            softmax(s);
+            let oi = &mut out[i * d + h * hd..i * d + (h + 1) * hd];
+            for (j, &p) in s.iter().enumerate() {
+                axpy(p, &v[j * d + h * hd..j * d + (h + 1) * hd], oi);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_and_erf_are_accurate() {
+        for i in -800..=800 {
+            let x = i as f32 * 0.1;
+            let (a, b) = (exp(x) as f64, (x as f64).exp());
+            assert!(((a - b) / b).abs() < 3e-7 || b < 1e-37, "exp({x}) = {a}, want {b}");
+        }
+        // erf against its series, to 1e-6.
+        for i in -40..=40 {
+            let x = i as f64 * 0.1;
+            let mut term = x;
+            let mut sum = x;
+            for n in 1..120 {
+                term *= -x * x / n as f64;
+                sum += term / (2 * n + 1) as f64;
+            }
+            let want = if x.abs() > 3.9 { x.signum() } else { sum * 2.0 / std::f64::consts::PI.sqrt() };
+            assert!((erf(x as f32) as f64 - want).abs() < 1e-6, "erf({x})");
+        }
+    }
+
+    #[test]
+    fn linear_matches_the_naive_product() {
+        let (rows, k, n) = (3, 20, 7);
+        let x: Vec<f32> = (0..rows * k).map(|i| (i as f32 * 0.37).sin()).collect();
+        let w: Vec<f32> = (0..n * k).map(|i| (i as f32 * 0.11).cos()).collect();
+        let b: Vec<f32> = (0..n).map(|i| i as f32).collect();
+        let mut y = vec![0f32; rows * n];
+        linear(&x, rows, &w, &b, n, &mut y);
+        for r in 0..rows {
+            for o in 0..n {
+                let want: f32 = (0..k).map(|i| x[r * k + i] * w[o * k + i]).sum::<f32>() + b[o];
+                assert!((y[r * n + o] - want).abs() < 1e-4);
+            }
+        }
+    }
+}
