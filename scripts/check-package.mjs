@@ -16,4 +16,10 @@ for (const flavour of ["simd", "plain"]) {
     failed = true;
   }
 }
+// The README's quick start must be the file the smoke test runs.
+const quickstart = readFileSync("examples/quickstart.mjs", "utf8");
+if (!readFileSync("README.md", "utf8").includes("```js\n" + quickstart + "```")) {
+  console.error("README.md's JavaScript quick start differs from examples/quickstart.mjs");
+  failed = true;
+}
 process.exit(failed ? 1 : 0);
