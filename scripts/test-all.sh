@@ -15,13 +15,14 @@ step "npm package: wasm builds (simd128 and plain), wasm-bindgen, wasm-opt"
 npm run build --silent
 
 step "wasm-tests in Node"
-(cd wasm-tests && cargo test --quiet)
+(cd wasm-tests && cargo test)
 
 step "wasm-tests in headless Chromium"
-(cd wasm-tests && WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" cargo test --quiet)
+(cd wasm-tests && WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" cargo test)
 
-step "package: imports, sizes, no network APIs"
+step "package: imports, sizes, no network APIs; the JS bad-input suite"
 node scripts/check-package.mjs
+node --test js/tests/bad-input.test.mjs
 
 step "package smoke test: npm pack → Node ESM and a Vite page in Chromium"
 bash scripts/smoke-test.sh

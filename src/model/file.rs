@@ -1,9 +1,11 @@
 //! The model file: GGUF with HR-S metadata.
 //!
 //! Metadata keys: `general.architecture` = `homerank-s`, `general.name`, `homerank.*` for every
-//! [`HrsConfig`] field, and `homerank.data_sha256`: the SHA-256 of the tensor data section, so a
-//! file damaged anywhere in its weights is refused even without a manifest. Matmul weights are
-//! Q8_0 or f32 with shape `[out, in]`; every other tensor is f32.
+//! [`HrsConfig`] field, and `homerank.file_sha256`: the SHA-256 of the whole file with this very
+//! value written as 64 zeros, so a file damaged anywhere — header or weights — is refused even
+//! without a manifest. (Files of the first release carry `homerank.data_sha256`, the hash of the
+//! tensor data section only; they still load.) Matmul weights are Q8_0 or f32 with shape
+//! `[out, in]`; every other tensor is f32.
 
 use std::collections::HashMap;
 
@@ -17,7 +19,8 @@ use crate::error::{Error, Result};
 
 /// Value of `general.architecture`.
 pub const ARCHITECTURE: &str = "homerank-s";
-const DATA_SHA_KEY: &str = "homerank.data_sha256";
+const FILE_SHA_KEY: &str = "homerank.file_sha256";
+const LEGACY_DATA_SHA_KEY: &str = "homerank.data_sha256";
 /// Stand-in for the data checksum while the file is first laid out (same length as the hex digest).
 const SHA_PLACEHOLDER: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -104,8 +107,13 @@ impl ModelFile {
         };
         config.validate()?;
 
-        let expected = string(DATA_SHA_KEY)?;
-        let actual = sha256_hex(&bytes[file.data_offset.min(bytes.len())..]);
+        let (expected, actual) = match string(FILE_SHA_KEY) {
+            Ok(expected) => (expected.clone(), sha256_hex(&with_placeholder(bytes, &expected))),
+            Err(_) => {
+                let expected = string(LEGACY_DATA_SHA_KEY).map_err(|_| bad(format!("metadata '{FILE_SHA_KEY}' is missing")))?;
+                (expected, sha256_hex(&bytes[file.data_offset.min(bytes.len())..]))
+            }
+        };
         if actual != expected {
             return Err(Error::Checksum { expected, actual });
         }
@@ -138,7 +146,7 @@ impl ModelFile {
         let sha256 = sha256_hex(bytes);
         let mut notes: Vec<(String, String)> = md
             .iter()
-            .filter(|(k, _)| k.starts_with("homerank.") && k.as_str() != DATA_SHA_KEY)
+            .filter(|(k, _)| k.starts_with("homerank.") && k.as_str() != FILE_SHA_KEY && k.as_str() != LEGACY_DATA_SHA_KEY)
             .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())))
             .collect();
         notes.sort();
@@ -218,7 +226,7 @@ pub fn write_model(
         ("homerank.max_events".into(), u(config.max_events)),
         ("homerank.ln_eps".into(), Value::F64(config.ln_eps)),
         ("homerank.feature_schema".into(), Value::U32(config.feature_schema)),
-        (DATA_SHA_KEY.into(), Value::Str(SHA_PLACEHOLDER.into())),
+        (FILE_SHA_KEY.into(), Value::Str(SHA_PLACEHOLDER.into())),
     ];
     for (k, v) in notes {
         metadata.push((format!("homerank.{k}"), Value::Str((*v).to_owned())));
@@ -232,15 +240,29 @@ pub fn write_model(
             TensorOut { name: &spec.name, dtype: t.dtype, shape: &t.shape, data: &t.data }
         })
         .collect();
-    let (mut bytes, data_offset) = gguf::write(&md, &out);
+    let (mut bytes, _) = gguf::write(&md, &out);
 
-    // Fill in the data checksum now that the layout is fixed; the digest has the placeholder's
-    // length, so no offset moves.
-    let digest = sha256_hex(&bytes[data_offset..]);
-    let at = bytes[..data_offset]
-        .windows(SHA_PLACEHOLDER.len())
-        .position(|w| w == SHA_PLACEHOLDER.as_bytes())
+    // The checksum covers the file as written with the placeholder; the digest has the
+    // placeholder's length, so writing it moves nothing.
+    let digest = sha256_hex(&bytes);
+    let at = checksum_position(&bytes, SHA_PLACEHOLDER)
         .ok_or_else(|| Error::InvalidModel("checksum placeholder not found in the header".into()))?;
     bytes[at..at + digest.len()].copy_from_slice(digest.as_bytes());
     Ok(bytes)
+}
+
+/// Where the checksum value sits: right after the key, its value type and its length.
+fn checksum_position(bytes: &[u8], value: &str) -> Option<usize> {
+    let key = FILE_SHA_KEY.as_bytes();
+    let at = bytes.windows(key.len()).position(|w| w == key)? + key.len() + 4 + 8;
+    (bytes.get(at..at + value.len())? == value.as_bytes()).then_some(at)
+}
+
+/// `bytes` with the stored checksum value replaced by the placeholder (what was hashed).
+fn with_placeholder(bytes: &[u8], stored: &str) -> Vec<u8> {
+    let mut copy = bytes.to_vec();
+    if let Some(at) = checksum_position(bytes, stored) {
+        copy[at..at + SHA_PLACEHOLDER.len()].copy_from_slice(SHA_PLACEHOLDER.as_bytes());
+    }
+    copy
 }

@@ -43,6 +43,12 @@ enum Command {
         #[arg(long)]
         model: PathBuf,
     },
+    /// Rewrite a model file (and its `-f32` twin) in the current file format, weights unchanged,
+    /// and update manifest.json beside it.
+    Repack {
+        #[arg(long)]
+        model: PathBuf,
+    },
     /// Train HR-S on logs and/or the listener simulator; writes the Q8_0 model, an f32 twin,
     /// manifest.json entries and the model card's training section.
     Train(offline::TrainArgs),
@@ -82,6 +88,7 @@ fn run(cli: Cli) -> Result<()> {
             let result = ranker.rerank(&page, &options)?;
             print_json(&result, pretty)
         }
+        Command::Repack { model } => repack(&model),
         Command::Train(args) => offline::train(args),
         Command::Eval(args) => offline::eval(args),
         Command::Simulate(args) => offline::simulate(args),
@@ -115,6 +122,31 @@ fn run(cli: Cli) -> Result<()> {
             print_json(&info, true)
         }
     }
+}
+
+fn repack(model: &Path) -> Result<()> {
+    let stem = model.file_stem().and_then(|s| s.to_str()).unwrap_or("model").to_owned();
+    let twin = model.with_file_name(format!("{stem}-f32.gguf"));
+    let manifest_path = model.with_file_name("manifest.json");
+    let mut manifest = Manifest::from_json(&read(&manifest_path)?)?;
+    for path in [model.to_path_buf(), twin].into_iter().filter(|p| p.exists()) {
+        let old = ModelFile::from_bytes(&std::fs::read(&path)?).with_context(|| path.display().to_string())?;
+        let values = old.tensors.iter().map(|(k, t)| (k.clone(), t.to_f32())).collect();
+        let notes: Vec<(String, String)> =
+            old.notes.iter().map(|(k, v)| (k.trim_start_matches("homerank.").to_owned(), v.clone())).collect();
+        let notes: Vec<(&str, &str)> = notes.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let bytes = homerank::model::write_model(&old.config, &old.name, &values, old.precision, &notes)?;
+        let new = ModelFile::from_bytes(&bytes)?;
+        anyhow::ensure!(new.tensors == old.tensors, "{}: re-encoding changed the weights", path.display());
+        std::fs::write(&path, &bytes).with_context(|| path.display().to_string())?;
+        let file = path.file_name().and_then(|f| f.to_str()).unwrap_or_default();
+        let entry = homerank::ManifestEntry::describe(file, &bytes, &new);
+        manifest.models.retain(|m| m.file != entry.file);
+        manifest.models.push(entry);
+        eprintln!("{}: {} ({} bytes)", path.display(), new.model_id, bytes.len());
+    }
+    std::fs::write(&manifest_path, serde_json::to_string_pretty(&manifest)? + "\n")?;
+    Ok(())
 }
 
 fn read(path: &Path) -> Result<String> {
