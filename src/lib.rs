@@ -35,7 +35,7 @@
 //! `ranker` ties them together; `manifest` describes shipped model files.
 
 mod compose;
-#[cfg(all(feature = "train", not(target_arch = "wasm32")))]
+#[cfg(not(target_arch = "wasm32"))]
 pub mod data;
 pub mod dataset;
 pub mod embedding;

@@ -44,9 +44,76 @@ fn mssd_sample_with_positional_features() {
         );
         assert!(d.catalog.durations_ms[i as usize].is_some_and(|ms| ms > 10_000.0));
     }
+    // `mode` (column 17) stays ±1: 114 major and 87 minor rows in the features file.
+    assert!((0..d.catalog.len() as u32).all(|i| d.catalog.content_of(i)[17].abs() == 1.0));
     for s in &d.sessions {
         assert!(s.events.windows(2).all(|w| w[0].time_ms <= w[1].time_ms));
     }
+    // The 9 rows with no flag set are neutral plays with unknown ms played.
+    assert!(d
+        .sessions
+        .iter()
+        .flat_map(|s| &s.events)
+        .filter(|e| e.action == Action::Play)
+        .all(|e| e.ms_played.is_none()));
+}
+
+/// A scratch directory of its own for each test (tests run in parallel).
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("homerank-data-{}-{test}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn mssd_track_features_keyed_by_id() {
+    let Some(log) = shared("spotify-mssd-sample/log_very_small.csv") else { return };
+    // tf_mini layout: two tracks of the log and one it never plays.
+    let header = "track_id,duration,release_year,us_popularity_estimate,acousticness,beat_strength,bounciness,\
+        danceability,dyn_range_mean,energy,flatness,instrumentalness,key,liveness,loudness,mechanism,mode,organism,\
+        speechiness,tempo,time_signature,valence,acoustic_vector_0,acoustic_vector_1,acoustic_vector_2,\
+        acoustic_vector_3,acoustic_vector_4,acoustic_vector_5,acoustic_vector_6,acoustic_vector_7";
+    let row = |id: &str, x: f32, mode: &str| {
+        format!("{id},200.5,2010,{x},{x},{x},{x},{x},{x},{x},{x},{x},1,{x},{x},{x},{mode},{x},{x},{x},4,{x},{x},{x},{x},{x},{x},{x},{x},{x}")
+    };
+    let text = [
+        header.to_owned(),
+        row("t_0479f24c-27d2-46d6-a00c-7ec928f2b539", 0.2, "major"),
+        row("t_9099cd7b-c238-47b7-9381-f23f2c1d1043", 0.6, "minor"),
+        row("t_not-in-the-log", 0.9, "major"),
+    ]
+    .join("\n");
+    let features = scratch("tf").join("tf_mini.csv");
+    std::fs::write(&features, text).unwrap();
+    let d = data::load(&log, None, Some(&features)).unwrap();
+    assert_eq!(d.catalog.len(), 175);
+    let a = d.catalog.get("t_0479f24c-27d2-46d6-a00c-7ec928f2b539").unwrap();
+    let b = d.catalog.get("t_9099cd7b-c238-47b7-9381-f23f2c1d1043").unwrap();
+    // Two tracks with features: each varying column z-scores to ∓1; release_year (16) is constant.
+    assert_eq!(d.catalog.content_of(a)[0], -1.0);
+    assert_eq!(d.catalog.content_of(b)[0], 1.0);
+    assert_eq!(d.catalog.content_of(a)[16], 0.0);
+    assert_eq!((d.catalog.content_of(a)[17], d.catalog.content_of(b)[17]), (1.0, -1.0));
+    assert_eq!(d.catalog.durations_ms[a as usize], Some(200_500.0));
+    let with_features = (0..175).filter(|&i| d.catalog.content_of(i).iter().any(|&v| v != 0.0)).count();
+    assert_eq!(with_features, 2);
+    // Completed plays of a track with a known duration last that long; others 180 s.
+    let completes: Vec<_> =
+        d.sessions.iter().flat_map(|s| &s.events).filter(|e| e.action == Action::Complete).collect();
+    assert!(completes.iter().any(|e| e.item == a && e.ms_played == Some(200_500.0)));
+    assert!(completes.iter().filter(|e| e.item != a && e.item != b).all(|e| e.ms_played == Some(180_000.0)));
+}
+
+#[test]
+fn mssd_malformed_row_names_line_and_column() {
+    let Some(log) = shared("spotify-mssd-sample/log_very_small.csv") else { return };
+    let text = std::fs::read_to_string(log).unwrap();
+    let mut lines: Vec<String> = text.lines().take(4).map(str::to_owned).collect();
+    lines[3] = lines[3].replacen("False", "maybe", 1);
+    let p = scratch("mssd-bad").join("log.csv");
+    std::fs::write(&p, lines.join("\n")).unwrap();
+    let err = data::load(&p, None, None).unwrap_err();
+    assert!(err.to_string().ends_with("log.csv: line 4: column 'skip_1': 'maybe' is not a boolean"), "{err}");
 }
 
 #[test]
@@ -71,6 +138,14 @@ fn ml100k_recbole_files() {
     assert_eq!(d.catalog.content_dim, 20);
     let toy_story = d.catalog.get("1").unwrap();
     assert_eq!(d.catalog.content_of(toy_story).iter().skip(1).filter(|&&v| v == 1.0).count(), 3);
+    // Years z-scored: the mean over the 1682 items is 0.
+    let mean_year = (0..1682).map(|i| d.catalog.content_of(i)[0] as f64).sum::<f64>() / 1682.0;
+    assert!(mean_year.abs() < 1e-4, "{mean_year}");
+    assert!(d.sessions.iter().all(|s| s.events.windows(2).all(|w| w[0].time_ms <= w[1].time_ms)));
+
+    // The gap is a parameter: with no gap limit each user is one session.
+    let whole = data::recbole::load_with_gap(&dir.join("ml-100k.inter"), f64::INFINITY).unwrap();
+    assert_eq!(whole.sessions.len(), 943);
 }
 
 #[test]
@@ -111,10 +186,54 @@ fn jsonl_round_trip_and_errors_name_the_line() {
 }
 
 #[test]
+fn jsonl_features_may_start_on_a_later_line() {
+    let text = r#"{"sessionId":"s2","itemId":"a","action":"play","timestampMs":5,"userId":"u"}
+{"sessionId":"s1","itemId":"b","action":"skip","msPlayed":900,"timestampMs":3,"type":"episode","artistId":"show:1","durationMs":60000,"features":[1,2]}
+{"sessionId":"s2","itemId":"b","action":"like","timestampMs":4}
+"#;
+    let p = scratch("jsonl").join("events.jsonl");
+    std::fs::write(&p, text).unwrap();
+    assert_eq!(data::detect(&p).unwrap(), Format::Jsonl);
+    let d = data::load(&p, None, None).unwrap();
+    assert_eq!(d.catalog.content_dim, 2);
+    let (a, b) = (d.catalog.get("a").unwrap(), d.catalog.get("b").unwrap());
+    assert_eq!((d.catalog.content_of(a), d.catalog.content_of(b)), (&[0.0, 0.0][..], &[1.0, 2.0][..]));
+    assert_eq!(d.catalog.types[b as usize], homerank::ItemType::Episode);
+    assert_eq!(d.catalog.durations_ms[b as usize], Some(60_000.0));
+    // Sessions in order of first appearance; events in time order within each.
+    assert_eq!(d.sessions.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["s2", "s1"]);
+    assert_eq!(d.sessions[0].user.as_deref(), Some("u"));
+    assert_eq!(d.sessions[0].events.iter().map(|e| e.action).collect::<Vec<_>>(), [Action::Like, Action::Play]);
+    assert_eq!(d.sessions[1].events[0].ms_played, Some(900.0));
+
+    let wider =
+        format!("{text}{}\n", r#"{"sessionId":"s3","itemId":"c","action":"play","timestampMs":6,"features":[1]}"#);
+    let err = data::jsonl::read(std::io::Cursor::new(wider), "w.jsonl", "x".into()).unwrap_err();
+    assert!(err.to_string().contains("w.jsonl: line 4: 1 features, earlier lines gave 2"), "{err}");
+}
+
+#[test]
+fn simulated_log_round_trips_through_jsonl() {
+    let d = homerank::sim::simulate(&homerank::sim::SimConfig { n_users: 4, ..Default::default() });
+    let mut buf = Vec::new();
+    data::write_jsonl(&d, &mut buf).unwrap();
+    let back = data::jsonl::read(std::io::Cursor::new(&buf), "mem", "sim".into()).unwrap();
+    assert_eq!(back.sessions.len(), d.sessions.len());
+    assert_eq!(back.n_events(), d.n_events());
+    for (a, b) in d.sessions.iter().zip(&back.sessions) {
+        assert_eq!((&a.id, &a.user), (&b.id, &b.user));
+        for (x, y) in a.events.iter().zip(&b.events) {
+            assert_eq!(d.catalog.ids[x.item as usize], back.catalog.ids[y.item as usize]);
+            assert_eq!((x.action, x.ms_played, x.time_ms), (y.action, y.ms_played, y.time_ms));
+            assert_eq!(d.catalog.content_of(x.item), back.catalog.content_of(y.item));
+            assert_eq!(d.catalog.types[x.item as usize], back.catalog.types[y.item as usize]);
+        }
+    }
+}
+
+#[test]
 fn malformed_csv_rows_name_file_line_and_column() {
-    let dir = std::env::temp_dir().join(format!("homerank-data-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join("views.csv");
+    let p = scratch("malformed").join("views.csv");
     std::fs::write(
         &p,
         "session_id;user_id;item_id;timeframe;eventdate\n1;NA;5;100;2016-05-09\n1;NA;6;soon;2016-05-09\n",
@@ -125,4 +244,20 @@ fn malformed_csv_rows_name_file_line_and_column() {
     std::fs::write(&p, "session_id;user_id;item;timeframe;eventdate\n").unwrap();
     let err = data::load(&p, Some(Format::Diginetica), None).unwrap_err();
     assert!(err.to_string().contains("line 1: missing column 'item_id'"), "{err}");
+}
+
+#[test]
+fn quoted_csv_fields() {
+    let p = scratch("quoted").join("views.csv");
+    std::fs::write(
+        &p,
+        "session_id;user_id;item_id;timeframe;eventdate\r\n\"1\";\"NA\";\"a;b\";100;2016-05-09\r\n1;7;\"say \"\"hi\"\"\";50;2016-05-09\r\n",
+    )
+    .unwrap();
+    let d = data::load(&p, None, None).unwrap();
+    assert_eq!(d.sessions.len(), 1);
+    let ids: Vec<&str> = d.sessions[0].events.iter().map(|e| d.catalog.ids[e.item as usize].as_str()).collect();
+    assert_eq!(ids, ["say \"hi\"", "a;b"]);
+    // The session's user is the one of its first row.
+    assert_eq!(d.sessions[0].user, None);
 }

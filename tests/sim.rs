@@ -53,13 +53,27 @@ fn log_is_consistent_with_its_catalogue() {
         assert!(s.events.windows(2).all(|w| w[0].time_ms <= w[1].time_ms));
         for e in &s.events {
             assert!((e.item as usize) < d.catalog.len());
-            if e.action == Action::Complete {
-                assert_eq!(e.ms_played, d.catalog.durations_ms[e.item as usize]);
+            match e.action {
+                Action::Complete => assert_eq!(e.ms_played, d.catalog.durations_ms[e.item as usize]),
+                Action::Skip => assert!(e.ms_played.unwrap() < d.catalog.durations_ms[e.item as usize].unwrap()),
+                Action::Like | Action::Dislike => assert_eq!(e.ms_played, None),
+                other => panic!("unexpected action {other:?}"),
             }
         }
     }
     let session_ids: HashSet<&str> = d.sessions.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(session_ids.len(), d.sessions.len());
+    assert_eq!(d.sessions.len(), 60 * 3);
+    assert!(d.sessions.iter().all(|s| s.user.as_deref().is_some_and(|u| u.starts_with("user:"))));
+    // Likes and dislikes follow some plays, at the play's time.
+    let events: Vec<_> = d.sessions.iter().flat_map(|s| &s.events).collect();
+    assert!(events.iter().any(|e| e.action == Action::Like));
+    assert!(events.iter().any(|e| e.action == Action::Dislike));
+    // Types, creators, durations and noisy content are all filled in.
+    let c = &d.catalog;
+    assert_eq!(c.content_dim, 16);
+    assert!(c.artists.iter().all(Option::is_some) && c.durations_ms.iter().all(Option::is_some));
+    assert!(c.ids.iter().zip(&c.types).all(|(id, t)| id.starts_with(t.as_str())));
 }
 
 #[test]
@@ -93,4 +107,24 @@ fn server_pages_validate_and_intent_drives_completion() {
     let far = rate(&by_affinity[by_affinity.len() - 200..]);
     println!("completion: close to intent {close:.2}, far {far:.2}");
     assert!(close > far + 0.4);
+}
+
+#[test]
+fn intent_on_the_item_completes_it_more_often_than_intent_away_from_it() {
+    let sim = SimCatalog::generate(&SimConfig::default().catalog_spec(), &mut Rng::new(11));
+    let listener = Listener::new(&sim, &mut Rng::new(12));
+    let rate = |toward: f32| {
+        let mut done = 0;
+        for i in 0..300u32 {
+            let mut l = listener.clone();
+            l.intent = sim.items[i as usize].latent.iter().map(|v| toward * v).collect();
+            if l.listen(&sim, i, &mut Rng::new(i as u64)).action == Action::Complete {
+                done += 1;
+            }
+        }
+        done as f64 / 300.0
+    };
+    let (matched, opposed) = (rate(1.0), rate(-1.0));
+    println!("completion: intent on the item {matched:.2}, opposite {opposed:.2}");
+    assert!(matched > opposed + 0.5, "{matched} vs {opposed}");
 }

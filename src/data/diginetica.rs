@@ -12,6 +12,7 @@ use crate::dataset::{Catalog, Dataset, Interaction, Session};
 use crate::error::Result;
 use crate::event::Action;
 
+/// Reads a DIGINETICA-style view log.
 pub fn load(path: &Path) -> Result<Dataset> {
     let mut reader = CsvReader::open(path, ';')?;
     reader.require(&["session_id", "user_id", "item_id", "timeframe", "eventdate"])?;

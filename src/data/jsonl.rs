@@ -9,7 +9,10 @@
 //! Required: `sessionId`, `itemId`, `action` (as in the session event contract),
 //! `timestampMs`. Optional: `userId`, `msPlayed`, `type`, `artistId`, `durationMs`, and
 //! `features` (item content; the first line that gives an item's features fixes their width for
-//! the whole file). Sessions keep the order of their first line; events are sorted by time.
+//! the whole file, items without features get zeros; the last line giving an item's features
+//! wins). Sessions keep the order of their first line; events are sorted by time (stable, so
+//! events at the same time keep their line order). Item type, artist and duration likewise come
+//! from the last line that gives them.
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
@@ -43,6 +46,7 @@ struct Line {
     features: Option<Vec<f32>>,
 }
 
+/// Reads a JSONL log file; the dataset is named after the file stem.
 pub fn load(path: &Path) -> Result<Dataset> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("jsonl").to_owned();
@@ -51,34 +55,36 @@ pub fn load(path: &Path) -> Result<Dataset> {
 
 /// Reads a JSONL log from any reader; `source` names it in errors.
 pub fn read(reader: impl BufRead, source: &str, name: String) -> Result<Dataset> {
-    let mut catalog: Option<Catalog> = None;
+    // Content width is unknown until the first line with `features`: collect them, fill at the end.
+    let mut catalog = Catalog::new(0);
+    let mut width: Option<usize> = None;
     let mut pending_content: Vec<(u32, Vec<f32>)> = Vec::new();
     let mut sessions: Vec<Session> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for (n, line) in reader.lines().enumerate() {
-        let line = line.map_err(|e| Error::io(source, format!("line {}: {e}", n + 1)))?;
+        let at = |message: String| Error::io(source, format!("line {}: {message}", n + 1));
+        let line = line.map_err(|e| at(e.to_string()))?;
         if line.trim().is_empty() {
             continue;
         }
-        let l: Line = serde_json::from_str(&line).map_err(|e| Error::io(source, format!("line {}: {e}", n + 1)))?;
-        let width = l.features.as_ref().map_or(0, Vec::len);
-        let cat = catalog.get_or_insert_with(|| Catalog::new(width));
-        let item = cat.intern(&l.item_id);
+        let l: Line = serde_json::from_str(&line).map_err(|e| at(e.to_string()))?;
+        let item = catalog.intern(&l.item_id);
         if let Some(t) = l.item_type {
-            cat.types[item as usize] = t;
+            catalog.types[item as usize] = t;
         }
         if let Some(a) = &l.artist_id {
-            cat.set_artist(item, a);
+            catalog.set_artist(item, a);
         }
         if let Some(d) = l.duration_ms {
-            cat.durations_ms[item as usize] = Some(d as f32);
+            catalog.durations_ms[item as usize] = Some(d as f32);
         }
         if let Some(f) = l.features {
-            if f.len() != cat.content_dim {
-                return Err(Error::io(
-                    source,
-                    format!("line {}: {} features, earlier lines gave {}", n + 1, f.len(), cat.content_dim),
-                ));
+            let w = *width.get_or_insert(f.len());
+            if f.len() != w {
+                return Err(at(format!("{} features, earlier lines gave {w}", f.len())));
+            }
+            if let Some(i) = f.iter().position(|v| !v.is_finite()) {
+                return Err(at(format!("features[{i}] is {}, expected a finite number", f[i])));
             }
             pending_content.push((item, f));
         }
@@ -93,9 +99,12 @@ pub fn read(reader: impl BufRead, source: &str, name: String) -> Result<Dataset>
             time_ms: l.timestamp_ms,
         });
     }
-    let mut catalog = catalog.unwrap_or_default();
-    for (item, f) in pending_content {
-        catalog.content_mut(item).copy_from_slice(&f);
+    if let Some(w) = width {
+        catalog.content_dim = w;
+        catalog.content = vec![0.0; catalog.len() * w];
+        for (item, f) in pending_content {
+            catalog.content_mut(item).copy_from_slice(&f);
+        }
     }
     for s in &mut sessions {
         s.events.sort_by(|a, b| a.time_ms.total_cmp(&b.time_ms));
@@ -121,8 +130,8 @@ pub fn write_jsonl(dataset: &Dataset, mut out: impl Write) -> Result<()> {
                 duration_ms: c.durations_ms[i].map(f64::from),
                 features: (c.content_dim > 0).then(|| c.content_of(e.item).to_vec()),
             };
-            let text = serde_json::to_string(&line).expect("a log line serializes");
-            writeln!(out, "{text}").map_err(|e| Error::io("jsonl output", e))?;
+            serde_json::to_writer(&mut out, &line).map_err(|e| Error::io("jsonl output", e))?;
+            out.write_all(b"\n").map_err(|e| Error::io("jsonl output", e))?;
         }
     }
     out.flush().map_err(|e| Error::io("jsonl output", e))

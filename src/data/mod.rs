@@ -30,7 +30,9 @@ pub enum Format {
     Jsonl,
 }
 
-/// Guesses the format from the path and the first line.
+/// Guesses the format: a directory or `.inter` file is RecBole, `.jsonl` is JSONL; otherwise the
+/// first line decides (`session_id,session_position…` → MSSD, `session_id;user_id;item_id…` →
+/// DIGINETICA, `{` → JSONL).
 pub fn detect(path: &Path) -> Result<Format> {
     if path.is_dir() || path.extension().is_some_and(|e| e == "inter") {
         return Ok(Format::RecBole);
@@ -41,6 +43,7 @@ pub fn detect(path: &Path) -> Result<Format> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut first = String::new();
     std::io::BufReader::new(file).read_line(&mut first).map_err(|e| Error::io(path, e))?;
+    let first = first.trim_start_matches('\u{feff}');
     if first.starts_with("session_id,session_position") || first.contains("track_id_clean") {
         Ok(Format::Mssd)
     } else if first.starts_with("session_id;user_id;item_id") {

@@ -3,14 +3,19 @@
 //! One row per play: `session_id, session_position, track_id_clean, skip_1, skip_2, skip_3,
 //! not_skipped, hour_of_day, date, …`. The skip flags are cumulative (skip_1 ⊂ skip_2 ⊂ skip_3),
 //! so the first one set says how early the track was left: skip_1 → skip after ~2 s, skip_2 →
-//! ~15 s, skip_3 → most of the track (60 % of its duration, or 60 s), none → complete. Time is
-//! `date` (dd-mm-yy as in the sample, or yyyy-mm-dd) + `hour_of_day` + one minute per position.
+//! ~15 s, skip_3 → most of the track (60 % of its duration, or 60 s), `not_skipped` → complete
+//! (ms played = duration, 180 s when unknown). A row with no flag set (9 of the sample's 201,
+//! mostly ended by the forward button late in the track) becomes a neutral `play` with unknown
+//! ms played: the flags do not say how far it got. Time is `date` (dd-mm-yy as in the sample, or
+//! yyyy-mm-dd) + `hour_of_day` + one minute per `session_position`, which keeps the log's order.
 //!
 //! Track features come in one of two layouts: the `tf_*.csv` files keyed by `track_id`, or the
 //! preprocessed sample (`*_preproc_with_track_features.csv`) whose ids are blank: its rows are the
 //! log's sessions padded to 20 positions, so after dropping the all-zero padding rows the i-th
-//! row belongs to the i-th play of the log (joined by position). Numeric audio features are
-//! z-scored over the catalogue and become the items' content.
+//! row belongs to the i-th play of the log (joined by position; the two files must hold the same
+//! sessions in the same order). Numeric audio features are z-scored over the tracks that have
+//! features and become the items' content; `mode` stays ±1 (major / minor); `duration` (seconds)
+//! gives the durations. Tracks without features keep all-zero content.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -51,7 +56,7 @@ pub const FEATURES: [&str; 26] = [
     "acoustic_vector_7",
 ];
 
-/// Reads an MSSD log and, when given, a track-features file.
+/// Reads an MSSD log and, when given, a track-features file (either layout, see the module docs).
 pub fn load(log: &Path, features: Option<&Path>) -> Result<Dataset> {
     let mut reader = CsvReader::open(log, ',')?;
     reader.require(&[
@@ -73,7 +78,11 @@ pub fn load(log: &Path, features: Option<&Path>) -> Result<Dataset> {
         let item = catalog.intern(row.get("track_id_clean")?);
         catalog.types[item as usize] = ItemType::Track;
         play_order.push(item);
-        let position = if reader_has(&row, "session_position") { row.number("session_position")? } else { 0.0 };
+        let position = if row.get("session_position").is_ok_and(|v| !v.is_empty()) {
+            row.number("session_position")?
+        } else {
+            0.0
+        };
         let time_ms = day_ms(&row)? + row.number("hour_of_day")? * 3.6e6 + position * 6e4;
         let (action, ms_played) = if row.boolean("skip_1")? {
             (Action::Skip, 2_000.0)
@@ -95,7 +104,9 @@ pub fn load(log: &Path, features: Option<&Path>) -> Result<Dataset> {
     if let Some(path) = features {
         join_features(&mut catalog, &play_order, path)?;
     }
-    standardize(&mut catalog);
+    for c in (0..FEATURES.len()).filter(|&c| FEATURES[c] != "mode") {
+        standardize_column(&mut catalog, c);
+    }
     for e in sessions.iter_mut().flat_map(|s| s.events.iter_mut()) {
         if e.ms_played.is_some_and(f32::is_nan) {
             let duration = catalog.durations_ms[e.item as usize];
@@ -110,10 +121,6 @@ pub fn load(log: &Path, features: Option<&Path>) -> Result<Dataset> {
         s.events.sort_by(|a, b| a.time_ms.total_cmp(&b.time_ms));
     }
     Ok(Dataset { name: "spotify-mssd".into(), catalog, sessions, content_only: false })
-}
-
-fn reader_has(row: &Record<'_>, column: &str) -> bool {
-    row.get(column).is_ok_and(|v| !v.is_empty())
 }
 
 /// Milliseconds since the epoch of the row's `date` (`dd-mm-yy` or `yyyy-mm-dd`).
@@ -156,7 +163,7 @@ fn join_features(catalog: &mut Catalog, play_order: &[u32], path: &Path) -> Resu
                 _ => row.number(name)? as f32,
             };
         }
-        let duration_s = if row.get("duration").is_ok() { row.number("duration")? } else { 0.0 };
+        let duration_s = if row.get("duration").is_ok_and(|v| !v.is_empty()) { row.number("duration")? } else { 0.0 };
         let id = if by_id { row.get("track_id")? } else { "" };
         let item = if !id.is_empty() {
             match catalog.get(id) {
@@ -181,15 +188,8 @@ fn join_features(catalog: &mut Catalog, play_order: &[u32], path: &Path) -> Resu
     Ok(())
 }
 
-/// Z-scores each content column over the items that have features.
-pub(crate) fn standardize(catalog: &mut Catalog) {
-    for c in 0..catalog.content_dim {
-        standardize_column(catalog, c);
-    }
-}
-
 /// Z-scores content column `c` over the items with any non-zero content (others stay zero).
-pub(crate) fn standardize_column(catalog: &mut Catalog, c: usize) {
+fn standardize_column(catalog: &mut Catalog, c: usize) {
     let d = catalog.content_dim;
     if c >= d {
         return;

@@ -3,8 +3,10 @@
 //!
 //! Ratings become listening signals: ≥ 4 → `complete` (a positive play), 3 → `play` (neutral),
 //! ≤ 2 → `skip` (a skip-like negative). A user's ratings, in time order, are cut into sessions
-//! where two consecutive ratings are more than `gap` apart (30 minutes by default). Item
-//! content: multi-hot genres (`class`) and the z-scored release year.
+//! where two consecutive ratings are more than `gap` apart (30 minutes by default). Items are
+//! [`ItemType::Other`] with no artists or durations. Item content (when the `.item` file exists):
+//! `[release year z-scored, then one 0/1 column per genre of the `class` token sequence, in order
+//! of first appearance]`; a missing or unparseable year is 0 (the mean).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,13 +20,14 @@ use crate::page::ItemType;
 /// Default session gap.
 pub const SESSION_GAP_MS: f64 = 30.0 * 60.0 * 1000.0;
 
-/// The `.inter` and `.item` paths for a directory or an `.inter` file.
+/// The `.inter` and (when present) `.item` paths for a directory or an `.inter` file.
 fn paths(path: &Path) -> Result<(PathBuf, Option<PathBuf>)> {
     let inter = if path.is_dir() {
         std::fs::read_dir(path)
             .map_err(|e| Error::io(path, e))?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .find(|p| p.extension().is_some_and(|x| x == "inter"))
+            .filter(|p| p.extension().is_some_and(|x| x == "inter"))
+            .min() // several: the first by name, not whatever the directory listing gives first
             .ok_or_else(|| Error::io(path, "no .inter file in this directory"))?
     } else {
         path.to_path_buf()
@@ -38,6 +41,8 @@ pub fn load(path: &Path) -> Result<Dataset> {
     load_with_gap(path, SESSION_GAP_MS)
 }
 
+/// Reads RecBole atomic files (a directory holding one `.inter`, or the `.inter` path; the
+/// `.item` beside it is optional), cutting sessions at gaps over `gap_ms`.
 pub fn load_with_gap(path: &Path, gap_ms: f64) -> Result<Dataset> {
     let (inter_path, item_path) = paths(path)?;
     // Genres first, so the catalogue knows its content width.
@@ -46,16 +51,21 @@ pub fn load_with_gap(path: &Path, gap_ms: f64) -> Result<Dataset> {
         None => (Vec::new(), Vec::new()),
     };
     let mut catalog = Catalog::new(if item_path.is_some() { genres.len() + 1 } else { 0 });
+    let years: Vec<f64> = item_rows.iter().filter_map(|r| r.1).map(f64::from).collect();
+    let mean = years.iter().sum::<f64>() / years.len().max(1) as f64;
+    let sd = (years.iter().map(|y| (y - mean).powi(2)).sum::<f64>() / years.len().max(1) as f64).sqrt();
     for (id, year, item_genres) in &item_rows {
         let i = catalog.intern(id);
         catalog.types[i as usize] = ItemType::Other;
         let content = catalog.content_mut(i);
-        content[0] = *year;
+        content[0] = match year {
+            Some(y) if sd > 0.0 => ((*y as f64 - mean) / sd) as f32,
+            _ => 0.0,
+        };
         for &g in item_genres {
             content[1 + g] = 1.0;
         }
     }
-    super::mssd::standardize_column(&mut catalog, 0);
 
     let mut reader = CsvReader::open(&inter_path, '\t')?;
     reader.require(&["user_id", "item_id", "rating", "timestamp"])?;
@@ -108,9 +118,11 @@ pub fn load_with_gap(path: &Path, gap_ms: f64) -> Result<Dataset> {
     Ok(Dataset { name, catalog, sessions, content_only: false })
 }
 
-/// Genre vocabulary (first-seen order) and `(item id, year, genre indices)` rows.
-#[allow(clippy::type_complexity)]
-fn read_items(path: &Path) -> Result<(Vec<String>, Vec<(String, f32, Vec<usize>)>)> {
+/// An `.item` row: id, release year when known, genre indices.
+type ItemRow = (String, Option<f32>, Vec<usize>);
+
+/// Genre vocabulary (first-seen order) and the rows of an `.item` file.
+fn read_items(path: &Path) -> Result<(Vec<String>, Vec<ItemRow>)> {
     let mut reader = CsvReader::open(path, '\t')?;
     reader.require(&["item_id"])?;
     let has_year = reader.has_column("release_year");
@@ -118,7 +130,7 @@ fn read_items(path: &Path) -> Result<(Vec<String>, Vec<(String, f32, Vec<usize>)
     let mut vocab: Vec<String> = Vec::new();
     let mut rows = Vec::new();
     while let Some(row) = reader.next_record()? {
-        let year = if has_year { row.get("release_year")?.parse::<f32>().unwrap_or(0.0) } else { 0.0 };
+        let year = if has_year { row.get("release_year")?.parse::<f32>().ok().filter(|y| y.is_finite()) } else { None };
         let mut idx = Vec::new();
         if has_class {
             for g in row.get("class")?.split_whitespace() {

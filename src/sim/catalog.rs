@@ -53,6 +53,8 @@ fn random_unit(rng: &mut Rng, dim: usize) -> Vec<f32> {
 }
 
 impl SimCatalog {
+    /// Draws a catalogue: items in the order tracks, episodes, audiobooks, playlists (ids
+    /// `track:0…`, `episode:0…`, …), each type numbered from 0.
     pub fn generate(spec: &CatalogSpec, rng: &mut Rng) -> Self {
         let k = spec.latent_dim;
         let genres: Vec<Vec<f32>> = (0..spec.n_genres.max(1)).map(|_| random_unit(rng, k)).collect();
@@ -106,16 +108,18 @@ impl SimCatalog {
         SimCatalog { items, creators, genres, latent_dim: k }
     }
 
+    /// Number of items.
     pub fn len(&self) -> usize {
         self.items.len()
     }
 
+    /// Whether there are no items.
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
 }
 
-/// Cosine of two unit vectors.
+/// Dot product (the cosine, for unit vectors).
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }

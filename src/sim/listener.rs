@@ -19,9 +19,12 @@ pub struct Listen {
     pub reaction: Option<Action>,
 }
 
+/// One simulated listener.
 #[derive(Debug, Clone)]
 pub struct Listener {
+    /// Long-term taste: one to three unit centres.
     pub taste: Vec<Vec<f32>>,
+    /// What the listener wants in this session (unit); drifts with every listen.
     pub intent: Vec<f32>,
     /// Additive preference per item type (indexed by `ItemType::index`).
     pub type_bias: [f32; ItemType::COUNT],
@@ -33,6 +36,7 @@ const COMPLETE_MIDPOINT: f32 = 0.38;
 const EARLY_SKIP_SHARE: f64 = 0.5;
 
 impl Listener {
+    /// A listener with tastes near the catalogue's genres, in a fresh session.
     pub fn new(catalog: &SimCatalog, rng: &mut Rng) -> Self {
         let n = 1 + rng.below(3);
         let taste: Vec<Vec<f32>> = (0..n)
@@ -66,7 +70,7 @@ impl Listener {
     }
 
     /// Which of the shown `candidates` gets played (index into the slice), or `None` for an
-    /// empty list.
+    /// empty list. Weight ∝ exp(3·affinity + 0.15·ln popularity − 0.12·position).
     pub fn choose(&self, catalog: &SimCatalog, candidates: &[u32], rng: &mut Rng) -> Option<usize> {
         if candidates.is_empty() {
             return None;

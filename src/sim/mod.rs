@@ -5,6 +5,17 @@
 //!
 //! Calibration: about 48 % of plays end before the item ends and about 24 % within 5 s
 //! (asserted in tests/sim.rs on the default configuration).
+//!
+//! Shape: [`SimCatalog`] (items with latent vectors) → [`Listener`] (taste, drifting intent) →
+//! [`ServerRanking`] (what the server shows, session-blind) → [`simulate`] (a [`Dataset`] of
+//! sessions) or [`server_page`] (a [`crate::HomePage`]; item embeddings come from the caller,
+//! e.g. [`crate::embedding::content_embeddings`] over [`dataset_catalog`]).
+//!
+//! ```
+//! use homerank::sim::{simulate, SimConfig};
+//! let log = simulate(&SimConfig { n_users: 5, ..Default::default() });
+//! assert_eq!(log.sessions.len(), 15);
+//! ```
 
 mod catalog;
 mod listener;
@@ -25,10 +36,13 @@ pub struct SimConfig {
     pub n_audiobooks: usize,
     pub n_playlists: usize,
     pub n_artists: usize,
+    /// Genre centres that creators and listener tastes gather around.
     pub n_genres: usize,
+    /// Width of the latent taste vectors (and of the catalogue's content features).
     pub latent_dim: usize,
     pub n_users: usize,
     pub sessions_per_user: usize,
+    /// Mean plays per session (lengths are 5 + exponential, so every session has at least 5).
     pub mean_session_len: usize,
     /// Candidates the server shows at each step.
     pub shown: usize,
@@ -55,6 +69,7 @@ impl Default for SimConfig {
 }
 
 impl SimConfig {
+    /// The catalogue part of the configuration.
     pub fn catalog_spec(&self) -> CatalogSpec {
         CatalogSpec {
             n_tracks: self.n_tracks,
@@ -88,14 +103,16 @@ pub fn dataset_catalog(sim: &SimCatalog, seed: u64) -> Catalog {
     catalog
 }
 
-/// Simulates listening sessions.
+/// Simulates listening sessions: `n_users × sessions_per_user` sessions (ids `sim-u{u}-s{s}`,
+/// users `user:{u}`), each play logged as `skip` or `complete` with `ms_played`, sometimes
+/// followed by a `like` / `dislike` at the same time.
 pub fn simulate(config: &SimConfig) -> Dataset {
     let root = Rng::new(config.seed);
     let sim = SimCatalog::generate(&config.catalog_spec(), &mut root.fork(1));
     simulate_on(&sim, config)
 }
 
-/// Simulates listening sessions on a given catalogue.
+/// Simulates listening sessions on a given catalogue (its size fields in `config` are ignored).
 pub fn simulate_on(sim: &SimCatalog, config: &SimConfig) -> Dataset {
     let root = Rng::new(config.seed);
     let catalog = dataset_catalog(sim, config.seed);
@@ -117,9 +134,11 @@ pub fn simulate_on(sim: &SimCatalog, config: &SimConfig) -> Dataset {
                 let Some(k) = listener.choose(sim, &shown, &mut rng) else { break };
                 let item = shown[k];
                 let listen = listener.listen(sim, item, &mut rng);
-                events.push(Interaction { item, action: listen.action, ms_played: Some(listen.ms_played), time_ms: t });
+                // Whole milliseconds, as in real logs (and exact through JSON).
+                let time_ms = t.round();
+                events.push(Interaction { item, action: listen.action, ms_played: Some(listen.ms_played), time_ms });
                 if let Some(reaction) = listen.reaction {
-                    events.push(Interaction { item, action: reaction, ms_played: None, time_ms: t });
+                    events.push(Interaction { item, action: reaction, ms_played: None, time_ms });
                 }
                 recent.push(item);
                 if recent.len() > 30 {
