@@ -32,7 +32,7 @@ pub struct Listener {
 
 // Calibrated (tests/sim.rs) so that ≈48 % of plays are skipped and ≈24 % end within 5 s.
 const COMPLETE_SLOPE: f32 = 7.0;
-const COMPLETE_MIDPOINT: f32 = 0.38;
+const COMPLETE_MIDPOINT: f32 = 0.31;
 const EARLY_SKIP_SHARE: f64 = 0.5;
 
 impl Listener {
@@ -109,9 +109,9 @@ impl Listener {
         let pull: f32 = match (listen.action, listen.reaction) {
             (Action::Complete, Some(Action::Like)) => 0.25,
             (Action::Complete, _) => 0.15,
-            (_, Some(Action::Dislike)) => -0.15,
-            _ if listen.ms_played < 5_000.0 => -0.08,
-            _ => -0.03,
+            (_, Some(Action::Dislike)) => -0.3,
+            _ if listen.ms_played < 5_000.0 => -0.25,
+            _ => -0.12,
         };
         let noise = 0.06;
         let v: Vec<f32> =

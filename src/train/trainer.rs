@@ -72,7 +72,12 @@ pub struct TrainOutcome {
 struct Example {
     features: Features,
     target: usize,
+    /// Candidates the listener skipped in this session.
+    skipped: Vec<usize>,
 }
+
+/// Weight of the skip term in the loss.
+const SKIP_WEIGHT: f64 = 0.5;
 
 /// Trains on the training splits of `sources`, validating on their validation splits.
 pub fn train(sources: &[Prepared], config: &TrainConfig) -> Result<TrainOutcome> {
@@ -88,7 +93,11 @@ pub fn train(sources: &[Prepared], config: &TrainConfig) -> Result<TrainOutcome>
         };
         p.cases(sessions, &cc)
             .iter()
-            .map(|c| Example { features: case_features(c, &p.dataset, &p.embeddings), target: c.target })
+            .map(|c| Example {
+                features: case_features(c, &p.dataset, &p.embeddings),
+                target: c.target,
+                skipped: c.skipped.clone(),
+            })
             .collect()
     };
     let mut train_set: Vec<Example> = Vec::new();
@@ -169,21 +178,59 @@ fn length_bucketed_batches(order: &mut [usize], set: &[Example], batch: usize, r
     batches
 }
 
-/// Mean over the batch of −log softmax(score)[target], padding masked out.
+/// Mean over the batch of −log softmax(score)[target] (padding masked out), plus a skip term:
+/// for lists with skipped candidates, softplus(mean skipped score − mean other score + 1). The
+/// listwise term alone only asks for the target on top; the skip term says outright that what the
+/// listener skipped belongs below the rest, which is what a skip on Home should do.
 fn batch_loss(model: &HrsModel, examples: &[&Example]) -> Result<Tensor> {
     let feats: Vec<&Features> = examples.iter().map(|e| &e.features).collect();
     let batch = Batch::new(model, &feats)?;
     let scores = batch.forward(model)?;
     let (b, n) = scores.dims2()?;
     let mask = batch.masks.cands.as_ref().expect("batches carry a candidate mask");
-    let logits = (scores + ((mask - 1.0)? * 1e9)?)?;
+    let logits = (&scores + ((mask - 1.0)? * 1e9)?)?;
     let logp = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
     let mut onehot = vec![0f32; b * n];
     for (r, e) in examples.iter().enumerate() {
         onehot[r * n + e.target] = 1.0;
     }
     let onehot = Tensor::from_vec(onehot, (b, n), &Device::Cpu)?;
-    Ok((logp * onehot)?.sum_all()?.affine(-1.0 / b as f64, 0.0)?)
+    let listwise = (logp * onehot)?.sum_all()?.affine(-1.0 / b as f64, 0.0)?;
+
+    // Row weights: +1/|skipped| on skipped candidates, −1/|others| on the rest of the real list.
+    let mut contrast = vec![0f32; b * n];
+    let mut rows = 0usize;
+    for (r, e) in examples.iter().enumerate() {
+        let len = e.features.n_cands();
+        let others = len.saturating_sub(e.skipped.len() + 1);
+        if e.skipped.is_empty() || others == 0 {
+            continue;
+        }
+        rows += 1;
+        for k in 0..len {
+            contrast[r * n + k] = if e.skipped.contains(&k) {
+                1.0 / e.skipped.len() as f32
+            } else if k == e.target {
+                0.0
+            } else {
+                -1.0 / others as f32
+            };
+        }
+    }
+    if rows == 0 {
+        return Ok(listwise);
+    }
+    let contrast = Tensor::from_vec(contrast, (b, n), &Device::Cpu)?;
+    // Padding carries zero weight in `contrast`, so the raw scores can be used.
+    let gap = ((&scores * contrast)?.sum(1)? + 1.0)?;
+    let has_skips = Tensor::from_vec(
+        examples.iter().map(|e| (!e.skipped.is_empty() && e.features.n_cands() > e.skipped.len() + 1) as u8 as f32).collect(),
+        b,
+        &Device::Cpu,
+    )?;
+    let softplus = (gap.exp()? + 1.0)?.log()?;
+    let skip = (softplus * has_skips)?.sum_all()?.affine(SKIP_WEIGHT / rows as f64, 0.0)?;
+    Ok((listwise + skip)?)
 }
 
 fn validation_ndcg(config: &HrsConfig, weights: &HashMap<String, Tensor>, sets: &[Vec<Example>]) -> Result<f64> {

@@ -10,6 +10,16 @@ use crate::options::RerankOptions;
 use crate::page::HomePage;
 use crate::ranker::HomeRanker;
 
+/// Options go through JSON text: serde-wasm-bindgen reads only the fields a struct names, so an
+/// unknown (misspelt) option would pass silently; the JSON path refuses it, as in Rust and the CLI.
+fn options_from_js(options: JsValue) -> Result<RerankOptions, JsValue> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(RerankOptions::default());
+    }
+    let text = js_sys::JSON::stringify(&options).ok().and_then(|s| s.as_string()).unwrap_or_default();
+    RerankOptions::from_json(&text).map_err(js_error)
+}
+
 #[wasm_bindgen(typescript_custom_section)]
 const TS_CONTRACT: &'static str = include_str!("contract.d.ts");
 
@@ -54,11 +64,7 @@ impl WasmRanker {
         #[wasm_bindgen(unchecked_param_type = "RerankOptions | undefined")] options: JsValue,
     ) -> Result<JsValue, JsValue> {
         let page: HomePage = from_js(page, "page")?;
-        let options: RerankOptions = if options.is_undefined() || options.is_null() {
-            RerankOptions::default()
-        } else {
-            from_js(options, "options")?
-        };
+        let options = options_from_js(options)?;
         let result = self.inner.rerank(&page, &options).map_err(js_error)?;
         to_js(&result)
     }
