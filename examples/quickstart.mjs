@@ -21,7 +21,7 @@ console.log(JSON.stringify({
   fallbackAfter: after.fallback,
   eventsUsed: after.eventsUsed,
   serverOrder: before.shelves[0].items.map((i) => i.id),
-  newOrder: after.shelves[0].items.map((i) => i.id),
+  newOrder: after.shelves.find((s) => s.id === page.shelves[0].id).items.map((i) => i.id),
   elapsedMs: after.elapsedMs,
 }));
 ranker.free();

@@ -14,7 +14,8 @@ use crate::page::{HomePage, ItemType};
 use crate::session::SessionState;
 
 /// Version of this featurization; stored in model files and checked at load.
-pub const FEATURE_SCHEMA: u32 = 1;
+/// Schema 2 adds the learned session-start token (see `model::hrs`).
+pub const FEATURE_SCHEMA: u32 = 2;
 /// Rows of the dwell table.
 pub const DWELL_BUCKETS: usize = 8;
 /// Rows of the recency table.

@@ -27,7 +27,7 @@ impl Batch {
         let n = items.iter().map(|f| f.n_cands()).max().unwrap_or(0).max(1);
         let mut ev_emb = vec![0f32; b * l * e];
         let mut ev_ids = [vec![0u32; b * l], vec![0u32; b * l], vec![0u32; b * l], vec![0u32; b * l]];
-        let mut ev_mask = vec![0f32; b * l];
+        let mut ev_mask = vec![0f32; b * (l + 1)];
         let mut c_emb = vec![0f32; b * n * e];
         let mut c_ids = [vec![0u32; b * n], vec![0u32; b * n], vec![0u32; b * n]];
         let mut c_mask = vec![0f32; b * n];
@@ -39,7 +39,8 @@ impl Batch {
             {
                 dst[r * l..r * l + fl].copy_from_slice(src);
             }
-            ev_mask[r * l..r * l + fl].iter_mut().for_each(|m| *m = 1.0);
+            // One more column than events: the session-start token, always present.
+            ev_mask[r * (l + 1)..r * (l + 1) + fl + 1].iter_mut().for_each(|m| *m = 1.0);
             c_emb[r * n * e..r * n * e + fn_ * e].copy_from_slice(&f.cand_embeddings);
             for (dst, src) in c_ids.iter_mut().zip([&f.cand_type, &f.cand_rank, &f.cand_shelf]) {
                 dst[r * n..r * n + fn_].copy_from_slice(src);
@@ -66,7 +67,7 @@ impl Batch {
             cands,
             server: Tensor::from_vec(server, (b, n), dev)?,
             masks: Masks {
-                session: Some(Tensor::from_vec(ev_mask, (b, l), dev)?),
+                session: Some(Tensor::from_vec(ev_mask, (b, l + 1), dev)?),
                 cands: Some(Tensor::from_vec(c_mask, (b, n), dev)?),
             },
             lens: items.iter().map(|f| f.n_cands()).collect(),

@@ -101,6 +101,7 @@ impl HrsConfig {
         s.plain("embed.type", &[ItemType::COUNT, d]);
         s.plain("embed.rank", &[RANK_BUCKETS, d]);
         s.plain("embed.shelf", &[SHELF_BUCKETS, d]);
+        s.plain("embed.bos", &[1, d]);
         s.linear("embed.item", e, d);
         for l in 0..self.n_session_layers {
             s.norm(&format!("sess{l}.ln_attn"), d);

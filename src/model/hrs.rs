@@ -2,12 +2,18 @@
 //!
 //! ```text
 //! event token     = item(E→d)(embedding) + action + dwell + recency + type          [L, d]
+//! session tokens  = [bos; event tokens]                                             [L+1, d]
 //! candidate token = item(E→d)(embedding) + type + server-rank + shelf               [N, d]
 //! s = session layers (pre-LN self-attention + FFN) over the event tokens
 //! c = candidate layers (pre-LN self-attention over the N candidates,
 //!                       cross-attention candidates → s, FFN)
 //! score = head.out(LN(c)) + w_server · serverScore                                  [N]
 //! ```
+//!
+//! The learned session-start token `bos` (feature schema 2) gives the cross-attention a key
+//! to fall back on: with softmax attention over the events alone, a single event takes all the
+//! weight whatever the candidate, so "how close is this candidate to what was skipped" could not
+//! change the attention output. The core (layers and head) is unchanged.
 //!
 //! References: the core (tokens → scores) is pinned by `tests/fixtures/hr-s-core` (a float64
 //! numpy reference and onnxruntime); set-wise candidate attention follows PRM (Pei et al.,
@@ -56,6 +62,7 @@ pub struct HrsModel {
     item_type: Tensor,
     rank: Tensor,
     shelf: Tensor,
+    bos: Tensor,
     item: Linear,
     session_layers: Vec<SessionLayer>,
     cand_layers: Vec<CandidateLayer>,
@@ -219,6 +226,7 @@ impl HrsModel {
             item_type: plain("embed.type")?,
             rank: plain("embed.rank")?,
             shelf: plain("embed.shelf")?,
+            bos: plain("embed.bos")?,
             item: linear("embed.item")?,
             session_layers,
             cand_layers,
@@ -274,7 +282,8 @@ impl HrsModel {
         Ok(scores.flatten_all()?.to_vec1::<f32>()?)
     }
 
-    /// Event tokens `[B, L, d]` from embeddings `[B, L, E]` and table indices `[B, L]`.
+    /// Session tokens `[B, L + 1, d]` (the start token, then the events) from embeddings
+    /// `[B, L, E]` and table indices `[B, L]`.
     pub fn embed_events(
         &self,
         embeddings: &Tensor,
@@ -289,7 +298,9 @@ impl HrsModel {
         {
             t = (t + lookup(table, ids)?)?;
         }
-        Ok(t)
+        let b = t.dim(0)?;
+        let bos = self.bos.unsqueeze(0)?.broadcast_as((b, 1, self.config.d_model))?.contiguous()?;
+        Ok(Tensor::cat(&[&bos, &t], 1)?)
     }
 
     /// Candidate tokens `[B, N, d]` from embeddings `[B, N, E]` and table indices `[B, N]`.

@@ -127,6 +127,8 @@ impl Reference {
             }
             s.push(tok);
         }
+        // The learned session-start token comes first (feature schema 2).
+        s.insert(0, self.vec("embed.bos").to_vec());
         let mut c: Mat = Vec::new();
         let mut server = Vec::new();
         for (si, shelf) in page.shelves.iter().enumerate() {

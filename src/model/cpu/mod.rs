@@ -99,6 +99,8 @@ impl std::fmt::Debug for Scratch {
 pub struct CpuModel {
     config: HrsConfig,
     tables: [Vec<f32>; 6], // action, dwell, recency, type, rank, shelf
+    /// The session-start token (see `model::hrs`).
+    bos: Vec<f32>,
     item: Linear,
     session_layers: Vec<SessionLayer>,
     cand_layers: Vec<CandidateLayer>,
@@ -175,6 +177,7 @@ impl CpuModel {
                 get("embed.shelf")?,
             ],
             item: linear("embed.item")?,
+            bos: get("embed.bos")?,
             session_layers,
             cand_layers,
             head_ln: norm("head.ln")?,
@@ -224,7 +227,9 @@ impl CpuModel {
         }
 
         // The session part depends only on the event inputs: reuse it while they are unchanged.
+        // Session tokens: the start token, then the events.
         let key = session_key(f);
+        let ls = l + 1;
         if scratch.session_key != key || scratch.session_kv.len() != self.cand_layers.len() {
             self.embed(
                 &f.event_embeddings,
@@ -233,15 +238,16 @@ impl CpuModel {
                 scratch,
                 true,
             );
+            scratch.s.splice(0..0, self.bos.iter().copied());
             for layer in &self.session_layers {
-                self.session_layer(layer, l, scratch);
+                self.session_layer(layer, ls, scratch);
             }
             let Scratch { s, session_kv, .. } = scratch;
             session_kv.clear();
             for layer in &self.cand_layers {
                 let (mut k, mut v) = (Vec::new(), Vec::new());
-                layer.cross.k.forward(s, l, &mut k);
-                layer.cross.v.forward(s, l, &mut v);
+                layer.cross.k.forward(s, ls, &mut k);
+                layer.cross.v.forward(s, ls, &mut v);
                 session_kv.push((k, v));
             }
             scratch.session_key = key;
@@ -251,7 +257,7 @@ impl CpuModel {
 
         self.embed(&f.cand_embeddings, n, &[(&f.cand_type, 3), (&f.cand_rank, 4), (&f.cand_shelf, 5)], scratch, false);
         for (i, layer) in self.cand_layers.iter().enumerate() {
-            self.cand_layer(layer, i, n, l, scratch);
+            self.cand_layer(layer, i, n, ls, scratch);
         }
         let Scratch { c, h, .. } = scratch;
         h.resize(n * d, 0.0);
