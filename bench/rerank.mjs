@@ -1,9 +1,14 @@
 // npm run bench: the full `rerank` call through the package in Node (wasm, one thread), for the
 // DESIGN.md §8 shapes, after ≥ 2 s of warm-up per shape (Node tiers wasm up after ~50 calls).
 // Prints a table and one JSON line per measurement. Cold start = compile + instantiate + load.
+// Each shape also runs the HR-S core in onnxruntime-web (int8, wasm, one thread) in the same run;
+// `ratio` = onnxruntime-web p50 / homerank p50. homerank's time is the whole rerank call
+// (featurize + forward + compose, through the JS boundary); onnxruntime-web's is the core forward
+// on ready tokens, so the ratio understates homerank's advantage.
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { performance } from "node:perf_hooks";
+import { ortFeeds, ortSession, timeAsync } from "./ort.mjs";
 
 const SHAPES = (process.env.HOMERANK_BENCH_SHAPES ?? "50x16,200x64,1000x64,5000x64")
   .split(",").map((s) => s.split("x").map(Number));
@@ -74,6 +79,9 @@ async function main() {
   }
   line({ bench: "model-size", bytes: readFileSync(new URL("../models/homerank-s.gguf", import.meta.url)).length });
   line({ bench: "cold-start", ms: +coldMs.toFixed(2), includes: "import + wasm compile + instantiate + model load/verify" });
+  const ort = await ortSession();
+  if (!ort.session) console.error(`onnxruntime-web comparison skipped: ${ort.reason}`);
+  let peakLinear = ranker.stats().linearMemoryBytes;
   for (const [n, l] of SHAPES) {
     const { page, events } = syntheticPage(n, l);
     ranker.forget();
@@ -82,15 +90,24 @@ async function main() {
     if (check.fallback !== null || check.eventsUsed !== l) throw new Error(`bench page fell back: ${check.fallback}`);
     const t = time(() => ranker.rerank(page), WARMUP_MS, MEASURE_MS);
     const gflops = flops(n, l) / (t.p50 * 1e-3) / 1e9;
-    rows.push({ n, l, ...t, gflops });
-    line({ bench: "rerank", impl: "homerank-wasm-simd", n, l, p50_ms: +t.p50.toFixed(3), p90_ms: +t.p90.toFixed(3), gflops: +gflops.toFixed(2), iters: t.iters });
+    peakLinear = Math.max(peakLinear, ranker.stats().linearMemoryBytes);
+    line({ bench: "rerank", impl: `homerank-wasm-${ranker.stats().wasm}`, n, l, p50_ms: +t.p50.toFixed(3), p90_ms: +t.p90.toFixed(3), gflops: +gflops.toFixed(2), iters: t.iters });
+    let ortT = null;
+    if (ort.session) {
+      const feeds = ortFeeds(ort.ort, n, l, rng(n * 1000 + l));
+      ortT = await timeAsync(() => ort.session.run(feeds), WARMUP_MS, MEASURE_MS);
+      line({ bench: "rerank", impl: `onnxruntime-web-${ort.version}-wasm-int8-1thread`, n, l, p50_ms: +ortT.p50.toFixed(3), p90_ms: +ortT.p90.toFixed(3), gflops: +(flops(n, l) / (ortT.p50 * 1e-3) / 1e9).toFixed(2), iters: ortT.iters, ratio: +(ortT.p50 / t.p50).toFixed(2) });
+    }
+    rows.push({ n, l, ...t, gflops, ort: ortT });
   }
   const mem = process.memoryUsage();
-  line({ bench: "memory", rss_mb: +(mem.rss / 2 ** 20).toFixed(1), array_buffers_mb: +(mem.arrayBuffers / 2 ** 20).toFixed(1) });
+  line({ bench: "memory", peak_linear_memory_mb: +(peakLinear / 2 ** 20).toFixed(2), rss_mb: +(mem.rss / 2 ** 20).toFixed(1), array_buffers_mb: +(mem.arrayBuffers / 2 ** 20).toFixed(1) });
   console.log(`\nmodel ${ranker.modelId}, wasm ${ranker.stats().wasm}, cold start ${coldMs.toFixed(1)} ms`);
-  console.log("    N    L     p50 ms     p90 ms   GFLOP/s   iters");
+  console.log(`peak linear memory ${(peakLinear / 2 ** 20).toFixed(2)} MiB`);
+  console.log("    N    L     p50 ms     p90 ms   GFLOP/s   iters   ort p50 ms   ort p90 ms   ort/homerank");
+  const fmt = (v, w, d = 3) => (v === undefined ? "-" : v.toFixed(d)).padStart(w);
   for (const r of rows) {
-    console.log(`${String(r.n).padStart(5)} ${String(r.l).padStart(4)} ${r.p50.toFixed(3).padStart(10)} ${r.p90.toFixed(3).padStart(10)} ${r.gflops.toFixed(2).padStart(9)} ${String(r.iters).padStart(7)}`);
+    console.log(`${String(r.n).padStart(5)} ${String(r.l).padStart(4)} ${fmt(r.p50, 10)} ${fmt(r.p90, 10)} ${fmt(r.gflops, 9, 2)} ${String(r.iters).padStart(7)} ${fmt(r.ort?.p50, 12)} ${fmt(r.ort?.p90, 12)} ${fmt(r.ort && r.ort.p50 / r.p50, 14, 2)}`);
   }
 }
 

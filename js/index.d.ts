@@ -33,7 +33,7 @@ export declare class HomeRanker {
   rerank(page: HomePage, options?: RerankOptions): RerankResult;
   /** Wipes every event and cached embedding. */
   forget(): void;
-  stats(): RankerStats & { wasm: "simd" | "plain" };
+  stats(): RankerStats & { wasm: "simd" | "plain"; linearMemoryBytes: number };
   readonly modelId: string;
   readonly embeddingDim: number;
   /** Frees the wasm memory of this ranker. */

@@ -36,8 +36,8 @@ export function initWasm(platform, options = {}) {
     wasmReady = (async () => {
       const glue = flavour === "simd" ? simdGlue : plainGlue;
       const source = await platform.wasmSource(flavour);
-      await glue.default({ module_or_path: source });
-      return { glue, flavour };
+      const exports = await glue.default({ module_or_path: source });
+      return { glue, flavour, memory: exports.memory };
     })().catch((e) => {
       wasmReady = null;
       throw loadError(`homerank: could not load the ${flavour} wasm module: ${e.message}`, e);
@@ -68,16 +68,18 @@ export function makeHomeRanker(platform) {
   class HomeRanker {
     #inner;
     #flavour;
+    #memory;
 
-    constructor(inner, flavour) {
+    constructor(inner, flavour, memory) {
       this.#inner = inner;
       this.#flavour = flavour;
+      this.#memory = memory;
     }
 
     /** Loads a model from its bytes; `options.sha256` (hex) is checked when given. */
     static async load(modelBytes, options = {}) {
-      const { glue, flavour } = await initWasm(platform, options);
-      return new HomeRanker(glue.WasmRanker.fromBytes(bytesOf(modelBytes), options.sha256 ?? undefined), flavour);
+      const { glue, flavour, memory } = await initWasm(platform, options);
+      return new HomeRanker(glue.WasmRanker.fromBytes(bytesOf(modelBytes), options.sha256 ?? undefined), flavour, memory);
     }
 
     /** Loads the model shipped in the package, checking its manifest checksum. */
@@ -102,7 +104,7 @@ export function makeHomeRanker(platform) {
     }
 
     stats() {
-      return { ...this.#inner.stats(), wasm: this.#flavour };
+      return { ...this.#inner.stats(), wasm: this.#flavour, linearMemoryBytes: this.#memory?.buffer.byteLength ?? 0 };
     }
 
     get modelId() {

@@ -16,7 +16,7 @@ export declare class HomeRankerWorker {
   observe(events: SessionEvent | SessionEvent[]): Promise<number>;
   rerank(page: HomePage, options?: RerankOptions): Promise<RerankResult>;
   forget(): Promise<void>;
-  stats(): Promise<RankerStats & { wasm: "simd" | "plain" }>;
+  stats(): Promise<RankerStats & { wasm: "simd" | "plain"; linearMemoryBytes: number }>;
   /** Frees the ranker and terminates the worker. */
   free(): Promise<void>;
 }

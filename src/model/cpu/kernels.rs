@@ -122,18 +122,36 @@ pub fn gelu(x: &mut [f32]) {
     }
 }
 
-/// Softmax of a row in place.
+/// Softmax of a row in place. Max and sum run in independent lanes, so each loop vectorizes.
 pub fn softmax(row: &mut [f32]) {
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0;
+    let mut lanes = [f32::NEG_INFINITY; LANES];
+    let (body, tail) = row.split_at(row.len() - row.len() % LANES);
+    for chunk in body.chunks_exact(LANES) {
+        for l in 0..LANES {
+            lanes[l] = if chunk[l] > lanes[l] { chunk[l] } else { lanes[l] };
+        }
+    }
+    let max = lanes.iter().chain(tail).copied().fold(f32::NEG_INFINITY, f32::max);
     for v in row.iter_mut() {
         *v = exp(*v - max);
-        sum += *v;
     }
-    let inv = 1.0 / sum;
+    let inv = 1.0 / sum(row);
     for v in row.iter_mut() {
         *v *= inv;
     }
+}
+
+/// Sum of a slice in `LANES` independent partial sums.
+#[inline]
+fn sum(x: &[f32]) -> f32 {
+    let mut acc = [0f32; LANES];
+    let (body, tail) = x.split_at(x.len() - x.len() % LANES);
+    for chunk in body.chunks_exact(LANES) {
+        for l in 0..LANES {
+            acc[l] += chunk[l];
+        }
+    }
+    acc.iter().sum::<f32>() + tail.iter().sum::<f32>()
 }
 
 /// Multi-head attention of `q` (`tq × d`) over `k`, `v` (`tk × d`) into `out` (`tq × d`).
@@ -158,22 +176,71 @@ pub fn attention(
             kt[c * tk + j] = k[j * d + c];
         }
     }
-    out[..tq * d].fill(0.0);
     for h in 0..heads {
+        let kt_h = &kt[h * hd * tk..(h + 1) * hd * tk];
         for i in 0..tq {
             let qi = &q[i * d + h * hd..i * d + (h + 1) * hd];
             let s = &mut scores[..tk];
-            s.fill(0.0);
-            for (c, &qc) in qi.iter().enumerate() {
-                axpy(qc, &kt[(h * hd + c) * tk..(h * hd + c + 1) * tk], s);
+            match hd {
+                16 => query_scores::<16>(qi.try_into().unwrap(), kt_h, s),
+                _ => query_scores_any(qi, kt_h, s),
             }
             softmax(s);
             let oi = &mut out[i * d + h * hd..i * d + (h + 1) * hd];
-            for (j, &p) in s.iter().enumerate() {
-                axpy(p, &v[j * d + h * hd..j * d + (h + 1) * hd], oi);
+            match hd {
+                16 => mix_values::<16>(s, v, d, h * hd, oi.try_into().unwrap()),
+                _ => {
+                    oi.fill(0.0);
+                    for (j, &p) in s.iter().enumerate() {
+                        axpy(p, &v[j * d + h * hd..j * d + (h + 1) * hd], oi);
+                    }
+                }
             }
         }
     }
+}
+
+/// `s[j] = Σ_c q[c] · kt[c][j]` for one query of one head: `LANES` keys at a time with the sums
+/// in registers (the same summation order as a running sum over `c`).
+#[inline]
+fn query_scores<const HD: usize>(q: &[f32; HD], kt: &[f32], s: &mut [f32]) {
+    let tk = s.len();
+    let mut j = 0;
+    while j + LANES <= tk {
+        let mut acc = [0f32; LANES];
+        for (c, &qc) in q.iter().enumerate() {
+            let row = &kt[c * tk + j..c * tk + j + LANES];
+            for l in 0..LANES {
+                acc[l] += qc * row[l];
+            }
+        }
+        s[j..j + LANES].copy_from_slice(&acc);
+        j += LANES;
+    }
+    for j in j..tk {
+        s[j] = q.iter().enumerate().fold(0.0, |a, (c, &qc)| a + qc * kt[c * tk + j]);
+    }
+}
+
+fn query_scores_any(q: &[f32], kt: &[f32], s: &mut [f32]) {
+    let tk = s.len();
+    s.fill(0.0);
+    for (c, &qc) in q.iter().enumerate() {
+        axpy(qc, &kt[c * tk..(c + 1) * tk], s);
+    }
+}
+
+/// `out = Σ_j p[j] · v[j][offset..offset + HD]` with the head's output held in registers.
+#[inline]
+fn mix_values<const HD: usize>(p: &[f32], v: &[f32], d: usize, offset: usize, out: &mut [f32; HD]) {
+    let mut acc = [0f32; HD];
+    for (j, &pj) in p.iter().enumerate() {
+        let row: &[f32; HD] = v[j * d + offset..j * d + offset + HD].try_into().unwrap();
+        for c in 0..HD {
+            acc[c] += pj * row[c];
+        }
+    }
+    *out = acc;
 }
 
 #[cfg(test)]
@@ -198,6 +265,46 @@ mod tests {
             }
             let want = if x.abs() > 3.9 { x.signum() } else { sum * 2.0 / std::f64::consts::PI.sqrt() };
             assert!((erf(x as f32) as f64 - want).abs() < 1e-6, "erf({x})");
+        }
+    }
+
+    #[test]
+    fn attention_matches_the_naive_computation() {
+        for (tq, tk, d, heads) in [(5, 19, 64, 4), (3, 7, 24, 3), (2, 1, 64, 4)] {
+            let hd = d / heads;
+            let q: Vec<f32> = (0..tq * d).map(|i| (i as f32 * 0.13).sin()).collect();
+            let k: Vec<f32> = (0..tk * d).map(|i| (i as f32 * 0.07).cos()).collect();
+            let v: Vec<f32> = (0..tk * d).map(|i| (i as f32 * 0.29).sin()).collect();
+            let (mut kt, mut scores, mut out) = (vec![0.0; d * tk], vec![0.0; tk], vec![0.0; tq * d]);
+            attention(&q, &k, &v, tq, tk, d, heads, &mut kt, &mut scores, &mut out);
+            for h in 0..heads {
+                for i in 0..tq {
+                    let logits: Vec<f64> = (0..tk)
+                        .map(|j| (0..hd).map(|c| (q[i * d + h * hd + c] * k[j * d + h * hd + c]) as f64).sum())
+                        .collect();
+                    let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    let total: f64 = logits.iter().map(|x| (x - max).exp()).sum();
+                    for c in 0..hd {
+                        let want: f64 =
+                            (0..tk).map(|j| (logits[j] - max).exp() / total * v[j * d + h * hd + c] as f64).sum();
+                        let got = out[i * d + h * hd + c] as f64;
+                        assert!((got - want).abs() < 1e-5, "tq {tq} tk {tk} d {d}: {got} vs {want}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn softmax_sums_to_one_and_keeps_order() {
+        let mut row: Vec<f32> = (0..21).map(|i| (i as f32 * 0.7).sin() * 30.0).collect();
+        let before = row.clone();
+        softmax(&mut row);
+        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        for i in 0..row.len() {
+            for j in 0..row.len() {
+                assert_eq!(before[i] < before[j], row[i] < row[j] || (row[i] == row[j] && before[i] < before[j]));
+            }
         }
     }
 
