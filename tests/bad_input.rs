@@ -62,12 +62,26 @@ fn bad_pages() {
     let base = || make_page(3, 6, 32, 1);
     type Edit = fn(&mut HomePage);
     let cases: Vec<(&str, Edit, Want)> = vec![
-        ("NaN in an embedding", |p| p.shelves[0].items[2].embedding[5] = f32::NAN, Want::Fallback("embedding[5] is NaN")),
+        (
+            "NaN in an embedding",
+            |p| p.shelves[0].items[2].embedding[5] = f32::NAN,
+            Want::Fallback("embedding[5] is NaN"),
+        ),
         ("+inf in an embedding", |p| p.shelves[1].items[0].embedding[0] = f32::INFINITY, Want::Fallback("is inf")),
-        ("-inf server score", |p| p.shelves[2].items[1].server_score = Some(f32::NEG_INFINITY), Want::Fallback("serverScore")),
+        (
+            "-inf server score",
+            |p| p.shelves[2].items[1].server_score = Some(f32::NEG_INFINITY),
+            Want::Fallback("serverScore"),
+        ),
         ("NaN server score", |p| p.shelves[2].items[1].server_score = Some(f32::NAN), Want::Fallback("serverScore")),
         ("huge but finite server score", |p| p.shelves[0].items[0].server_score = Some(3e38), Want::Reranked),
-        ("embedding one short", |p| { p.shelves[0].items[1].embedding.pop(); }, Want::Fallback("has 31")),
+        (
+            "embedding one short",
+            |p| {
+                p.shelves[0].items[1].embedding.pop();
+            },
+            Want::Fallback("has 31"),
+        ),
         ("embedding one long", |p| p.shelves[0].items[1].embedding.push(0.5), Want::Fallback("has 33")),
         ("empty embedding", |p| p.shelves[1].items[3].embedding.clear(), Want::Fallback("has 0")),
         ("page embeddingDim wrong", |p| p.embedding_dim = 64, Want::Fallback("embeddingDim")),
@@ -77,14 +91,37 @@ fn bad_pages() {
         ("empty shelf id", |p| p.shelves[1].id.clear(), Want::Fallback("id is empty")),
         ("over-long item id", |p| p.shelves[0].items[0].id = "x".repeat(10_000), Want::Fallback("at most 512")),
         ("negative duration", |p| p.shelves[0].items[0].duration_ms = Some(-5.0), Want::Fallback("durationMs")),
-        ("minItems above maxItems", |p| { p.shelves[0].min_items = Some(9); p.shelves[0].max_items = Some(3); }, Want::Fallback("minItems 9")),
+        (
+            "minItems above maxItems",
+            |p| {
+                p.shelves[0].min_items = Some(9);
+                p.shelves[0].max_items = Some(3);
+            },
+            Want::Fallback("minItems 9"),
+        ),
         ("no shelves", |p| p.shelves.clear(), Want::Fallback("no shelves")),
         ("all shelves empty", |p| p.shelves.iter_mut().for_each(|s| s.items.clear()), Want::ServerOrder),
         ("one empty shelf", |p| p.shelves[1].items.clear(), Want::Reranked),
         ("zero embedding", |p| p.shelves[0].items[0].embedding.iter_mut().for_each(|v| *v = 0.0), Want::Reranked),
-        ("tiny embedding values", |p| p.shelves[0].items[0].embedding.iter_mut().for_each(|v| *v = 1e-38), Want::Reranked),
-        ("huge embedding values", |p| p.shelves[0].items[0].embedding.iter_mut().for_each(|v| *v = 3e38), Want::Reranked),
-        ("same item on every shelf", |p| { let it = p.shelves[0].items[0].clone(); p.shelves[1].items[0] = it.clone(); p.shelves[2].items[0] = it; }, Want::Reranked),
+        (
+            "tiny embedding values",
+            |p| p.shelves[0].items[0].embedding.iter_mut().for_each(|v| *v = 1e-38),
+            Want::Reranked,
+        ),
+        (
+            "huge embedding values",
+            |p| p.shelves[0].items[0].embedding.iter_mut().for_each(|v| *v = 3e38),
+            Want::Reranked,
+        ),
+        (
+            "same item on every shelf",
+            |p| {
+                let it = p.shelves[0].items[0].clone();
+                p.shelves[1].items[0] = it.clone();
+                p.shelves[2].items[0] = it;
+            },
+            Want::Reranked,
+        ),
         ("maxItems zero", |p| p.shelves[0].max_items = Some(0), Want::Reranked),
         ("unicode ids", |p| p.shelves[0].items[0].id = "трек:🎵".into(), Want::Reranked),
     ];
@@ -111,7 +148,10 @@ fn bad_json_is_a_typed_error() {
         ("not JSON", "shelves: []"),
         ("array", "[1, 2]"),
         ("wrong type for shelves", r#"{"embeddingDim": 32, "shelves": {}}"#),
-        ("string embedding", r#"{"embeddingDim": 32, "shelves": [{"id": "a", "items": [{"id": "x", "embedding": "0.1"}]}]}"#),
+        (
+            "string embedding",
+            r#"{"embeddingDim": 32, "shelves": [{"id": "a", "items": [{"id": "x", "embedding": "0.1"}]}]}"#,
+        ),
         ("missing embedding", r#"{"embeddingDim": 32, "shelves": [{"id": "a", "items": [{"id": "x"}]}]}"#),
         ("negative dim", r#"{"embeddingDim": -1, "shelves": []}"#),
         ("number as id", r#"{"embeddingDim": 1, "shelves": [{"id": 5, "items": []}]}"#),

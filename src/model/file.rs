@@ -110,7 +110,8 @@ impl ModelFile {
         let (expected, actual) = match string(FILE_SHA_KEY) {
             Ok(expected) => (expected.clone(), sha256_hex(&with_placeholder(bytes, &expected))),
             Err(_) => {
-                let expected = string(LEGACY_DATA_SHA_KEY).map_err(|_| bad(format!("metadata '{FILE_SHA_KEY}' is missing")))?;
+                let expected =
+                    string(LEGACY_DATA_SHA_KEY).map_err(|_| bad(format!("metadata '{FILE_SHA_KEY}' is missing")))?;
                 (expected, sha256_hex(&bytes[file.data_offset.min(bytes.len())..]))
             }
         };
@@ -146,7 +147,9 @@ impl ModelFile {
         let sha256 = sha256_hex(bytes);
         let mut notes: Vec<(String, String)> = md
             .iter()
-            .filter(|(k, _)| k.starts_with("homerank.") && k.as_str() != FILE_SHA_KEY && k.as_str() != LEGACY_DATA_SHA_KEY)
+            .filter(|(k, _)| {
+                k.starts_with("homerank.") && k.as_str() != FILE_SHA_KEY && k.as_str() != LEGACY_DATA_SHA_KEY
+            })
             .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())))
             .collect();
         notes.sort();

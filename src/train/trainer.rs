@@ -224,7 +224,10 @@ fn batch_loss(model: &HrsModel, examples: &[&Example]) -> Result<Tensor> {
     // Padding carries zero weight in `contrast`, so the raw scores can be used.
     let gap = ((&scores * contrast)?.sum(1)? + 1.0)?;
     let has_skips = Tensor::from_vec(
-        examples.iter().map(|e| (!e.skipped.is_empty() && e.features.n_cands() > e.skipped.len() + 1) as u8 as f32).collect(),
+        examples
+            .iter()
+            .map(|e| (!e.skipped.is_empty() && e.features.n_cands() > e.skipped.len() + 1) as u8 as f32)
+            .collect(),
         b,
         &Device::Cpu,
     )?;

@@ -35,44 +35,52 @@ pub fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
     }
 }
 
-/// `y[r] = x[r] · Wᵀ + b` for `rows` rows: `x` is `rows × k`, `w` is `n × k`, `y` is `rows × n`.
+/// `y = x · Wt + b` for `rows` rows: `x` is `rows × k`, `wt` is `k × n` (the weight
+/// transposed), `y` is `rows × n`.
 ///
-/// Four output columns at a time share each load of `x`; the inner loop over `k` is the vector
-/// loop.
-pub fn linear(x: &[f32], rows: usize, w: &[f32], b: &[f32], n: usize, y: &mut [f32]) {
-    let k = w.len() / n;
+/// Register tiles of `ROWS` rows × `LANES` outputs: per input column, one load of the weight
+/// vector serves every row of the tile (an outer-product update, no horizontal sums), and the
+/// accumulators fit the 16 vector registers of x86-64 (simd128 in V8).
+pub fn linear(x: &[f32], rows: usize, wt: &[f32], b: &[f32], n: usize, y: &mut [f32]) {
+    const ROWS: usize = 4;
+    let k = wt.len() / n;
     debug_assert_eq!(x.len(), rows * k);
     debug_assert_eq!(y.len(), rows * n);
-    for r in 0..rows {
-        let xr = &x[r * k..(r + 1) * k];
-        let yr = &mut y[r * n..(r + 1) * n];
-        let mut o = 0;
-        while o + 4 <= n {
-            let (w0, w1, w2, w3) = (
-                &w[o * k..(o + 1) * k],
-                &w[(o + 1) * k..(o + 2) * k],
-                &w[(o + 2) * k..(o + 3) * k],
-                &w[(o + 3) * k..(o + 4) * k],
-            );
-            let mut acc = [[0f32; LANES]; 4];
-            for c in 0..k / LANES {
-                let xs = &xr[c * LANES..(c + 1) * LANES];
+    let mut r = 0;
+    while r + ROWS <= rows {
+        linear_tile::<ROWS>(x, r, k, wt, b, n, y);
+        r += ROWS;
+    }
+    while r < rows {
+        linear_tile::<1>(x, r, k, wt, b, n, y);
+        r += 1;
+    }
+}
+
+#[inline]
+fn linear_tile<const R: usize>(x: &[f32], r0: usize, k: usize, wt: &[f32], b: &[f32], n: usize, y: &mut [f32]) {
+    let xs: [&[f32]; R] = std::array::from_fn(|i| &x[(r0 + i) * k..(r0 + i + 1) * k]);
+    let mut o = 0;
+    while o + LANES <= n {
+        let bias: &[f32; LANES] = b[o..o + LANES].try_into().unwrap();
+        let mut acc = [*bias; R];
+        for c in 0..k {
+            let w: &[f32; LANES] = wt[c * n + o..c * n + o + LANES].try_into().unwrap();
+            for i in 0..R {
+                let xv = xs[i][c];
                 for l in 0..LANES {
-                    let xv = xs[l];
-                    acc[0][l] += xv * w0[c * LANES + l];
-                    acc[1][l] += xv * w1[c * LANES + l];
-                    acc[2][l] += xv * w2[c * LANES + l];
-                    acc[3][l] += xv * w3[c * LANES + l];
+                    acc[i][l] += xv * w[l];
                 }
             }
-            for (j, a) in acc.iter().enumerate() {
-                let tail: f32 = (k / LANES * LANES..k).map(|i| xr[i] * w[(o + j) * k + i]).sum();
-                yr[o + j] = a.iter().sum::<f32>() + tail + b[o + j];
-            }
-            o += 4;
         }
-        for o in o..n {
-            yr[o] = dot(xr, &w[o * k..(o + 1) * k]) + b[o];
+        for i in 0..R {
+            y[(r0 + i) * n + o..(r0 + i) * n + o + LANES].copy_from_slice(&acc[i]);
+        }
+        o += LANES;
+    }
+    for o in o..n {
+        for i in 0..R {
+            y[(r0 + i) * n + o] = (0..k).fold(b[o], |a, c| a + xs[i][c] * wt[c * n + o]);
         }
     }
 }
@@ -310,16 +318,18 @@ mod tests {
 
     #[test]
     fn linear_matches_the_naive_product() {
-        let (rows, k, n) = (3, 20, 7);
-        let x: Vec<f32> = (0..rows * k).map(|i| (i as f32 * 0.37).sin()).collect();
-        let w: Vec<f32> = (0..n * k).map(|i| (i as f32 * 0.11).cos()).collect();
-        let b: Vec<f32> = (0..n).map(|i| i as f32).collect();
-        let mut y = vec![0f32; rows * n];
-        linear(&x, rows, &w, &b, n, &mut y);
-        for r in 0..rows {
-            for o in 0..n {
-                let want: f32 = (0..k).map(|i| x[r * k + i] * w[o * k + i]).sum::<f32>() + b[o];
-                assert!((y[r * n + o] - want).abs() < 1e-4);
+        // Full tiles, leftover rows, and outputs beyond the last whole vector.
+        for (rows, k, n) in [(3, 20, 7), (9, 64, 64), (5, 16, 19)] {
+            let x: Vec<f32> = (0..rows * k).map(|i| (i as f32 * 0.37).sin()).collect();
+            let wt: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+            let b: Vec<f32> = (0..n).map(|i| i as f32).collect();
+            let mut y = vec![0f32; rows * n];
+            linear(&x, rows, &wt, &b, n, &mut y);
+            for r in 0..rows {
+                for o in 0..n {
+                    let want: f32 = (0..k).map(|i| x[r * k + i] * wt[i * n + o]).sum::<f32>() + b[o];
+                    assert!((y[r * n + o] - want).abs() < 1e-4, "{rows}x{k}x{n} [{r},{o}]");
+                }
             }
         }
     }

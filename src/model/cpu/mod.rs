@@ -21,16 +21,27 @@ use crate::features::Features;
 pub use kernels::{erf, exp};
 
 struct Linear {
-    /// `out × in`, row-major.
-    w: Vec<f32>,
+    /// The weight transposed: `in × out`, row-major (the file holds `out × in`).
+    wt: Vec<f32>,
     b: Vec<f32>,
     out: usize,
 }
 
 impl Linear {
+    fn from_file(w: &[f32], b: Vec<f32>) -> Self {
+        let (out, k) = (b.len(), w.len() / b.len().max(1));
+        let mut wt = vec![0f32; w.len()];
+        for o in 0..out {
+            for c in 0..k {
+                wt[c * out + o] = w[o * k + c];
+            }
+        }
+        Linear { wt, b, out }
+    }
+
     fn forward(&self, x: &[f32], rows: usize, y: &mut Vec<f32>) {
         y.resize(rows * self.out, 0.0);
-        kernels::linear(x, rows, &self.w, &self.b, self.out, y);
+        kernels::linear(x, rows, &self.wt, &self.b, self.out, y);
     }
 }
 
@@ -129,7 +140,7 @@ impl CpuModel {
         let linear = |name: &str| -> Result<Linear> {
             let w = get(&format!("{name}.w"))?;
             let b = get(&format!("{name}.b"))?;
-            Ok(Linear { out: b.len(), w, b })
+            Ok(Linear::from_file(&w, b))
         };
         let norm =
             |name: &str| -> Result<Norm> { Ok(Norm { g: get(&format!("{name}.g"))?, b: get(&format!("{name}.b"))? }) };
