@@ -44,6 +44,7 @@ mod error;
 pub mod eval;
 mod event;
 pub mod features;
+pub mod feedback;
 mod manifest;
 pub mod model;
 mod options;

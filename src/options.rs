@@ -18,6 +18,10 @@ pub struct RerankOptions {
     pub max_artist_run: Option<usize>,
     /// Return page validation errors as errors instead of falling back to the server order.
     pub strict: bool,
+    /// Explicit negative feedback: how far (in standard deviations of the page's scores) a
+    /// candidate identical to a just-skipped or disliked item moves down; closer items move more
+    /// (see `feedback`). 0 turns the rule off.
+    pub negative_feedback: f32,
 }
 
 impl Default for RerankOptions {
@@ -28,6 +32,7 @@ impl Default for RerankOptions {
             shelf_aggregate_top_k: 3,
             max_artist_run: None,
             strict: false,
+            negative_feedback: 3.0,
         }
     }
 }
@@ -44,6 +49,12 @@ impl RerankOptions {
         }
         if self.max_artist_run == Some(0) {
             return Err(Error::InvalidOptions("maxArtistRun must be at least 1 (or null to turn the rule off)".into()));
+        }
+        if !(self.negative_feedback.is_finite() && self.negative_feedback >= 0.0) {
+            return Err(Error::InvalidOptions(format!(
+                "negativeFeedback must be a finite number ≥ 0, got {}",
+                self.negative_feedback
+            )));
         }
         Ok(())
     }

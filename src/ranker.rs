@@ -9,6 +9,7 @@ use crate::compose::compose;
 use crate::error::{Error, Result};
 use crate::event::SessionEvent;
 use crate::features::Features;
+use crate::feedback::apply_negative_feedback;
 use crate::manifest::ManifestEntry;
 use crate::model::cpu::{CpuModel, Scratch};
 use crate::model::{HrsConfig, ModelFile};
@@ -166,11 +167,12 @@ impl HomeRanker {
         if features.n_events() == 0 {
             return Ok(RerankResult::server_order(page));
         }
-        let scores = self.model.score(&features, &mut self.scratch)?;
+        let mut scores = self.model.score(&features, &mut self.scratch)?;
         if let Some(i) = scores.iter().position(|s| !s.is_finite()) {
             let id = page.items().nth(i).map(|(_, _, it)| it.id.clone()).unwrap_or_default();
             return Err(Error::NonFiniteScore(id));
         }
+        apply_negative_feedback(&mut scores, &features, options.negative_feedback);
         let (shelves, removed) = compose(page, &scores, options);
         Ok(RerankResult {
             page_id: page.page_id.clone(),

@@ -44,8 +44,12 @@ fn fixture_inputs() -> (HomePage, Vec<SessionEvent>) {
 fn ranker_scores(page: &HomePage, events: &[SessionEvent], precision: Precision) -> Vec<f64> {
     let mut ranker = fixture_ranker(MODEL_SEED, precision);
     ranker.observe_all(events).unwrap();
-    let result =
-        ranker.rerank(page, &RerankOptions { dedup: false, reorder_shelves: false, ..Default::default() }).unwrap();
+    let result = ranker
+        .rerank(
+            page,
+            &RerankOptions { dedup: false, reorder_shelves: false, negative_feedback: 0.0, ..Default::default() },
+        )
+        .unwrap();
     assert!(result.fallback.is_none(), "{:?}", result.fallback);
     page.shelves
         .iter()

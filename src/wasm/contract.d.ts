@@ -57,6 +57,11 @@ export interface RerankOptions {
   maxArtistRun?: number | null;
   /** Throw on an invalid page instead of returning the server order (default false). */
   strict?: boolean;
+  /**
+   * After a skip or dislike, move candidates close to that item down by up to this many standard
+   * deviations of the page's scores (default 3; 0 turns the rule off).
+   */
+  negativeFeedback?: number;
 }
 
 export interface ItemScore {

@@ -42,7 +42,7 @@ fn full_forward_fixture_matches_the_native_reference() {
     let expected: Vec<f64> = serde_json::from_value(fixture["expectedScores"].clone()).unwrap();
     let mut ranker = fixture_ranker(fixture["modelSeed"].as_u64().unwrap(), Precision::F32);
     ranker.observe_all(&events).unwrap();
-    let opts = RerankOptions { dedup: false, reorder_shelves: false, ..Default::default() };
+    let opts = RerankOptions { dedup: false, reorder_shelves: false, negative_feedback: 0.0, ..Default::default() };
     let result = ranker.rerank(&page, &opts).unwrap();
     let got: Vec<f64> = page
         .shelves
