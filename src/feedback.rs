@@ -1,5 +1,8 @@
 //! Explicit negative feedback on top of the model's scores: after a skip or a dislike,
-//! candidates close to that item (cosine of the unit-normalized server embeddings) move down.
+//! candidates close to that item move down. Closeness is the larger of the cosine (unit-normalized
+//! server embeddings) and how unusually close the candidate is among this page's candidates
+//! (its cosine's z-score over 2, clamped to [0, 1]): in a high-dimensional catalogue a nearest
+//! neighbour may have a cosine of only 0.3, yet stand two deviations above the page.
 //!
 //! Why a rule and not only the model: a listener who skips a card expects its neighbours to sink
 //! on the very next render, and a model trained on logs where a single skip is weak evidence does
@@ -14,7 +17,7 @@ use crate::features::Features;
 const DECAY: f32 = 0.85;
 
 /// Lowers `scores` by `weight` × (the scores' standard deviation) × the strongest recency-weighted
-/// positive cosine between the candidate and a skipped or disliked event item.
+/// closeness between the candidate and a skipped or disliked event item.
 pub fn apply_negative_feedback(scores: &mut [f32], f: &Features, weight: f32) {
     let (dim, n_events) = (f.dim, f.n_events());
     if weight == 0.0 || scores.is_empty() || dim == 0 {
@@ -32,13 +35,22 @@ pub fn apply_negative_feedback(scores: &mut [f32], f: &Features, weight: f32) {
     let n = scores.len() as f64;
     let mean = scores.iter().map(|&s| s as f64).sum::<f64>() / n;
     let spread = (scores.iter().map(|&s| (s as f64 - mean).powi(2)).sum::<f64>() / n).sqrt().max(1e-3);
-    for (i, score) in scores.iter_mut().enumerate() {
-        let cand = &f.cand_embeddings[i * dim..(i + 1) * dim];
-        let closeness = events
-            .iter()
-            .map(|(w, e)| w * cand.iter().zip(*e).map(|(a, b)| a * b).sum::<f32>().max(0.0))
-            .fold(0.0, f32::max);
-        let lowered = *score as f64 - weight as f64 * spread * closeness as f64;
+    let n_cands = scores.len();
+    let mut closeness = vec![0f32; n_cands];
+    let mut cosines = vec![0f32; n_cands];
+    for (w, e) in events {
+        for (i, c) in cosines.iter_mut().enumerate() {
+            *c = f.cand_embeddings[i * dim..(i + 1) * dim].iter().zip(e).map(|(a, b)| a * b).sum();
+        }
+        let mean = cosines.iter().sum::<f32>() / n_cands as f32;
+        let sd = (cosines.iter().map(|c| (c - mean) * (c - mean)).sum::<f32>() / n_cands as f32).sqrt();
+        for (close, &c) in closeness.iter_mut().zip(&cosines) {
+            let relative = if sd > 1e-6 { ((c - mean) / (2.0 * sd)).clamp(0.0, 1.0) } else { 0.0 };
+            *close = close.max(w * c.max(relative));
+        }
+    }
+    for (score, close) in scores.iter_mut().zip(closeness) {
+        let lowered = *score as f64 - weight as f64 * spread * close as f64;
         *score = lowered.clamp(f32::MIN as f64, f32::MAX as f64) as f32;
     }
 }
@@ -87,5 +99,19 @@ mod tests {
         // The dislike is two events old (0.85²), the skip the newest (1.0); spread floor 1e-3.
         assert!((scores[0] + 1e-3 * 0.85 * 0.85).abs() < 1e-9, "{scores:?}");
         assert!((scores[1] + 1e-3).abs() < 1e-9, "{scores:?}");
+    }
+
+    #[test]
+    fn a_neighbour_with_a_small_cosine_still_counts_when_it_stands_out_on_the_page() {
+        // Nine candidates orthogonal to the skipped item, one at cosine 0.4.
+        let mut cands = vec![[0.0, 1.0]; 9];
+        cands.push([0.4, (1.0f32 - 0.16).sqrt()]);
+        let mut scores = vec![0.0; 9];
+        scores.push(1.0);
+        let before = scores.clone();
+        apply_negative_feedback(&mut scores, &features(&[(Action::Skip, [1.0, 0.0])], &cands), 1.0);
+        // z / 2 = (0.4 − 0.04) / (0.12 · 2) = 1.5 → 1: the full penalty of one spread (0.3), not 0.4 of it.
+        assert!((before[9] - scores[9] - 0.3).abs() < 1e-5, "{scores:?}");
+        assert_eq!(&scores[..9], &before[..9]);
     }
 }

@@ -32,7 +32,7 @@ impl Default for RerankOptions {
             shelf_aggregate_top_k: 3,
             max_artist_run: None,
             strict: false,
-            negative_feedback: 3.0,
+            negative_feedback: 6.0,
         }
     }
 }

@@ -59,7 +59,7 @@ export interface RerankOptions {
   strict?: boolean;
   /**
    * After a skip or dislike, move candidates close to that item down by up to this many standard
-   * deviations of the page's scores (default 3; 0 turns the rule off).
+   * deviations of the page's scores (default 6; 0 turns the rule off).
    */
   negativeFeedback?: number;
 }
