@@ -18,11 +18,13 @@ try {
   const worker = await HomeRankerWorker.loadDefault();
   await worker.observe(events);
   const fromWorker = await worker.rerank(page);
+  // Shelves may reorder: compare the first server shelf with the same shelf after reranking.
+  const shelfOf = (r) => r.shelves.find((s) => s.id === page.shelves[0].id).items.map((i) => i.id);
   const result = {
     wasm: ranker.stats().wasm,
     serverOrder: before.shelves[0].items.map((i) => i.id),
-    newOrder: after.shelves[0].items.map((i) => i.id),
-    workerOrder: fromWorker.shelves[0].items.map((i) => i.id),
+    newOrder: shelfOf(after),
+    workerOrder: shelfOf(fromWorker),
     fallback: after.fallback,
     eventsUsed: after.eventsUsed,
   };
