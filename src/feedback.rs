@@ -12,6 +12,7 @@
 
 use crate::event::Action;
 use crate::features::Features;
+use crate::model::cpu::dot;
 
 /// How much each older negative event counts relative to the next newer one.
 const DECAY: f32 = 0.85;
@@ -32,20 +33,16 @@ pub fn apply_negative_feedback(scores: &mut [f32], f: &Features, weight: f32) {
         return;
     }
     // In f64: server scores near f32::MAX must not overflow the spread to infinity.
-    let n = scores.len() as f64;
-    let mean = scores.iter().map(|&s| s as f64).sum::<f64>() / n;
-    let spread = (scores.iter().map(|&s| (s as f64 - mean).powi(2)).sum::<f64>() / n).sqrt().max(1e-3);
-    let n_cands = scores.len();
-    let mut closeness = vec![0f32; n_cands];
-    let mut cosines = vec![0f32; n_cands];
+    let spread = mean_and_sd(scores).1.max(1e-3);
+    let mut closeness = vec![0f32; scores.len()];
+    let mut cosines = vec![0f32; scores.len()];
     for (w, e) in events {
         for (i, c) in cosines.iter_mut().enumerate() {
-            *c = f.cand_embeddings[i * dim..(i + 1) * dim].iter().zip(e).map(|(a, b)| a * b).sum();
+            *c = dot(&f.cand_embeddings[i * dim..(i + 1) * dim], e);
         }
-        let mean = cosines.iter().sum::<f32>() / n_cands as f32;
-        let sd = (cosines.iter().map(|c| (c - mean) * (c - mean)).sum::<f32>() / n_cands as f32).sqrt();
+        let (mean, sd) = mean_and_sd(&cosines);
         for (close, &c) in closeness.iter_mut().zip(&cosines) {
-            let relative = if sd > 1e-6 { ((c - mean) / (2.0 * sd)).clamp(0.0, 1.0) } else { 0.0 };
+            let relative = if sd > 1e-6 { ((c as f64 - mean) / (2.0 * sd)).clamp(0.0, 1.0) as f32 } else { 0.0 };
             *close = close.max(w * c.max(relative));
         }
     }
@@ -53,6 +50,13 @@ pub fn apply_negative_feedback(scores: &mut [f32], f: &Features, weight: f32) {
         let lowered = *score as f64 - weight as f64 * spread * close as f64;
         *score = lowered.clamp(f32::MIN as f64, f32::MAX as f64) as f32;
     }
+}
+
+/// Mean and population standard deviation, accumulated in f64.
+fn mean_and_sd(values: &[f32]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().map(|&v| v as f64).sum::<f64>() / n;
+    (mean, (values.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n).sqrt())
 }
 
 #[cfg(test)]

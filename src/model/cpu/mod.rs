@@ -18,7 +18,7 @@ use super::file::RawTensor;
 use crate::error::{Error, Result};
 use crate::features::Features;
 
-pub use kernels::{erf, exp};
+pub use kernels::{dot, erf, exp};
 
 struct Linear {
     /// The weight transposed: `in × out`, row-major (the file holds `out × in`).
