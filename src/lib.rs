@@ -34,6 +34,7 @@
 //! (layout rules) → `result`;
 //! `ranker` ties them together; `manifest` describes shipped model files.
 
+mod backend;
 mod compose;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod data;
@@ -45,6 +46,8 @@ pub mod eval;
 mod event;
 pub mod features;
 pub mod feedback;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 mod manifest;
 pub mod model;
 mod options;
@@ -61,6 +64,7 @@ pub mod train;
 #[doc(hidden)]
 pub mod wasm;
 
+pub use backend::{AutoChoice, Backend};
 pub use compose::compose;
 pub use error::{Error, Result};
 pub use event::{Action, SessionEvent};

@@ -5,6 +5,7 @@
 
 use web_time::Instant;
 
+use crate::backend::{AutoChoice, Backend};
 use crate::compose::compose;
 use crate::error::{Error, Result};
 use crate::event::SessionEvent;
@@ -26,7 +27,19 @@ pub const MAX_EVENTS_PER_CALL: usize = 100_000;
 #[serde(rename_all = "camelCase")]
 pub struct RankerStats {
     pub model_id: String,
+    /// The CPU engine's name (`cpu-simd` or `cpu`), or `gpu` when the setting is `gpu`.
     pub backend: String,
+    /// The backend setting: `auto`, `cpu` or `gpu`.
+    pub backend_setting: Backend,
+    /// The attached GPU adapter (`name (backend, device type)`), if any.
+    pub gpu_adapter: Option<String>,
+    /// Why the GPU could not be attached or last failed, if it did.
+    pub gpu_error: Option<String>,
+    /// Reranks scored on the GPU, and GPU forwards that failed and fell back to the CPU.
+    pub gpu_calls: u64,
+    pub gpu_fallbacks: u64,
+    /// What `auto` measured: `[size class, gpu faster]` per page-size class.
+    pub auto_choices: Vec<(usize, bool)>,
     pub precision: String,
     pub events_held: usize,
     pub events_resolved: usize,
@@ -35,11 +48,23 @@ pub struct RankerStats {
     pub embedding_dim: usize,
 }
 
+enum Prepared {
+    Done(RerankResult),
+    Score(Features),
+}
+
 /// The on-device reranker: a model plus the session it has observed.
 #[derive(Debug)]
 pub struct HomeRanker {
     model: CpuModel,
     scratch: Scratch,
+    backend: Backend,
+    #[cfg(feature = "gpu")]
+    gpu: Option<crate::gpu::GpuModel>,
+    gpu_error: Option<String>,
+    gpu_calls: u64,
+    gpu_fallbacks: u64,
+    auto: AutoChoice,
     model_id: String,
     precision: &'static str,
     session: SessionState,
@@ -86,6 +111,13 @@ impl HomeRanker {
         Ok(HomeRanker {
             model,
             scratch: Scratch::default(),
+            backend: Backend::Auto,
+            #[cfg(feature = "gpu")]
+            gpu: None,
+            gpu_error: None,
+            gpu_calls: 0,
+            gpu_fallbacks: 0,
+            auto: AutoChoice::default(),
             model_id: file.model_id.clone(),
             precision: file.precision.as_str(),
             session,
@@ -100,7 +132,47 @@ impl HomeRanker {
         &self.model_id
     }
 
-    /// `cpu-simd` when built with wasm simd128, else `cpu`.
+    /// Chooses the engine for later reranks (the default is [`Backend::Auto`]).
+    pub fn set_backend(&mut self, backend: Backend) {
+        self.backend = backend;
+    }
+
+    pub fn backend_setting(&self) -> Backend {
+        self.backend
+    }
+
+    /// Puts `file` (the model this ranker was loaded from) on a GPU, for [`Backend::Gpu`] and
+    /// [`Backend::Auto`]. On failure the ranker keeps working on the CPU and `stats().gpuError`
+    /// says why. Non-blocking: works in the browser (WebGPU) as natively.
+    #[cfg(feature = "gpu")]
+    pub async fn attach_gpu(&mut self, file: &ModelFile, settings: &crate::gpu::GpuSettings) -> Result<()> {
+        if file.model_id != self.model_id {
+            return Err(Error::InvalidModel(format!(
+                "attach_gpu got model {}, this ranker runs {}",
+                file.model_id, self.model_id
+            )));
+        }
+        match crate::gpu::GpuModel::new(&file.config, &file.tensors, settings).await {
+            Ok(gpu) => {
+                self.gpu = Some(gpu);
+                self.gpu_error = None;
+                self.auto.clear();
+                Ok(())
+            }
+            Err(e) => {
+                self.gpu_error = Some(e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    /// The attached GPU, if any.
+    #[cfg(feature = "gpu")]
+    pub fn gpu(&self) -> Option<&crate::gpu::GpuModel> {
+        self.gpu.as_ref()
+    }
+
+    /// The CPU engine's name: `cpu-simd` when built with wasm simd128, else `cpu`.
     pub fn backend(&self) -> &'static str {
         if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
             "cpu-simd"
@@ -143,10 +215,52 @@ impl HomeRanker {
     /// Reorders `page` from the session. Never drops or duplicates an item; on any failure the
     /// result is the server order with `fallback` set. Errors only for invalid `options`, or an
     /// invalid page when `options.strict` is set.
+    ///
+    /// Natively with the `gpu` feature this scores on the GPU per the backend setting (blocking
+    /// until the result is read back); in wasm it always scores on the CPU: use
+    /// [`HomeRanker::rerank_async`] there for the GPU.
     pub fn rerank(&mut self, page: &HomePage, options: &RerankOptions) -> Result<RerankResult> {
+        #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+        return pollster::block_on(self.rerank_async(page, options));
+        #[allow(unreachable_code)]
+        {
+            let start = Instant::now();
+            options.validate()?;
+            let attempt = match self.prepare(page) {
+                Ok(Prepared::Done(result)) => Ok(result),
+                Ok(Prepared::Score(features)) => {
+                    let scores = self.model.score(&features, &mut self.scratch);
+                    scores.and_then(|s| self.finish(page, options, &features, s, self.backend(), None))
+                }
+                Err(e) => Err(e),
+            };
+            self.conclude(page, options, attempt, start)
+        }
+    }
+
+    /// [`HomeRanker::rerank`] that can await the GPU: the one to call in the browser.
+    pub async fn rerank_async(&mut self, page: &HomePage, options: &RerankOptions) -> Result<RerankResult> {
         let start = Instant::now();
         options.validate()?;
-        let mut result = match self.try_rerank(page, options) {
+        let attempt = match self.prepare(page) {
+            Ok(Prepared::Done(result)) => Ok(result),
+            Ok(Prepared::Score(features)) => {
+                let (scores, backend, backend_fallback) = self.score(&features).await;
+                scores.and_then(|s| self.finish(page, options, &features, s, backend, backend_fallback))
+            }
+            Err(e) => Err(e),
+        };
+        self.conclude(page, options, attempt, start)
+    }
+
+    fn conclude(
+        &self,
+        page: &HomePage,
+        options: &RerankOptions,
+        attempt: Result<RerankResult>,
+        start: Instant,
+    ) -> Result<RerankResult> {
+        let mut result = match attempt {
             Ok(result) => result,
             Err(e @ (Error::InvalidPage(_) | Error::EmbeddingDim { .. })) if options.strict => return Err(e),
             Err(e) => {
@@ -160,25 +274,90 @@ impl HomeRanker {
         Ok(result)
     }
 
-    fn try_rerank(&mut self, page: &HomePage, options: &RerankOptions) -> Result<RerankResult> {
+    /// Validates the page and builds the model's inputs; `Done` when there is nothing to score.
+    fn prepare(&mut self, page: &HomePage) -> Result<Prepared> {
         page.validate(self.config().embedding_dim)?;
         self.session.learn_page(page);
         let features = Features::from_page(page, &self.session, self.config().max_events);
         if features.n_events() == 0 {
-            return Ok(RerankResult::server_order(page));
+            return Ok(Prepared::Done(RerankResult::server_order(page)));
         }
-        let mut scores = self.model.score(&features, &mut self.scratch)?;
+        Ok(Prepared::Score(features))
+    }
+
+    /// Scores on the engine the backend setting picks: `(scores, engine, why the GPU was not
+    /// used when it should have been)`.
+    async fn score(&mut self, features: &Features) -> (Result<Vec<f32>>, &'static str, Option<String>) {
+        #[cfg(feature = "gpu")]
+        if let Some(gpu) = self.gpu.as_mut() {
+            let n = features.n_cands();
+            let gpu_wanted = match self.backend {
+                Backend::Cpu => false,
+                Backend::Gpu => true,
+                Backend::Auto => match self.auto.use_gpu(n) {
+                    Some(g) => g,
+                    None => {
+                        // First page of this size: time both, keep the faster, answer from the CPU.
+                        let t = Instant::now();
+                        let cpu = self.model.score(features, &mut self.scratch);
+                        let cpu_ms = t.elapsed().as_secs_f64() * 1e3;
+                        let t = Instant::now();
+                        match gpu.score(features).await {
+                            Ok(_) => self.auto.record(n, cpu_ms, t.elapsed().as_secs_f64() * 1e3),
+                            Err(e) => {
+                                self.gpu_error = Some(e.to_string());
+                                self.auto.record(n, cpu_ms, f64::INFINITY);
+                            }
+                        }
+                        return (cpu, self.backend(), None);
+                    }
+                },
+            };
+            if gpu_wanted {
+                match gpu.score(features).await {
+                    Ok(scores) => {
+                        self.gpu_calls += 1;
+                        return (Ok(scores), "gpu", None);
+                    }
+                    Err(e) => {
+                        self.gpu_fallbacks += 1;
+                        self.gpu_error = Some(e.to_string());
+                        let scores = self.model.score(features, &mut self.scratch);
+                        return (scores, self.backend(), Some(e.to_string()));
+                    }
+                }
+            }
+        }
+        let fallback = (self.backend == Backend::Gpu).then(|| {
+            self.gpu_error.clone().unwrap_or_else(|| {
+                if cfg!(feature = "gpu") { "no GPU attached" } else { "built without the gpu feature" }.to_owned()
+            })
+        });
+        (self.model.score(features, &mut self.scratch), self.backend(), fallback)
+    }
+
+    /// From scores to the result: the finite check, the feedback rule, the layout.
+    fn finish(
+        &mut self,
+        page: &HomePage,
+        options: &RerankOptions,
+        features: &Features,
+        mut scores: Vec<f32>,
+        backend: &str,
+        backend_fallback: Option<String>,
+    ) -> Result<RerankResult> {
         if let Some(i) = scores.iter().position(|s| !s.is_finite()) {
             let id = page.items().nth(i).map(|(_, _, it)| it.id.clone()).unwrap_or_default();
             return Err(Error::NonFiniteScore(id));
         }
-        apply_negative_feedback(&mut scores, &features, options.negative_feedback);
+        apply_negative_feedback(&mut scores, features, options.negative_feedback);
         let (shelves, removed) = compose(page, &scores, options);
         Ok(RerankResult {
             page_id: page.page_id.clone(),
             shelves,
             removed,
-            backend: self.backend().into(),
+            backend: backend.into(),
+            backend_fallback,
             model_id: String::new(),
             events_used: features.n_events(),
             elapsed_ms: 0.0,
@@ -196,9 +375,22 @@ impl HomeRanker {
     }
 
     pub fn stats(&self) -> RankerStats {
+        #[cfg(feature = "gpu")]
+        let gpu_adapter = self.gpu.as_ref().map(|g| {
+            let a = g.adapter();
+            format!("{} ({}, {})", a.name, a.backend, a.device_type)
+        });
+        #[cfg(not(feature = "gpu"))]
+        let gpu_adapter = None;
         RankerStats {
             model_id: self.model_id.clone(),
-            backend: self.backend().into(),
+            backend: if self.backend == Backend::Gpu { "gpu".into() } else { self.backend().into() },
+            backend_setting: self.backend,
+            gpu_adapter,
+            gpu_error: self.gpu_error.clone(),
+            gpu_calls: self.gpu_calls,
+            gpu_fallbacks: self.gpu_fallbacks,
+            auto_choices: self.auto.classes(),
             precision: self.precision.into(),
             events_held: self.session.len(),
             events_resolved: self.session.resolved_len(),

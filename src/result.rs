@@ -14,8 +14,12 @@ pub struct RerankResult {
     /// Items taken out by dedup (shown on a higher shelf instead). Every input item is either in
     /// `shelves` or here.
     pub removed: Vec<RemovedItem>,
-    /// What computed the scores: `cpu`, `cpu-simd`, `webgpu`, … or `none` when no model ran.
+    /// What computed the scores: `cpu`, `cpu-simd`, `gpu`, or `none` when no model ran.
     pub backend: String,
+    /// Why the GPU was not used although the backend setting asked for it (no adapter, device
+    /// lost, validation error, timeout): the scores then come from the CPU. `None` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend_fallback: Option<String>,
     pub model_id: String,
     /// Session events the model read.
     pub events_used: usize,
@@ -87,6 +91,7 @@ impl RerankResult {
                 .collect(),
             removed: Vec::new(),
             backend: "none".into(),
+            backend_fallback: None,
             model_id: String::new(),
             events_used: 0,
             elapsed_ms: 0.0,

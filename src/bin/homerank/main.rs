@@ -9,7 +9,7 @@ mod offline;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use homerank::model::ModelFile;
-use homerank::{HomePage, HomeRanker, Manifest, RerankOptions, SessionEvent};
+use homerank::{Backend, HomePage, HomeRanker, Manifest, RerankOptions, SessionEvent};
 
 #[derive(Parser)]
 #[command(name = "homerank", version, about = "On-device Home page reranker (HR-S)")]
@@ -37,6 +37,10 @@ enum Command {
         /// Indent the output.
         #[arg(long)]
         pretty: bool,
+        /// Scoring engine: auto (the GPU where it measures faster), cpu, or gpu. The GPU needs a
+        /// build with `--features gpu`; without one the CPU scores and the result says why.
+        #[arg(long, default_value = "auto")]
+        backend: Backend,
     },
     /// Print a model file's metadata as JSON.
     Inspect {
@@ -74,8 +78,17 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Rerank { model, page, session, options, pretty } => {
+        Command::Rerank { model, page, session, options, pretty, backend } => {
             let mut ranker = HomeRanker::from_path(&model).with_context(|| format!("{}", model.display()))?;
+            ranker.set_backend(backend);
+            #[cfg(feature = "gpu")]
+            if backend != Backend::Cpu {
+                let file = ModelFile::from_bytes(&std::fs::read(&model)?)?;
+                let settings = homerank::gpu::GpuSettings::default();
+                if let Err(e) = pollster::block_on(ranker.attach_gpu(&file, &settings)) {
+                    eprintln!("homerank: {e}; scoring on the CPU");
+                }
+            }
             let page = HomePage::from_json(&read(&page)?).with_context(|| format!("{}", page.display()))?;
             if let Some(path) = session {
                 let events = SessionEvent::from_jsonl(&read(&path)?).with_context(|| format!("{}", path.display()))?;
