@@ -5,7 +5,7 @@
 
 use std::sync::{Mutex, OnceLock};
 
-use homerank::{HomePage, HomeRanker, RerankOptions, SessionEvent};
+use homerank::{Error, HomePage, HomeRanker, RerankOptions, SessionEvent};
 use libfuzzer_sys::fuzz_target;
 
 static MODEL: &[u8] = include_bytes!("../../models/homerank-s.gguf");
@@ -36,9 +36,17 @@ fuzz_target!(|data: &[u8]| {
         Some(Err(_)) => return,
         None => RerankOptions::default(),
     };
-    let Ok(result) = ranker.rerank(&page, &options) else {
-        assert!(options.strict, "only strict mode may refuse a page");
-        return;
+    let result = match ranker.rerank(&page, &options) {
+        Ok(result) => result,
+        // Options that parse but break a rule (`maxArtistRun: 0`, …) are refused whole.
+        Err(Error::InvalidOptions(_)) => {
+            assert!(options.validate().is_err(), "options refused although valid");
+            return;
+        }
+        Err(e) => {
+            assert!(options.strict, "only strict mode may refuse a page: {e}");
+            return;
+        }
     };
     let mut want: Vec<(&str, &str)> =
         page.shelves.iter().flat_map(|s| s.items.iter().map(|i| (s.id.as_str(), i.id.as_str()))).collect();
