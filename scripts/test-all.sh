@@ -10,6 +10,15 @@ step "rust: unit, integration and doc tests"
 cargo test --quiet
 cargo check --benches --quiet
 
+step "gpu: the wgpu forward against the CPU engine (lavapipe Vulkan, llvmpipe GL), CPU fallback"
+# Mesa's lavapipe when it is installed (.ci/run installs it); HOMERANK_REQUIRE_GPU=1 turns a
+# missing adapter from a skip into a failure.
+lvp=/usr/share/vulkan/icd.d/lvp_icd.x86_64.json
+if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f "$lvp" ]; then export VK_DRIVER_FILES="$lvp"; fi
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
+cargo test --quiet --features gpu --test gpu_parity -- --test-threads=1
+cargo check --quiet --features gpu --benches
+
 step "npm package: wasm builds (simd128 and plain), wasm-bindgen, wasm-opt"
 [ -x node_modules/.bin/wasm-opt ] || npm install --no-audit --no-fund
 npm run build --silent

@@ -230,7 +230,8 @@ impl HomeRanker {
                 Ok(Prepared::Done(result)) => Ok(result),
                 Ok(Prepared::Score(features)) => {
                     let scores = self.model.score(&features, &mut self.scratch);
-                    scores.and_then(|s| self.finish(page, options, &features, s, self.backend(), None))
+                    let why = self.why_not_gpu(true);
+                    scores.and_then(|s| self.finish(page, options, &features, s, self.backend(), why))
                 }
                 Err(e) => Err(e),
             };
@@ -328,12 +329,24 @@ impl HomeRanker {
                 }
             }
         }
-        let fallback = (self.backend == Backend::Gpu).then(|| {
-            self.gpu_error.clone().unwrap_or_else(|| {
-                if cfg!(feature = "gpu") { "no GPU attached" } else { "built without the gpu feature" }.to_owned()
-            })
-        });
-        (self.model.score(features, &mut self.scratch), self.backend(), fallback)
+        let why = self.why_not_gpu(false);
+        (self.model.score(features, &mut self.scratch), self.backend(), why)
+    }
+
+    /// With the backend set to `gpu`, why a call is scored on the CPU all the same.
+    fn why_not_gpu(&self, synchronous: bool) -> Option<String> {
+        if self.backend != Backend::Gpu {
+            return None;
+        }
+        Some(if !cfg!(feature = "gpu") {
+            "built without the gpu feature".to_owned()
+        } else if let Some(e) = &self.gpu_error {
+            e.clone()
+        } else if synchronous {
+            "the synchronous rerank cannot wait for the GPU in wasm: use rerank_async (rerankAsync)".to_owned()
+        } else {
+            "no GPU attached".to_owned()
+        })
     }
 
     /// From scores to the result: the finite check, the feedback rule, the layout.

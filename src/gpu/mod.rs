@@ -97,6 +97,7 @@ pub struct GpuModel {
     weights: Weights,
     uniforms: wgpu::Buffer,
     work: Option<Work>,
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     timeout: Duration,
     /// Why the device was lost, once it is.
     lost: Arc<Mutex<Option<String>>>,
@@ -121,6 +122,10 @@ impl GpuModel {
         config.validate()?;
         if config.head_dim() > MAX_HEAD_DIM {
             return Err(Error::Gpu(format!("head width {} is over {MAX_HEAD_DIM}", config.head_dim())));
+        }
+        #[cfg(target_arch = "wasm32")]
+        if !browser_has_webgpu() {
+            return Err(Error::Gpu("no adapter: this JavaScript environment has no navigator.gpu (WebGPU)".into()));
         }
         let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
             backends: settings.backends,
@@ -444,6 +449,14 @@ fn linear(r: &mut Recorder, lin: &Linear, x: &wgpu::Buffer, y: &wgpu::Buffer, y_
     let kernel = if lin.quantized { Kernel::LinearQ8 } else { Kernel::LinearF32 };
     let p = params(&[rows as u32, lin.k, lin.n, flags, 0, y_offset], &[]);
     r.dispatch(kernel, p, &[x, &lin.w, &lin.scales, &lin.b, y], rows as u32 * lin.n);
+}
+
+/// wgpu assumes WebGPU in wasm; Node and browsers without it have no `navigator.gpu`.
+#[cfg(target_arch = "wasm32")]
+fn browser_has_webgpu() -> bool {
+    let navigator = js_sys::Reflect::get(&js_sys::global(), &"navigator".into()).unwrap_or_default();
+    !navigator.is_undefined()
+        && js_sys::Reflect::get(&navigator, &"gpu".into()).is_ok_and(|gpu| !gpu.is_undefined() && !gpu.is_null())
 }
 
 fn log_uncaptured(message: &str) {

@@ -1,0 +1,89 @@
+//! The WebGPU forward in the browser against the CPU engine compiled to the same wasm: in
+//! headless Chromium (`--enable-unsafe-webgpu`, the SwiftShader adapter) through
+//! wasm-bindgen-test. Node has no WebGPU: there the tests say so and pass. In a browser, a
+//! missing adapter fails the test when the build had HOMERANK_REQUIRE_GPU=1 (as CI does).
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
+use common::{make_page, Rng};
+use homerank::features::Features;
+use homerank::gpu::{GpuModel, GpuSettings};
+use homerank::model::cpu::{CpuModel, Scratch};
+use homerank::model::ModelFile;
+use homerank::{Action, Backend, HomeRanker, ItemType, RerankOptions, SessionEvent};
+use wasm_bindgen_test::{console_log, wasm_bindgen_test};
+
+const MODEL: &[u8] = include_bytes!("../../models/homerank-s.gguf");
+/// As natively (tests/gpu_parity.rs).
+const TOLERANCE: f32 = 2e-5;
+
+fn in_browser() -> bool {
+    js_sys::Reflect::get(&js_sys::global(), &"document".into()).is_ok_and(|d| !d.is_undefined())
+}
+
+/// `Err(reason)` to skip (Node, or no adapter where none is required).
+fn skip_or_fail(e: homerank::Error) -> Result<(), String> {
+    if in_browser() && option_env!("HOMERANK_REQUIRE_GPU") == Some("1") {
+        panic!("HOMERANK_REQUIRE_GPU=1 and this browser gave no WebGPU adapter: {e}");
+    }
+    Err(format!("skipping: {e}"))
+}
+
+fn features(n: usize, l: usize, seed: u64) -> Features {
+    let mut rng = Rng(seed);
+    let mut f = Features::new(32);
+    let types = [ItemType::Track, ItemType::Episode, ItemType::Audiobook, ItemType::Playlist];
+    for age in (0..l).rev() {
+        let e: Vec<f32> = (0..32).map(|_| rng.normal() as f32).collect();
+        let action = [Action::Play, Action::Skip, Action::Like, Action::Dislike][rng.below(4)];
+        f.push_event(&e, action, Some(rng.below(300_000) as f64), age, types[rng.below(4)]);
+    }
+    for i in 0..n {
+        let e: Vec<f32> = (0..32).map(|_| rng.normal() as f32).collect();
+        f.push_candidate(&e, types[rng.below(4)], i % 20, i / 20, 1.0 - (i % 20) as f32 / 20.0);
+    }
+    f
+}
+
+#[wasm_bindgen_test]
+async fn webgpu_forward_matches_the_cpu_engine() {
+    let file = ModelFile::from_bytes(MODEL).unwrap();
+    let mut gpu = match GpuModel::new(&file.config, &file.tensors, &GpuSettings::default()).await {
+        Ok(g) => g,
+        Err(e) => return console_log!("{}", skip_or_fail(e).unwrap_err()),
+    };
+    console_log!("webgpu adapter: {:?}", gpu.adapter());
+    let cpu = CpuModel::new(&file.config, &file.tensors).unwrap();
+    for (n, l, seed) in [(1, 1, 1), (50, 16, 2), (200, 64, 3), (700, 64, 4)] {
+        let f = features(n, l, seed);
+        let want = cpu.score(&f, &mut Scratch::default()).unwrap();
+        let got = gpu.score(&f).await.unwrap();
+        let diff = want.iter().zip(&got).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        console_log!("webgpu n={n} l={l}: max |gpu − cpu| = {diff:.2e}");
+        assert!(diff <= TOLERANCE, "n={n} l={l}: {diff}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn rerank_async_on_webgpu_gives_the_cpu_order() {
+    let page = make_page(5, 20, 32, 21);
+    let ids: Vec<String> = page.items().map(|(_, _, i)| i.id.clone()).collect();
+    let events: Vec<SessionEvent> =
+        (0..12).map(|k| SessionEvent::new(&ids[(k * 7) % ids.len()], [Action::Play, Action::Skip][k % 2])).collect();
+    let mut gpu = HomeRanker::from_bytes(MODEL).unwrap();
+    gpu.set_backend(Backend::Gpu);
+    if let Err(e) = gpu.attach_gpu(&ModelFile::from_bytes(MODEL).unwrap(), &GpuSettings::default()).await {
+        return console_log!("{}", skip_or_fail(e).unwrap_err());
+    }
+    let mut cpu = HomeRanker::from_bytes(MODEL).unwrap();
+    gpu.observe_all(&events).unwrap();
+    cpu.observe_all(&events).unwrap();
+    let opts = RerankOptions::default();
+    let g = gpu.rerank_async(&page, &opts).await.unwrap();
+    let c = cpu.rerank(&page, &opts).unwrap();
+    assert_eq!((g.backend.as_str(), g.backend_fallback.as_deref()), ("gpu", None));
+    assert_eq!(g.order(), c.order());
+    // The synchronous rerank cannot wait for the GPU in wasm: it scores on the CPU.
+    assert!(gpu.rerank(&page, &opts).unwrap().backend.starts_with("cpu"));
+}
