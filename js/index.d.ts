@@ -1,9 +1,9 @@
 // Types of the homerank package. The contract types are generated from the Rust side
 // (src/wasm/contract.d.ts, a wasm-bindgen typescript_custom_section).
-import type { HomePage, SessionEvent, RerankOptions, RerankResult, RankerStats } from "../pkg/simd/homerank.js";
+import type { Backend, HomePage, SessionEvent, RerankOptions, RerankResult, RankerStats } from "../pkg/simd/homerank.js";
 
 export type {
-  Action, HomePage, Item, ItemScore, ItemType, RankerStats, RemovedItem, RerankOptions, RerankResult,
+  Action, Backend, HomePage, Item, ItemScore, ItemType, RankerStats, RemovedItem, RerankOptions, RerankResult,
   SessionEvent, Shelf, ShelfResult,
 } from "../pkg/simd/homerank.js";
 
@@ -12,6 +12,12 @@ export interface LoadOptions {
   sha256?: string;
   /** Force the simd (true) or plain (false) wasm module; default: detect. */
   simd?: boolean;
+  /**
+   * "cpu" (default), "gpu" or "auto". Other than "cpu", where the page has WebGPU the package loads
+   * its WebGPU build and puts the model on the adapter; "auto" then times both engines once per
+   * page-size class and keeps the faster. Use `rerankAsync` to let the GPU score.
+   */
+  backend?: Backend;
   /** Download progress of the default model (browser). */
   onProgress?: (progress: { loaded: number; total: number }) => void;
 }
@@ -31,9 +37,13 @@ export declare class HomeRanker {
   observe(events: SessionEvent | SessionEvent[]): number;
   /** Reranks a page. On any internal failure returns the server order with `fallback` set. */
   rerank(page: HomePage, options?: RerankOptions): RerankResult;
+  /** Reranks on the backend chosen at load (the GPU is awaited); fails open like `rerank`. */
+  rerankAsync(page: HomePage, options?: RerankOptions): Promise<RerankResult>;
+  /** Changes the backend setting ("gpu" needs the GPU attached at load). */
+  setBackend(backend: Backend): void;
   /** Wipes every event and cached embedding. */
   forget(): void;
-  stats(): RankerStats & { wasm: "simd" | "plain"; linearMemoryBytes: number };
+  stats(): RankerStats & { wasm: "simd" | "plain" | "webgpu"; linearMemoryBytes: number };
   readonly modelId: string;
   readonly embeddingDim: number;
   /** Frees the wasm memory of this ranker. */
@@ -43,7 +53,9 @@ export declare class HomeRanker {
 /** Whether this engine supports WebAssembly SIMD. */
 export declare function simdSupported(): boolean;
 /** Loads the wasm module ahead of time; resolves to the flavour chosen. */
-export declare function init(options?: LoadOptions): Promise<"simd" | "plain">;
+export declare function init(options?: LoadOptions): Promise<"simd" | "plain" | "webgpu">;
+/** Whether this page has WebGPU (navigator.gpu). */
+export declare function webGpuAvailable(): boolean;
 
 /** The demo's listener simulator (see src/sim). */
 export interface Simulator {

@@ -1,5 +1,5 @@
 // Browser (and bundler) entry of the homerank package.
-import { createSimulatorWith, initWasm, makeHomeRanker, simdSupported } from "./ranker.js";
+import { createSimulatorWith, initWasm, makeHomeRanker, simdSupported, webGpuAvailable } from "./ranker.js";
 
 async function fetchBytes(url, expected, onProgress) {
   const response = await fetch(url);
@@ -32,6 +32,6 @@ const browser = {
 };
 
 export const HomeRanker = makeHomeRanker(browser);
-export { simdSupported };
+export { simdSupported, webGpuAvailable };
 export const init = (options) => initWasm(browser, options).then(({ flavour }) => flavour);
 export const createSimulator = (catalogSeed, personaSeed, options) => createSimulatorWith(browser, catalogSeed, personaSeed, options);

@@ -7,8 +7,15 @@ import { DEFAULT_MODEL } from "./default-model.js";
 // (iife) worker format refuses.
 import * as simdGlue from "../pkg/simd/homerank.js";
 import * as plainGlue from "../pkg/plain/homerank.js";
+import * as webgpuGlue from "../pkg/webgpu/homerank.js";
 
-let wasmReady = null;
+const GLUE = { simd: simdGlue, plain: plainGlue, webgpu: webgpuGlue };
+const wasmReady = new Map();
+
+/** Whether this page can use WebGPU (`navigator.gpu`; Node has none). */
+export function webGpuAvailable() {
+  return typeof navigator !== "undefined" && navigator.gpu != null;
+}
 
 /** Whether this engine runs WebAssembly SIMD (validates a tiny module using v128). */
 export function simdSupported() {
@@ -29,21 +36,33 @@ function loadError(message, cause) {
   return err;
 }
 
-/** Loads and instantiates the right wasm module once (simd when the engine has it). */
+/**
+ * The wasm module for these options: the WebGPU build when a backend other than "cpu" is asked
+ * for and the page has WebGPU (and SIMD), else simd or plain.
+ */
+function flavourFor(options) {
+  const simd = options.simd ?? simdSupported();
+  const backend = options.backend ?? "cpu";
+  if (backend !== "cpu" && simd && webGpuAvailable()) return "webgpu";
+  return simd ? "simd" : "plain";
+}
+
+/** Loads and instantiates the chosen wasm module, once per flavour. */
 export function initWasm(platform, options = {}) {
-  if (!wasmReady) {
-    const flavour = options.simd ?? simdSupported() ? "simd" : "plain";
-    wasmReady = (async () => {
-      const glue = flavour === "simd" ? simdGlue : plainGlue;
+  const flavour = flavourFor(options);
+  if (!wasmReady.has(flavour)) {
+    const ready = (async () => {
+      const glue = GLUE[flavour];
       const source = await platform.wasmSource(flavour);
       const exports = await glue.default({ module_or_path: source });
       return { glue, flavour, memory: exports.memory };
     })().catch((e) => {
-      wasmReady = null;
+      wasmReady.delete(flavour);
       throw loadError(`homerank: could not load the ${flavour} wasm module: ${e.message}`, e);
     });
+    wasmReady.set(flavour, ready);
   }
-  return wasmReady;
+  return wasmReady.get(flavour);
 }
 
 function bytesOf(model) {
@@ -76,10 +95,28 @@ export function makeHomeRanker(platform) {
       this.#memory = memory;
     }
 
-    /** Loads a model from its bytes; `options.sha256` (hex) is checked when given. */
+    /**
+     * Loads a model from its bytes; `options.sha256` (hex) is checked when given.
+     * `options.backend`: "cpu" (the default), "gpu" or "auto" (WebGPU where the page has it and,
+     * for "auto", where it measures faster; see `rerankAsync`).
+     */
     static async load(modelBytes, options = {}) {
+      const bytes = bytesOf(modelBytes);
       const { glue, flavour, memory } = await initWasm(platform, options);
-      return new HomeRanker(glue.WasmRanker.fromBytes(bytesOf(modelBytes), options.sha256 ?? undefined), flavour, memory);
+      const inner = glue.WasmRanker.fromBytes(bytes, options.sha256 ?? undefined);
+      const backend = options.backend ?? "cpu";
+      inner.setBackend(backend);
+      if (backend !== "cpu") {
+        if (flavour === "webgpu") {
+          // No adapter, or a device that fails to start: the CPU scores, stats().gpuError says why.
+          await inner.attachGpu(bytes).catch(() => {});
+        } else {
+          inner.noteGpuUnavailable(
+            webGpuAvailable() ? "WebGPU needs the simd wasm module" : "no WebGPU here (navigator.gpu is missing)",
+          );
+        }
+      }
+      return new HomeRanker(inner, flavour, memory);
     }
 
     /** Loads the model shipped in the package, checking its manifest checksum. */
@@ -96,6 +133,19 @@ export function makeHomeRanker(platform) {
     /** Reranks a page; on any internal failure the server order comes back with `fallback` set. */
     rerank(page, options) {
       return this.#inner.rerank(page, options);
+    }
+
+    /**
+     * Reranks a page on the backend chosen at load, awaiting the GPU when it is used; resolves
+     * like `rerank` (a GPU failure scores that call on the CPU, with `backendFallback` set).
+     */
+    rerankAsync(page, options) {
+      return this.#inner.rerankAsync(page, options);
+    }
+
+    /** "auto", "cpu" or "gpu" from now on ("gpu" needs the GPU attached at load). */
+    setBackend(backend) {
+      this.#inner.setBackend(backend);
     }
 
     /** Wipes every event and cached embedding. */

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the npm package's wasm modules: a simd128 build and a plain one for engines without
-# simd, each through wasm-bindgen (--target web, loadable from Node too) and wasm-opt (npm
+# Builds the npm package's wasm modules: a simd128 build, a plain one for engines without
+# simd, and a simd128 build with the WebGPU backend (`gpu` feature, loaded only when a ranker
+# asks for backend "auto" or "gpu" where the page has WebGPU), each through wasm-bindgen (--target web, loadable from Node too) and wasm-opt (npm
 # `binaryen`; Debian's binaryen 108 produces modules that fail at start-up, never use it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,18 +14,20 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
 fi
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
 
-build() { # flavour rustflags wasm-opt-features
-  local flavour=$1 flags=$2 features=$3
+build() { # flavour rustflags wasm-opt-features [cargo features]
+  local flavour=$1 flags=$2 features=$3 cargo_features=${4:-}
   RUSTFLAGS="$flags" cargo build --lib --profile wasm --target wasm32-unknown-unknown \
-    --no-default-features --target-dir "target/wasm-$flavour" --quiet
+    --no-default-features ${cargo_features:+--features "$cargo_features"} --target-dir "target/wasm-$flavour" --quiet
   rm -rf "pkg/$flavour"
   wasm-bindgen "target/wasm-$flavour/wasm32-unknown-unknown/wasm/homerank.wasm" \
     --target web --out-dir "pkg/$flavour" --out-name homerank
   node_modules/.bin/wasm-opt -O3 $features "pkg/$flavour/homerank_bg.wasm" -o "pkg/$flavour/homerank_bg.wasm"
 }
 
-build simd "-C target-feature=+simd128" "--enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue"
-build plain "" "--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue"
+post_mvp="--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue"
+build simd "-C target-feature=+simd128" "--enable-simd $post_mvp"
+build webgpu "-C target-feature=+simd128" "--enable-simd $post_mvp" gpu
+build plain "" "$post_mvp"
 
 # The default model's checksum, for `HomeRanker.loadDefault()` to verify.
 node -e '

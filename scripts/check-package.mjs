@@ -5,7 +5,7 @@ import { gzipSync } from "node:zlib";
 
 const NETWORK = /fetch|xmlhttprequest|websocket|sendbeacon|eventsource|rtcpeerconnection/i;
 let failed = false;
-for (const flavour of ["simd", "plain"]) {
+for (const flavour of ["simd", "plain", "webgpu"]) {
   const path = `pkg/${flavour}/homerank_bg.wasm`;
   const bytes = readFileSync(path);
   const imports = WebAssembly.Module.imports(new WebAssembly.Module(bytes));

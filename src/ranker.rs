@@ -166,6 +166,12 @@ impl HomeRanker {
         }
     }
 
+    /// Records why no GPU can be used here (the JS package calls this where the page has no
+    /// WebGPU); `stats().gpuError` and, with the backend set to `gpu`, each result say it.
+    pub fn note_gpu_unavailable(&mut self, reason: &str) {
+        self.gpu_error = Some(reason.to_owned());
+    }
+
     /// The attached GPU, if any.
     #[cfg(feature = "gpu")]
     pub fn gpu(&self) -> Option<&crate::gpu::GpuModel> {
@@ -338,10 +344,10 @@ impl HomeRanker {
         if self.backend != Backend::Gpu {
             return None;
         }
-        Some(if !cfg!(feature = "gpu") {
-            "built without the gpu feature".to_owned()
-        } else if let Some(e) = &self.gpu_error {
+        Some(if let Some(e) = &self.gpu_error {
             e.clone()
+        } else if !cfg!(feature = "gpu") {
+            "built without the gpu feature".to_owned()
         } else if synchronous {
             "the synchronous rerank cannot wait for the GPU in wasm: use rerank_async (rerankAsync)".to_owned()
         } else {

@@ -93,8 +93,10 @@ export interface RerankResult {
   pageId: string;
   shelves: ShelfResult[];
   removed: RemovedItem[];
-  /** "cpu", "cpu-simd", "webgpu", or "none" when no model ran. */
+  /** "cpu", "cpu-simd", "gpu" (WebGPU), or "none" when no model ran. */
   backend: string;
+  /** Present when the backend is set to "gpu" but this call was scored on the CPU: why. */
+  backendFallback?: string;
   modelId: string;
   eventsUsed: number;
   elapsedMs: number;
@@ -102,9 +104,20 @@ export interface RerankResult {
   fallback: string | null;
 }
 
+export type Backend = "auto" | "cpu" | "gpu";
+
 export interface RankerStats {
   modelId: string;
   backend: string;
+  backendSetting: Backend;
+  /** The WebGPU adapter in use, e.g. "swiftshader (webgpu, cpu)", or null. */
+  gpuAdapter: string | null;
+  /** Why the GPU could not be attached or last failed, or null. */
+  gpuError: string | null;
+  gpuCalls: number;
+  gpuFallbacks: number;
+  /** What "auto" measured: [page-size class, GPU faster] pairs. */
+  autoChoices: [number, boolean][];
   precision: string;
   eventsHeld: number;
   eventsResolved: number;

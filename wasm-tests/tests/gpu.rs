@@ -87,3 +87,39 @@ async fn rerank_async_on_webgpu_gives_the_cpu_order() {
     // The synchronous rerank cannot wait for the GPU in wasm: it scores on the CPU.
     assert!(gpu.rerank(&page, &opts).unwrap().backend.starts_with("cpu"));
 }
+
+/// The JS API's path (`WasmRanker`: setBackend, attachGpu, rerankAsync), as the npm package's
+/// WebGPU module runs it.
+#[wasm_bindgen_test]
+async fn js_api_attach_gpu_and_rerank_async() {
+    use homerank::wasm::WasmRanker;
+    use wasm_bindgen::JsValue;
+    use wasm_bindgen_futures::JsFuture;
+
+    let page = make_page(4, 12, 32, 22);
+    let ids: Vec<String> = page.items().map(|(_, _, i)| i.id.clone()).collect();
+    let events: Vec<SessionEvent> =
+        (0..6).map(|k| SessionEvent::new(&ids[(k * 5) % ids.len()], Action::Skip)).collect();
+    let mut ranker = WasmRanker::from_bytes(MODEL, None).unwrap();
+    ranker.set_backend("gpu").unwrap();
+    if let Err(e) = JsFuture::from(ranker.attach_gpu(MODEL).unwrap()).await {
+        let message = js_sys::Error::from(e).message().as_string().unwrap_or_default();
+        return console_log!("{}", skip_or_fail(homerank::Error::Gpu(message)).unwrap_err());
+    }
+    ranker.observe(serde_wasm_bindgen::to_value(&events).unwrap()).unwrap();
+    let page_js = serde_wasm_bindgen::to_value(&page).unwrap();
+    let pending = ranker.rerank_async(page_js.clone(), JsValue::UNDEFINED).unwrap();
+    let result: homerank::RerankResult =
+        serde_wasm_bindgen::from_value(JsFuture::from(pending).await.unwrap()).unwrap();
+    assert_eq!((result.backend.as_str(), result.backend_fallback.as_deref()), ("gpu", None));
+    let stats = ranker.stats().unwrap();
+    let calls = js_sys::Reflect::get(&stats, &"gpuCalls".into()).unwrap().as_f64();
+    assert_eq!(calls, Some(1.0));
+    // While a GPU rerank is in flight, other calls are refused (code BUSY), not raced.
+    let pending = JsFuture::from(ranker.rerank_async(page_js, JsValue::UNDEFINED).unwrap());
+    JsFuture::from(js_sys::Promise::resolve(&JsValue::NULL)).await.unwrap();
+    let busy = ranker.forget().unwrap_err();
+    assert_eq!(js_sys::Reflect::get(&busy, &"code".into()).unwrap().as_string().as_deref(), Some("BUSY"));
+    assert!(pending.await.is_ok());
+    ranker.forget().unwrap();
+}

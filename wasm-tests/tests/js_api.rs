@@ -34,8 +34,8 @@ fn page_json() -> String {
 #[wasm_bindgen_test]
 fn rerank_takes_and_returns_plain_js_objects() {
     let mut r = ranker();
-    assert!(r.model_id().starts_with("homerank-s-test-fixture@sha256:"));
-    assert_eq!(r.embedding_dim(), 32);
+    assert!(r.model_id().unwrap().starts_with("homerank-s-test-fixture@sha256:"));
+    assert_eq!(r.embedding_dim().unwrap(), 32);
     let page = js(&page_json());
     let out = r.rerank(page.clone(), JsValue::UNDEFINED).unwrap();
     assert!(get(&out, "fallback").is_null());
@@ -55,7 +55,7 @@ fn rerank_takes_and_returns_plain_js_objects() {
     assert!(get(&items.get(0), "score").as_f64().is_some());
     let stats = r.stats().unwrap();
     assert_eq!(get(&stats, "eventsHeld").as_f64().unwrap(), 3.0);
-    r.forget();
+    r.forget().unwrap();
     assert_eq!(get(&r.stats().unwrap(), "cachedItems").as_f64().unwrap(), 0.0);
     let json = r.rerank_json(&page_json(), None).unwrap();
     assert!(json.contains("\"fallback\":null"));
