@@ -41,7 +41,9 @@ fn main() {
         r
     };
     let mut gpu = make(Backend::Gpu);
-    if let Err(e) = pollster::block_on(gpu.attach_gpu(&file, &GpuSettings::default())) {
+    // Software adapters take seconds on the largest pages: allow them.
+    let settings = GpuSettings { timeout: Duration::from_secs(300), ..GpuSettings::default() };
+    if let Err(e) = pollster::block_on(gpu.attach_gpu(&file, &settings)) {
         println!("no GPU adapter ({e}): nothing to compare");
         return;
     }

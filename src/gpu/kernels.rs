@@ -23,6 +23,7 @@ pub enum Kernel {
 
 pub struct Pipelines {
     pipelines: Vec<wgpu::ComputePipeline>,
+    layouts: Vec<wgpu::BindGroupLayout>,
 }
 
 impl Pipelines {
@@ -57,11 +58,16 @@ impl Pipelines {
             pipeline("embed", &embed, &[]),
             pipeline("head", &head, &[]),
         ];
-        Pipelines { pipelines }
+        let layouts = pipelines.iter().map(|p| p.get_bind_group_layout(0)).collect();
+        Pipelines { pipelines, layouts }
     }
 
     fn get(&self, kernel: Kernel) -> &wgpu::ComputePipeline {
         &self.pipelines[kernel as usize]
+    }
+
+    fn layout(&self, kernel: Kernel) -> &wgpu::BindGroupLayout {
+        &self.layouts[kernel as usize]
     }
 }
 
@@ -120,7 +126,7 @@ impl<'a> Recorder<'a> {
         );
         let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: None,
-            layout: &self.pipelines.get(kernel).get_bind_group_layout(0),
+            layout: self.pipelines.layout(kernel),
             entries: &entries,
         });
         let groups = threads.div_ceil(WORKGROUP).max(1);
