@@ -102,3 +102,47 @@ fn a_manifest_beside_the_model_is_enforced() {
     let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(info["manifest"].as_str().unwrap().starts_with("MISMATCH: model checksum mismatch"));
 }
+
+#[test]
+fn backend_flag_chooses_the_engine_and_refuses_unknown_ones() {
+    let dir = temp_dir("backend");
+    let model = dir.join("fixture.gguf");
+    std::fs::write(&model, fixture_model_bytes(5, Precision::Q8_0)).unwrap();
+    std::fs::write(dir.join("page.json"), serde_json::to_string(&make_page(2, 4, 32, 3)).unwrap()).unwrap();
+    std::fs::write(dir.join("events.jsonl"), "{\"itemId\":\"s0-i1\",\"action\":\"play\"}\n").unwrap();
+    let run = |backend: &str| {
+        bin()
+            .args(["rerank", "--backend", backend, "--model"])
+            .arg(&model)
+            .arg("--page")
+            .arg(dir.join("page.json"))
+            .arg("--session")
+            .arg(dir.join("events.jsonl"))
+            .output()
+            .unwrap()
+    };
+    let cpu = run("cpu");
+    assert!(cpu.status.success(), "{}", String::from_utf8_lossy(&cpu.stderr));
+    let cpu: homerank::RerankResult = serde_json::from_slice(&cpu.stdout).unwrap();
+    assert_eq!((cpu.backend.as_str(), cpu.backend_fallback.as_deref()), ("cpu", None));
+
+    let gpu = run("gpu");
+    assert!(gpu.status.success(), "{}", String::from_utf8_lossy(&gpu.stderr));
+    let gpu: homerank::RerankResult = serde_json::from_slice(&gpu.stdout).unwrap();
+    if cfg!(feature = "gpu") {
+        // Scored on whatever adapter there is, or on the CPU with the reason.
+        assert!(gpu.backend == "gpu" || gpu.backend_fallback.is_some());
+    } else {
+        assert_eq!(gpu.backend, "cpu");
+        assert_eq!(gpu.backend_fallback.as_deref(), Some("built without the gpu feature"));
+    }
+    assert_eq!(gpu.order(), cpu.order());
+
+    let bad = run("tpu");
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("auto, cpu or gpu"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}
