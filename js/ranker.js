@@ -137,7 +137,8 @@ export function makeHomeRanker(platform) {
 
     /**
      * Reranks a page on the backend chosen at load, awaiting the GPU when it is used; resolves
-     * like `rerank` (a GPU failure scores that call on the CPU, with `backendFallback` set).
+     * like `rerank` (a GPU failure scores that call on the CPU, with `backendFallback` set). The
+     * ranker stays usable meanwhile; a rerank made then is scored on the CPU.
      */
     rerankAsync(page, options) {
       return this.#inner.rerankAsync(page, options);

@@ -53,6 +53,39 @@ enum Prepared {
     Score(Features),
 }
 
+/// What [`HomeRanker::start_rerank`] gives: the result, or a GPU forward still to run.
+pub enum Started {
+    Done(RerankResult),
+    Pending(PendingRerank),
+}
+
+/// A rerank waiting for its GPU forward ([`PendingRerank::run`]); it holds the ranker's GPU
+/// model until [`HomeRanker::complete_rerank`].
+pub struct PendingRerank {
+    start: Instant,
+    features: Features,
+    #[cfg(feature = "gpu")]
+    gpu: crate::gpu::GpuModel,
+    #[cfg(not(feature = "gpu"))]
+    gpu: (),
+    /// `auto` measuring: the CPU's scores and time.
+    cpu: Option<(Result<Vec<f32>>, f64)>,
+    /// The GPU's scores and time.
+    outcome: Option<Result<(Vec<f32>, f64)>>,
+}
+
+impl PendingRerank {
+    /// Runs the GPU forward (never blocks; in the browser it yields to the event loop).
+    pub async fn run(&mut self) {
+        #[cfg(feature = "gpu")]
+        {
+            let t = Instant::now();
+            let scores = self.gpu.score(&self.features).await;
+            self.outcome = Some(scores.map(|s| (s, t.elapsed().as_secs_f64() * 1e3)));
+        }
+    }
+}
+
 /// The on-device reranker: a model plus the session it has observed.
 #[derive(Debug)]
 pub struct HomeRanker {
@@ -62,6 +95,10 @@ pub struct HomeRanker {
     #[cfg(feature = "gpu")]
     gpu: Option<crate::gpu::GpuModel>,
     gpu_error: Option<String>,
+    /// A [`PendingRerank`] holds the GPU model.
+    gpu_in_flight: bool,
+    /// `name (backend, device type)` of the attached adapter.
+    gpu_adapter: Option<String>,
     gpu_calls: u64,
     gpu_fallbacks: u64,
     auto: AutoChoice,
@@ -115,6 +152,8 @@ impl HomeRanker {
             #[cfg(feature = "gpu")]
             gpu: None,
             gpu_error: None,
+            gpu_in_flight: false,
+            gpu_adapter: None,
             gpu_calls: 0,
             gpu_fallbacks: 0,
             auto: AutoChoice::default(),
@@ -154,6 +193,8 @@ impl HomeRanker {
         }
         match crate::gpu::GpuModel::new(&file.config, &file.tensors, settings).await {
             Ok(gpu) => {
+                let a = gpu.adapter();
+                self.gpu_adapter = Some(format!("{} ({}, {})", a.name, a.backend, a.device_type));
                 self.gpu = Some(gpu);
                 self.gpu_error = None;
                 self.auto.clear();
@@ -247,17 +288,95 @@ impl HomeRanker {
 
     /// [`HomeRanker::rerank`] that can await the GPU: the one to call in the browser.
     pub async fn rerank_async(&mut self, page: &HomePage, options: &RerankOptions) -> Result<RerankResult> {
+        match self.start_rerank(page, options)? {
+            Started::Done(result) => Ok(result),
+            Started::Pending(mut pending) => {
+                pending.run().await;
+                Ok(self.complete_rerank(page, options, pending))
+            }
+        }
+    }
+
+    /// The first step of an asynchronous rerank: everything up to the GPU forward. The GPU
+    /// model moves into the returned [`PendingRerank`] while it works, so the ranker stays usable
+    /// meanwhile (another call then scores on the CPU); [`HomeRanker::complete_rerank`] takes it
+    /// back. Errors only where `rerank` does.
+    pub fn start_rerank(&mut self, page: &HomePage, options: &RerankOptions) -> Result<Started> {
         let start = Instant::now();
         options.validate()?;
-        let attempt = match self.prepare(page) {
-            Ok(Prepared::Done(result)) => Ok(result),
-            Ok(Prepared::Score(features)) => {
-                let (scores, backend, backend_fallback) = self.score(&features).await;
-                scores.and_then(|s| self.finish(page, options, &features, s, backend, backend_fallback))
-            }
-            Err(e) => Err(e),
+        let features = match self.prepare(page) {
+            Ok(Prepared::Done(result)) => return self.conclude(page, options, Ok(result), start).map(Started::Done),
+            Ok(Prepared::Score(features)) => features,
+            Err(e) => return self.conclude(page, options, Err(e), start).map(Started::Done),
         };
-        self.conclude(page, options, attempt, start)
+        #[cfg(feature = "gpu")]
+        if self.backend != Backend::Cpu {
+            let n = features.n_cands();
+            let measure = self.backend == Backend::Auto && self.auto.use_gpu(n).is_none();
+            let wanted = measure || self.backend == Backend::Gpu || self.auto.use_gpu(n) == Some(true);
+            if let Some(gpu) = self.gpu.take_if(|_| wanted) {
+                self.gpu_in_flight = true;
+                // Measuring (`auto`, first page of its size class): the CPU answers, the GPU is timed.
+                let cpu = measure.then(|| {
+                    let t = Instant::now();
+                    let scores = self.model.score(&features, &mut self.scratch);
+                    (scores, t.elapsed().as_secs_f64() * 1e3)
+                });
+                return Ok(Started::Pending(PendingRerank { start, features, gpu, cpu, outcome: None }));
+            }
+        }
+        let scores = self.model.score(&features, &mut self.scratch);
+        let why = self.why_not_gpu(false);
+        let attempt = scores.and_then(|s| self.finish(page, options, &features, s, self.backend(), why));
+        self.conclude(page, options, attempt, start).map(Started::Done)
+    }
+
+    /// The last step of an asynchronous rerank: the GPU goes back to the ranker, a failed GPU
+    /// forward is redone on the CPU, and the page is composed.
+    pub fn complete_rerank(
+        &mut self,
+        page: &HomePage,
+        options: &RerankOptions,
+        pending: PendingRerank,
+    ) -> RerankResult {
+        let PendingRerank { start, features, gpu, cpu, outcome } = pending;
+        #[cfg(feature = "gpu")]
+        {
+            self.gpu = Some(gpu);
+            self.gpu_in_flight = false;
+        }
+        #[cfg(not(feature = "gpu"))]
+        let _ = gpu;
+        let outcome = outcome.unwrap_or_else(|| Err(Error::Gpu("the GPU forward was not run".into())));
+        let (scores, backend, why) = match (cpu, outcome) {
+            (Some((scores, cpu_ms)), gpu) => {
+                let gpu_ms = match gpu {
+                    Ok((_, ms)) => ms,
+                    Err(e) => {
+                        self.gpu_error = Some(e.to_string());
+                        f64::INFINITY
+                    }
+                };
+                self.auto.record(features.n_cands(), cpu_ms, gpu_ms);
+                (scores, self.backend(), None)
+            }
+            (None, Ok((scores, _))) => {
+                self.gpu_calls += 1;
+                (Ok(scores), "gpu", None)
+            }
+            (None, Err(e)) => {
+                self.gpu_fallbacks += 1;
+                self.gpu_error = Some(e.to_string());
+                (self.model.score(&features, &mut self.scratch), self.backend(), Some(e.to_string()))
+            }
+        };
+        let attempt = scores.and_then(|s| self.finish(page, options, &features, s, backend, why));
+        // `conclude` errs only for strict-mode page errors, which `start_rerank` already returned.
+        self.conclude(page, options, attempt, start).unwrap_or_else(|e| {
+            let mut r = RerankResult::server_order(page);
+            r.fallback = Some(e.to_string());
+            r
+        })
     }
 
     fn conclude(
@@ -292,59 +411,14 @@ impl HomeRanker {
         Ok(Prepared::Score(features))
     }
 
-    /// Scores on the engine the backend setting picks: `(scores, engine, why the GPU was not
-    /// used when it should have been)`.
-    async fn score(&mut self, features: &Features) -> (Result<Vec<f32>>, &'static str, Option<String>) {
-        #[cfg(feature = "gpu")]
-        if let Some(gpu) = self.gpu.as_mut() {
-            let n = features.n_cands();
-            let gpu_wanted = match self.backend {
-                Backend::Cpu => false,
-                Backend::Gpu => true,
-                Backend::Auto => match self.auto.use_gpu(n) {
-                    Some(g) => g,
-                    None => {
-                        // First page of this size: time both, keep the faster, answer from the CPU.
-                        let t = Instant::now();
-                        let cpu = self.model.score(features, &mut self.scratch);
-                        let cpu_ms = t.elapsed().as_secs_f64() * 1e3;
-                        let t = Instant::now();
-                        match gpu.score(features).await {
-                            Ok(_) => self.auto.record(n, cpu_ms, t.elapsed().as_secs_f64() * 1e3),
-                            Err(e) => {
-                                self.gpu_error = Some(e.to_string());
-                                self.auto.record(n, cpu_ms, f64::INFINITY);
-                            }
-                        }
-                        return (cpu, self.backend(), None);
-                    }
-                },
-            };
-            if gpu_wanted {
-                match gpu.score(features).await {
-                    Ok(scores) => {
-                        self.gpu_calls += 1;
-                        return (Ok(scores), "gpu", None);
-                    }
-                    Err(e) => {
-                        self.gpu_fallbacks += 1;
-                        self.gpu_error = Some(e.to_string());
-                        let scores = self.model.score(features, &mut self.scratch);
-                        return (scores, self.backend(), Some(e.to_string()));
-                    }
-                }
-            }
-        }
-        let why = self.why_not_gpu(false);
-        (self.model.score(features, &mut self.scratch), self.backend(), why)
-    }
-
     /// With the backend set to `gpu`, why a call is scored on the CPU all the same.
     fn why_not_gpu(&self, synchronous: bool) -> Option<String> {
         if self.backend != Backend::Gpu {
             return None;
         }
-        Some(if let Some(e) = &self.gpu_error {
+        Some(if self.gpu_in_flight {
+            "the GPU is busy with another rerank_async call (rerankAsync); this one was scored on the CPU".to_owned()
+        } else if let Some(e) = &self.gpu_error {
             e.clone()
         } else if !cfg!(feature = "gpu") {
             "built without the gpu feature".to_owned()
@@ -394,18 +468,11 @@ impl HomeRanker {
     }
 
     pub fn stats(&self) -> RankerStats {
-        #[cfg(feature = "gpu")]
-        let gpu_adapter = self.gpu.as_ref().map(|g| {
-            let a = g.adapter();
-            format!("{} ({}, {})", a.name, a.backend, a.device_type)
-        });
-        #[cfg(not(feature = "gpu"))]
-        let gpu_adapter = None;
         RankerStats {
             model_id: self.model_id.clone(),
             backend: if self.backend == Backend::Gpu { "gpu".into() } else { self.backend().into() },
             backend_setting: self.backend,
-            gpu_adapter,
+            gpu_adapter: self.gpu_adapter.clone(),
             gpu_error: self.gpu_error.clone(),
             gpu_calls: self.gpu_calls,
             gpu_fallbacks: self.gpu_fallbacks,

@@ -181,7 +181,7 @@ fn no_adapter_means_the_cpu_and_says_why() {
 }
 
 #[test]
-fn a_timed_out_forward_falls_back_and_the_next_call_recovers() {
+fn a_timed_out_forward_falls_back_and_the_next_call_still_answers() {
     let page = make_page(40, 50, 32, 12);
     let opts = RerankOptions::default();
     let settings = GpuSettings { timeout: std::time::Duration::ZERO, ..vulkan() };
@@ -196,6 +196,11 @@ fn a_timed_out_forward_falls_back_and_the_next_call_recovers() {
         got.backend_fallback
     );
     assert_eq!(got.order(), want.order());
+    // The timed-out readback is settled before the next forward (which times out again here).
+    let again = r.rerank(&page, &opts).unwrap();
+    assert_eq!((again.backend.as_str(), again.fallback.as_deref()), ("cpu", None));
+    assert_eq!(again.order(), want.order());
+    assert_eq!(r.stats().gpu_fallbacks, 2);
 }
 
 #[test]

@@ -199,8 +199,35 @@ function renderHome(container, shelves, { device }) {
   }
 }
 
+// `?backend=auto` or `?backend=gpu` in the URL scores with WebGPU where the browser has it
+// (asynchronously: a render asked for while one is in flight is folded into a single re-render).
+const BACKEND = new URLSearchParams(location.search).get("backend") ?? "cpu";
+let gpuRender = null;
+let gpuRenderAgain = false;
+
 function render() {
-  const result = rerank();
+  if (BACKEND === "cpu") return draw(rerank());
+  if (gpuRender) {
+    gpuRenderAgain = true;
+    return;
+  }
+  gpuRender = (async () => {
+    do {
+      gpuRenderAgain = false;
+      const result = await ranker.rerankAsync(serverPage, { ...layout.options });
+      if (result.eventsUsed > 0) {
+        times.push(result.elapsedMs);
+        if (times.length > 200) times.shift();
+      }
+      lastResult = result;
+      draw(result);
+    } while (gpuRenderAgain);
+  })().finally(() => {
+    gpuRender = null;
+  });
+}
+
+function draw(result) {
   const serverShelves = serverPage.shelves.map((s) => ({
     id: s.id, title: s.title, pinned: s.pinned,
     visible: Math.min(s.items.length, s.maxItems ?? Infinity),
@@ -222,6 +249,7 @@ function render() {
 function renderStatus(result) {
   const stats = ranker.stats();
   $("st-backend").textContent = `${result.backend === "none" ? stats.backend : result.backend} (${stats.wasm})`;
+  $("st-backend").title = [stats.gpuAdapter, result.backendFallback ?? stats.gpuError].filter(Boolean).join(" — ");
   $("st-model").textContent = ranker.modelId;
   $("st-model").title = ranker.modelId;
   const sorted = [...times].sort((a, b) => a - b);
@@ -507,7 +535,10 @@ function importLayout(text) {
 
 async function main() {
   for (const [seed, name] of PERSONAS) $("persona").add(new Option(name, String(seed)));
-  [ranker, sim] = await Promise.all([HomeRanker.loadDefault(), createSimulator(CATALOG_SEED, layout.persona)]);
+  [ranker, sim] = await Promise.all([
+    HomeRanker.loadDefault({ backend: BACKEND }),
+    createSimulator(CATALOG_SEED, layout.persona),
+  ]);
   bind();
   rebuild();
   // Read-only handles for the end-to-end tests (www/tests/demo.e2e.mjs).

@@ -137,7 +137,16 @@ impl GpuModel {
                 ..Default::default()
             })
             .await
-            .map_err(|e| Error::Gpu(format!("no adapter: {e}")))?;
+            .map_err(|e| {
+                if cfg!(target_arch = "wasm32") {
+                    Error::Gpu(
+                        "no adapter: navigator.gpu.requestAdapter() gave none (WebGPU is off or unsupported here)"
+                            .into(),
+                    )
+                } else {
+                    Error::Gpu(format!("no adapter: {e}"))
+                }
+            })?;
         let info = adapter.get_info();
         let summary = AdapterSummary {
             name: if info.name.is_empty() { info.driver.clone() } else { info.name.clone() },

@@ -1,8 +1,9 @@
 //! `WasmRanker`: the JS face of [`crate::HomeRanker`]. The npm package's `HomeRanker` class
 //! (js/ranker.js) wraps it with module loading and the default model.
 //!
-//! The ranker sits in an `Rc<RefCell<_>>` so that `rerankAsync` can hold it across the GPU
-//! readback; a call made while one is in flight is refused with code `BUSY` rather than racing.
+//! The ranker sits in an `Rc<RefCell<_>>` so that `rerankAsync` and `attachGpu` can reach it
+//! after an await. `rerankAsync` borrows it only around the GPU forward, never across it;
+//! `attachGpu` holds it while the device starts, and a call made then is refused with code `BUSY`.
 
 use std::cell::{RefCell, RefMut};
 use std::rc::Rc;
@@ -15,7 +16,7 @@ use crate::event::SessionEvent;
 use crate::manifest::check_sha256;
 use crate::options::RerankOptions;
 use crate::page::HomePage;
-use crate::ranker::HomeRanker;
+use crate::ranker::{HomeRanker, Started};
 
 /// Options go through JSON text: serde-wasm-bindgen reads only the fields a struct names, so an
 /// unknown (misspelt) option would pass silently; the JSON path refuses it, as in Rust and the CLI.
@@ -28,7 +29,7 @@ fn options_from_js(options: JsValue) -> Result<RerankOptions, JsValue> {
 }
 
 fn busy() -> JsValue {
-    let e = js_sys::Error::new("homerank: a rerankAsync call is still running on this ranker; await it first");
+    let e = js_sys::Error::new("homerank: attachGpu is still running on this ranker; await it first");
     let _ = js_sys::Reflect::set(&e, &"code".into(), &"BUSY".into());
     e.into()
 }
@@ -99,10 +100,18 @@ impl WasmRanker {
     ) -> Result<js_sys::Promise, JsValue> {
         let page: HomePage = from_js(page, "page")?;
         let options = options_from_js(options)?;
+        // The ranker is borrowed only before and after the GPU forward, so other calls (observe,
+        // rerank, another rerankAsync, which then scores on the CPU) go on while it runs.
+        let started = self.ranker()?.start_rerank(&page, &options).map_err(js_error)?;
         let inner = self.inner.clone();
         Ok(wasm_bindgen_futures::future_to_promise(async move {
-            let mut ranker = inner.try_borrow_mut().map_err(|_| busy())?;
-            let result = ranker.rerank_async(&page, &options).await.map_err(js_error)?;
+            let result = match started {
+                Started::Done(result) => result,
+                Started::Pending(mut pending) => {
+                    pending.run().await;
+                    inner.try_borrow_mut().map_err(|_| busy())?.complete_rerank(&page, &options, pending)
+                }
+            };
             to_js(&result)
         }))
     }

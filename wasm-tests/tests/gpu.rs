@@ -115,11 +115,23 @@ async fn js_api_attach_gpu_and_rerank_async() {
     let stats = ranker.stats().unwrap();
     let calls = js_sys::Reflect::get(&stats, &"gpuCalls".into()).unwrap().as_f64();
     assert_eq!(calls, Some(1.0));
-    // While a GPU rerank is in flight, other calls are refused (code BUSY), not raced.
+    // While a GPU rerank is in flight the ranker stays usable: events and other reranks go on
+    // (on the CPU, saying why), and the GPU comes back afterwards.
+    let page_js2 = page_js.clone();
     let pending = JsFuture::from(ranker.rerank_async(page_js, JsValue::UNDEFINED).unwrap());
     JsFuture::from(js_sys::Promise::resolve(&JsValue::NULL)).await.unwrap();
-    let busy = ranker.forget().unwrap_err();
-    assert_eq!(js_sys::Reflect::get(&busy, &"code".into()).unwrap().as_string().as_deref(), Some("BUSY"));
-    assert!(pending.await.is_ok());
-    ranker.forget().unwrap();
+    ranker.observe(serde_wasm_bindgen::to_value(&events[0]).unwrap()).unwrap();
+    let meanwhile: homerank::RerankResult = serde_wasm_bindgen::from_value(
+        JsFuture::from(ranker.rerank_async(page_js2.clone(), JsValue::UNDEFINED).unwrap()).await.unwrap(),
+    )
+    .unwrap();
+    assert!(meanwhile.backend.starts_with("cpu"), "{}", meanwhile.backend);
+    assert!(meanwhile.backend_fallback.unwrap().contains("busy"));
+    let first: homerank::RerankResult = serde_wasm_bindgen::from_value(pending.await.unwrap()).unwrap();
+    assert_eq!(first.backend, "gpu");
+    let after: homerank::RerankResult = serde_wasm_bindgen::from_value(
+        JsFuture::from(ranker.rerank_async(page_js2, JsValue::UNDEFINED).unwrap()).await.unwrap(),
+    )
+    .unwrap();
+    assert_eq!(after.backend, "gpu");
 }

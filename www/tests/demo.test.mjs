@@ -154,6 +154,41 @@ test("with WebGPU disabled the demo runs on the CPU", async () => {
   }
 });
 
+test("?backend=gpu scores on WebGPU (SwiftShader here) and a skip still moves the card down", async () => {
+  const { browser, page, errors } = await open({ webgpu: true, hash: "?backend=gpu" });
+  try {
+    const shelf = await page.evaluate(() => window.__demo.serverPage.shelves[0]);
+    const skipped = shelf.items[1];
+    await act(page, skipped.id, "skip");
+    await page.waitForFunction(() => window.__demo.result?.eventsUsed >= 1, null, { timeout: 30_000 });
+    const result = await page.evaluate(() => window.__demo.result);
+    assert.equal(result.backend, "gpu", result.backendFallback);
+    assert.equal(result.fallback, null);
+    const r = result.shelves.find((s) => s.id === shelf.id).items.find((i) => i.id === skipped.id);
+    assert.ok(r.newRank > r.serverRank, `the skipped card moved ${r.newRank - r.serverRank}`);
+    assert.match(await page.textContent("#st-backend"), /^gpu \(webgpu\)/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("?backend=gpu without WebGPU runs on the CPU and says why", async () => {
+  const { browser, page, errors } = await open({ webgpu: false, hash: "?backend=gpu" });
+  try {
+    const shelf = await page.evaluate(() => window.__demo.serverPage.shelves[0]);
+    await act(page, shelf.items[0].id, "skip");
+    await page.waitForFunction(() => window.__demo.result?.eventsUsed >= 1, null, { timeout: 30_000 });
+    const result = await page.evaluate(() => window.__demo.result);
+    assert.equal(result.backend, "cpu-simd");
+    assert.match(result.backendFallback, /WebGPU/i);
+    assert.match(await page.getAttribute("#st-backend", "title"), /WebGPU/i);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
 test("forget session returns to the server order", async () => {
   const { browser, page } = await open();
   try {
