@@ -3,6 +3,7 @@ import type { HomePage, SessionEvent, RerankOptions, RerankResult, RankerStats, 
 export interface WorkerLoadOptions extends LoadOptions {
   /** A worker running homerank/worker's script; by default one is started. */
   worker?: Worker;
+  // `backend: "gpu" | "auto"` works here too: WebGPU is available in workers.
 }
 
 /** The HomeRanker API in a Web Worker: the UI thread never runs the model. */
@@ -16,7 +17,7 @@ export declare class HomeRankerWorker {
   observe(events: SessionEvent | SessionEvent[]): Promise<number>;
   rerank(page: HomePage, options?: RerankOptions): Promise<RerankResult>;
   forget(): Promise<void>;
-  stats(): Promise<RankerStats & { wasm: "simd" | "plain"; linearMemoryBytes: number }>;
+  stats(): Promise<RankerStats & { wasm: "simd" | "plain" | "webgpu"; linearMemoryBytes: number }>;
   /** Frees the ranker and terminates the worker. */
   free(): Promise<void>;
 }

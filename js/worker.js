@@ -11,7 +11,8 @@ const methods = {
     return { modelId: ranker.modelId, embeddingDim: ranker.embeddingDim };
   },
   observe: ([events]) => ranker.observe(events),
-  rerank: ([page, options]) => ranker.rerank(page, options),
+  // rerankAsync: on the CPU it is rerank; with `backend: "gpu" | "auto"` it can await WebGPU.
+  rerank: ([page, options]) => ranker.rerankAsync(page, options),
   forget: () => ranker.forget(),
   stats: () => ranker.stats(),
   free() {
