@@ -356,7 +356,7 @@ impl CpuModel {
             }
         };
         kt.resize(d * tk, 0.0);
-        scores.resize(tk, 0.0);
+        scores.resize(kernels::QUERY_BLOCK * tk, 0.0);
         a.resize(tq * d, 0.0);
         kernels::attention(q, k, v, tq, tk, d, heads, kt, scores, a);
         attn.o.forward(a, tq, o);
