@@ -32,7 +32,8 @@
 //! `page` (contract, validation) → `event` + `session` (events, cache) → `features` (tokens) →
 //! `model` (HR-S config, GGUF file, CPU engine; the candle model for training) → `compose`
 //! (layout rules) → `result`;
-//! `ranker` ties them together; `manifest` describes shipped model files.
+//! `ranker` ties them together; `manifest` describes shipped model files; `backend` and, with the
+//! `gpu` feature, `gpu` (the same forward on wgpu) choose and run the GPU.
 
 mod backend;
 mod compose;
