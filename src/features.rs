@@ -9,6 +9,7 @@
 //! The trainer builds the same [`Features`] from logs through the `push_*` methods, so training
 //! and serving share one definition of every bucket.
 
+use crate::error::{Error, Result};
 use crate::event::Action;
 use crate::page::{HomePage, ItemType};
 use crate::session::SessionState;
@@ -96,6 +97,26 @@ impl Features {
 
     pub fn n_cands(&self) -> usize {
         self.cand_type.len()
+    }
+
+    /// Checks every lookup index against its table's row count; `table_rows` in the engines'
+    /// table order: action, dwell, recency, type, rank, shelf.
+    pub fn check_table_indices(&self, table_rows: [usize; 6]) -> Result<()> {
+        for (ids, t) in [
+            (&self.event_action, 0),
+            (&self.event_dwell, 1),
+            (&self.event_recency, 2),
+            (&self.event_type, 3),
+            (&self.cand_type, 3),
+            (&self.cand_rank, 4),
+            (&self.cand_shelf, 5),
+        ] {
+            let rows = table_rows[t];
+            if let Some(i) = ids.iter().find(|&&i| i as usize >= rows) {
+                return Err(Error::Forward(format!("feature index {i} out of range for a table of {rows} rows")));
+            }
+        }
+        Ok(())
     }
 
     /// Appends an event token input; `age` is 0 for the newest event.

@@ -95,8 +95,6 @@ pub struct HomeRanker {
     #[cfg(feature = "gpu")]
     gpu: Option<crate::gpu::GpuModel>,
     gpu_error: Option<String>,
-    /// A [`PendingRerank`] holds the GPU model.
-    gpu_in_flight: bool,
     /// `name (backend, device type)` of the attached adapter.
     gpu_adapter: Option<String>,
     gpu_calls: u64,
@@ -152,7 +150,6 @@ impl HomeRanker {
             #[cfg(feature = "gpu")]
             gpu: None,
             gpu_error: None,
-            gpu_in_flight: false,
             gpu_adapter: None,
             gpu_calls: 0,
             gpu_fallbacks: 0,
@@ -273,16 +270,11 @@ impl HomeRanker {
         {
             let start = Instant::now();
             options.validate()?;
-            let attempt = match self.prepare(page) {
-                Ok(Prepared::Done(result)) => Ok(result),
-                Ok(Prepared::Score(features)) => {
-                    let scores = self.model.score(&features, &mut self.scratch);
-                    let why = self.why_not_gpu(true);
-                    scores.and_then(|s| self.finish(page, options, &features, s, self.backend(), why))
-                }
-                Err(e) => Err(e),
-            };
-            self.conclude(page, options, attempt, start)
+            match self.prepare(page) {
+                Ok(Prepared::Score(features)) => self.rerank_on_cpu(page, options, &features, start, true),
+                Ok(Prepared::Done(result)) => self.conclude(page, options, Ok(result), start),
+                Err(e) => self.conclude(page, options, Err(e), start),
+            }
         }
     }
 
@@ -311,11 +303,10 @@ impl HomeRanker {
         };
         #[cfg(feature = "gpu")]
         if self.backend != Backend::Cpu {
-            let n = features.n_cands();
-            let measure = self.backend == Backend::Auto && self.auto.use_gpu(n).is_none();
-            let wanted = measure || self.backend == Backend::Gpu || self.auto.use_gpu(n) == Some(true);
+            let measured = self.auto.use_gpu(features.n_cands());
+            let measure = self.backend == Backend::Auto && measured.is_none();
+            let wanted = self.backend == Backend::Gpu || measured != Some(false);
             if let Some(gpu) = self.gpu.take_if(|_| wanted) {
-                self.gpu_in_flight = true;
                 // Measuring (`auto`, first page of its size class): the CPU answers, the GPU is timed.
                 let cpu = measure.then(|| {
                     let t = Instant::now();
@@ -325,10 +316,23 @@ impl HomeRanker {
                 return Ok(Started::Pending(PendingRerank { start, features, gpu, cpu, outcome: None }));
             }
         }
-        let scores = self.model.score(&features, &mut self.scratch);
-        let why = self.why_not_gpu(false);
-        let attempt = scores.and_then(|s| self.finish(page, options, &features, s, self.backend(), why));
-        self.conclude(page, options, attempt, start).map(Started::Done)
+        self.rerank_on_cpu(page, options, &features, start, false).map(Started::Done)
+    }
+
+    /// Scores on the CPU and composes; with the backend set to `gpu`, the result says why the
+    /// GPU was not used (`synchronous`: a wasm `rerank`, which cannot await it).
+    fn rerank_on_cpu(
+        &mut self,
+        page: &HomePage,
+        options: &RerankOptions,
+        features: &Features,
+        start: Instant,
+        synchronous: bool,
+    ) -> Result<RerankResult> {
+        let scores = self.model.score(features, &mut self.scratch);
+        let why = self.why_not_gpu(synchronous);
+        let attempt = scores.and_then(|s| self.finish(page, options, features, s, self.backend(), why));
+        self.conclude(page, options, attempt, start)
     }
 
     /// The last step of an asynchronous rerank: the GPU goes back to the ranker, a failed GPU
@@ -343,7 +347,6 @@ impl HomeRanker {
         #[cfg(feature = "gpu")]
         {
             self.gpu = Some(gpu);
-            self.gpu_in_flight = false;
         }
         #[cfg(not(feature = "gpu"))]
         let _ = gpu;
@@ -416,7 +419,12 @@ impl HomeRanker {
         if self.backend != Backend::Gpu {
             return None;
         }
-        Some(if self.gpu_in_flight {
+        // Attached (an adapter is known) but not here: a `PendingRerank` holds it.
+        #[cfg(feature = "gpu")]
+        let in_flight = self.gpu.is_none() && self.gpu_adapter.is_some();
+        #[cfg(not(feature = "gpu"))]
+        let in_flight = false;
+        Some(if in_flight {
             "the GPU is busy with another rerank_async call (rerankAsync); this one was scored on the CPU".to_owned()
         } else if let Some(e) = &self.gpu_error {
             e.clone()

@@ -35,10 +35,13 @@ impl Pipelines {
             })
         };
         let linear = module("linear", include_str!("shaders/linear.wgsl"));
-        let layer_norm = module("layer_norm", include_str!("shaders/layer_norm.wgsl"));
+        let layer_norm = module(
+            "layer_norm",
+            concat!(include_str!("shaders/row_stats.wgsl"), include_str!("shaders/layer_norm.wgsl")),
+        );
         let attention = module("attention", include_str!("shaders/attention.wgsl"));
         let embed = module("embed", include_str!("shaders/embed.wgsl"));
-        let head = module("head", include_str!("shaders/head.wgsl"));
+        let head = module("head", concat!(include_str!("shaders/row_stats.wgsl"), include_str!("shaders/head.wgsl")));
         let pipeline = |label: &str, module: &wgpu::ShaderModule, constants: &[(&str, f64)]| {
             device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some(label),

@@ -231,7 +231,7 @@ impl GpuModel {
         if l == 0 || l > self.config.max_events {
             return Err(Error::Forward(format!("{l} session events, the model reads 1 to {}", self.config.max_events)));
         }
-        self.check_table_indices(f)?;
+        f.check_table_indices(self.weights.table_rows)?;
         if let Some(why) = self.lost.lock().unwrap_or_else(|e| e.into_inner()).clone() {
             return Err(Error::Gpu(why));
         }
@@ -281,24 +281,6 @@ impl GpuModel {
             work.staging.unmap();
         }
         self.readback_pending = false;
-        Ok(())
-    }
-
-    fn check_table_indices(&self, f: &Features) -> Result<()> {
-        let rows = self.weights.table_rows;
-        for (ids, t) in [
-            (&f.event_action, 0),
-            (&f.event_dwell, 1),
-            (&f.event_recency, 2),
-            (&f.event_type, 3),
-            (&f.cand_type, 3),
-            (&f.cand_rank, 4),
-            (&f.cand_shelf, 5),
-        ] {
-            if let Some(i) = ids.iter().find(|&&i| i as usize >= rows[t]) {
-                return Err(Error::Forward(format!("feature index {i} out of range for a table of {} rows", rows[t])));
-            }
-        }
         Ok(())
     }
 

@@ -1,5 +1,5 @@
-// The scoring head: score[i] = LN(c[i]) · w + b + w_server · server[i]. One invocation per
-// candidate.
+// The scoring head: score[i] = LN(x[i]) · w + b + w_server · server[i]. One invocation per
+// candidate. Needs row_stats.wgsl.
 
 struct Params {
     rows: u32,
@@ -10,7 +10,7 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> c: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> g: array<f32>;
 @group(0) @binding(3) var<storage, read> b: array<f32>;
 @group(0) @binding(4) var<storage, read> w: array<f32>;
@@ -24,20 +24,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         return;
     }
     let base = r * p.d;
-    var mean = 0.0;
-    for (var i = 0u; i < p.d; i++) {
-        mean += c[base + i];
-    }
-    mean /= f32(p.d);
-    var var_ = 0.0;
-    for (var i = 0u; i < p.d; i++) {
-        let t = c[base + i] - mean;
-        var_ += t * t;
-    }
-    let inv = 1.0 / sqrt(var_ / f32(p.d) + p.eps);
+    let stats = row_stats(base);
     var s = 0.0;
     for (var i = 0u; i < p.d; i++) {
-        s += ((c[base + i] - mean) * inv * g[i] + b[i]) * w[i];
+        s += ((x[base + i] - stats.x) * stats.y * g[i] + b[i]) * w[i];
     }
     score[r] = s + p.out_bias + p.w_server * server[r];
 }

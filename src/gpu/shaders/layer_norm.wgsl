@@ -1,4 +1,5 @@
 // LayerNorm over rows of d values: y = (x − mean) / sqrt(var + eps) · g + b. One invocation per row.
+// Needs row_stats.wgsl.
 
 struct Params {
     rows: u32,
@@ -19,18 +20,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         return;
     }
     let base = r * p.d;
-    var mean = 0.0;
+    let stats = row_stats(base);
     for (var i = 0u; i < p.d; i++) {
-        mean += x[base + i];
-    }
-    mean /= f32(p.d);
-    var var_ = 0.0;
-    for (var i = 0u; i < p.d; i++) {
-        let c = x[base + i] - mean;
-        var_ += c * c;
-    }
-    let inv = 1.0 / sqrt(var_ / f32(p.d) + p.eps);
-    for (var i = 0u; i < p.d; i++) {
-        y[base + i] = (x[base + i] - mean) * inv * g[i] + b[i];
+        y[base + i] = (x[base + i] - stats.x) * stats.y * g[i] + b[i];
     }
 }

@@ -218,24 +218,7 @@ impl CpuModel {
         if l == 0 {
             return Err(Error::Forward("no session events to attend to".into()));
         }
-        let rows_of = |ids: &[u32], table: usize| -> Result<()> {
-            let rows = self.tables[table].len() / d;
-            match ids.iter().find(|&&i| i as usize >= rows) {
-                Some(i) => Err(Error::Forward(format!("feature index {i} out of range for a table of {rows} rows"))),
-                None => Ok(()),
-            }
-        };
-        for (ids, t) in [
-            (&f.event_action, 0),
-            (&f.event_dwell, 1),
-            (&f.event_recency, 2),
-            (&f.event_type, 3),
-            (&f.cand_type, 3),
-            (&f.cand_rank, 4),
-            (&f.cand_shelf, 5),
-        ] {
-            rows_of(ids, t)?;
-        }
+        f.check_table_indices(self.tables.each_ref().map(|t| t.len() / d))?;
 
         // The session part depends only on the event inputs: reuse it while they are unchanged.
         // Session tokens: the start token, then the events.
