@@ -1,18 +1,17 @@
-//! Baselines beside HR-S: popularity and an in-session item-kNN heuristic.
+//! Baselines beside HR-S: popularity, an in-session item-kNN heuristic, and the same heuristic
+//! over a truncated neighbour list or over learned embeddings.
 //!
 //! Item-kNN: similarity is the cosine of co-occurrence counts within training sessions (window
-//! of 5); a candidate's score sums its similarity to each prefix item, weighted by recency
-//! (0.8^age) and by the sign of the action there (+1 positive, −1 skip or dislike, 0.3 for other
-//! signals); a candidate that *is* a prefix item gets similarity 1 (repeats are a strong signal).
-//! Ties keep the server order.
-
-use std::collections::HashMap;
+//! of 5, see [`CoOccurrence`]); a candidate's score sums its similarity to each prefix item,
+//! weighted by recency (0.8^age) and by the sign of the action there (+1 positive, −1 skip or
+//! dislike, 0.3 for other signals); a candidate that *is* a prefix item gets similarity 1
+//! (repeats are a strong signal). Ties keep the server order.
 
 use super::cases::RankingCase;
+use super::cooccur::CoOccurrence;
 use crate::dataset::Dataset;
 use crate::event::Action;
 
-const WINDOW: usize = 5;
 const DECAY: f64 = 0.8;
 
 /// Popularity scores (training counts) of a case's candidates.
@@ -23,55 +22,66 @@ pub fn popularity_scores(case: &RankingCase, counts: &[u32]) -> Vec<f32> {
 /// Co-occurrence statistics of the training sessions.
 #[derive(Debug, Clone, Default)]
 pub struct ItemKnn {
-    pairs: HashMap<(u32, u32), f32>,
-    counts: HashMap<u32, f32>,
+    co: CoOccurrence,
 }
 
 impl ItemKnn {
     pub fn fit(dataset: &Dataset, train: &[usize]) -> Self {
-        let mut knn = ItemKnn::default();
-        for &s in train {
-            let items: Vec<u32> = dataset.sessions[s].events.iter().map(|e| e.item).collect();
-            for (p, &i) in items.iter().enumerate() {
-                *knn.counts.entry(i).or_default() += 1.0;
-                for &j in &items[p + 1..(p + 1 + WINDOW).min(items.len())] {
-                    if i != j {
-                        *knn.pairs.entry((i.min(j), i.max(j))).or_default() += 1.0;
-                    }
-                }
-            }
-        }
-        knn
+        ItemKnn { co: CoOccurrence::fit(dataset, train) }
+    }
+
+    /// The statistics underneath.
+    pub fn cooccurrence(&self) -> &CoOccurrence {
+        &self.co
     }
 
     pub fn similarity(&self, a: u32, b: u32) -> f64 {
-        if a == b {
-            return 1.0;
-        }
-        let Some(&c) = self.pairs.get(&(a.min(b), a.max(b))) else { return 0.0 };
-        let na = self.counts.get(&a).copied().unwrap_or(1.0);
-        let nb = self.counts.get(&b).copied().unwrap_or(1.0);
-        (c / (na * nb).sqrt()) as f64
+        self.co.similarity(a, b)
     }
 
     pub fn scores(&self, case: &RankingCase) -> Vec<f32> {
-        let n = case.prefix.len();
-        case.candidates
-            .iter()
-            .map(|&c| {
-                case.prefix
-                    .iter()
-                    .enumerate()
-                    .map(|(p, e)| {
-                        let sign = match e.action {
-                            Action::Skip | Action::Dislike => -1.0,
-                            a if a.is_positive() => 1.0,
-                            _ => 0.3,
-                        };
-                        DECAY.powi((n - 1 - p) as i32) * sign * self.similarity(e.item, c)
-                    })
-                    .sum::<f64>() as f32
-            })
-            .collect()
+        prefix_scores(case, |a, b| self.co.similarity(a, b))
     }
+}
+
+/// Item-kNN restricted to each candidate's `neighbors` (as from [`CoOccurrence::all_neighbors`],
+/// indexed by item): similarity to a prefix item outside the candidate's list counts 0; a
+/// candidate that is a prefix item still gets 1.
+pub fn neighbor_knn_scores(case: &RankingCase, neighbors: &[Vec<(u32, f32)>]) -> Vec<f32> {
+    prefix_scores(case, |prefix_item, candidate| {
+        if prefix_item == candidate {
+            return 1.0;
+        }
+        let list = neighbors.get(candidate as usize).map_or(&[][..], |l| l.as_slice());
+        list.iter().find(|(j, _)| *j == prefix_item).map_or(0.0, |&(_, s)| s as f64)
+    })
+}
+
+/// The item-kNN weighting over the dot products of learned embeddings (row-major, `dim` per
+/// item; with unit rows, as [`super::svd::ppmi_embeddings`] gives, the cosine).
+pub fn embedding_knn_scores(case: &RankingCase, embeddings: &[f32], dim: usize) -> Vec<f32> {
+    let row = |i: u32| &embeddings[i as usize * dim..(i as usize + 1) * dim];
+    prefix_scores(case, |a, b| row(a).iter().zip(row(b)).map(|(x, y)| (x * y) as f64).sum())
+}
+
+/// Σ over prefix events of 0.8^age · sign(action) · sim(prefix item, candidate), per candidate.
+fn prefix_scores(case: &RankingCase, sim: impl Fn(u32, u32) -> f64) -> Vec<f32> {
+    let n = case.prefix.len();
+    case.candidates
+        .iter()
+        .map(|&c| {
+            case.prefix
+                .iter()
+                .enumerate()
+                .map(|(p, e)| {
+                    let sign = match e.action {
+                        Action::Skip | Action::Dislike => -1.0,
+                        a if a.is_positive() => 1.0,
+                        _ => 0.3,
+                    };
+                    DECAY.powi((n - 1 - p) as i32) * sign * sim(e.item, c)
+                })
+                .sum::<f64>() as f32
+        })
+        .collect()
 }

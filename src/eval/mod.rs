@@ -4,16 +4,23 @@
 
 mod baselines;
 mod cases;
+mod cooccur;
 mod embed;
 pub mod metrics;
 mod protocol;
 mod report;
 mod server;
+mod sknn;
 mod split;
+mod svd;
 
 pub use baselines::{popularity_scores, ItemKnn};
+pub use baselines::{embedding_knn_scores, neighbor_knn_scores};
+pub use cooccur::CoOccurrence;
 pub use cases::{build_cases, case_features, is_target, CaseConfig, RankingCase};
 pub use embed::ItemEmbeddings;
 pub use protocol::{evaluate, CaseMetrics, EvalConfig, EvalReport, MethodRow, Prepared, BUCKETS};
 pub use server::ServerModel;
+pub use sknn::{Sknn, SknnConfig};
 pub use split::Split;
+pub use svd::{ppmi_embeddings, truncated_svd, truncated_svd_with, SparseRows};
