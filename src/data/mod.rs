@@ -1,4 +1,5 @@
-//! Data adapters (native): real logs into a [`Dataset`]. Each reads its file line by line.
+//! Data adapters (native): real logs into a [`Dataset`]. Each reads its file line by line, except
+//! the Spotify exports (JSON arrays, parsed a file at a time).
 //!
 //! | format | adapter | actions | item content |
 //! |---|---|---|---|
@@ -6,12 +7,14 @@
 //! | RecBole `.inter` (+ `.item`) | [`recbole`] | rating → complete / play / skip | genres, year |
 //! | DIGINETICA CSV | [`diginetica`] | click | none |
 //! | JSONL event log | [`jsonl`] | as logged | optional `features` |
+//! | Spotify "Download your data" streaming history (a folder per listener) | [`spotify`] | basic: skip (< 30 s, a proxy) / complete; extended: skip / complete / play | none |
 
 mod csv;
 pub mod diginetica;
 pub mod jsonl;
 pub mod mssd;
 pub mod recbole;
+pub mod spotify;
 
 use std::io::BufRead;
 use std::path::Path;
@@ -28,14 +31,43 @@ pub enum Format {
     RecBole,
     Diginetica,
     Jsonl,
+    /// Spotify streaming-history exports: a directory of listener folders, or one listener's.
+    SpotifyExports,
 }
 
-/// Guesses the format: a directory or `.inter` file is RecBole, `.jsonl` is JSONL; otherwise the
-/// first line decides (`session_id,session_position…` → MSSD, `session_id;user_id;item_id…` →
-/// DIGINETICA, `{` → JSONL).
+/// Guesses the format: a directory holding a `.inter` file, or an `.inter` file, is RecBole; a
+/// directory whose sub-folders (or itself) hold Spotify streaming-history export files is
+/// [`Format::SpotifyExports`]; `.jsonl` is JSONL; otherwise the first line decides
+/// (`session_id,session_position…` → MSSD, `session_id;user_id;item_id…` → DIGINETICA, `{` →
+/// JSONL).
 pub fn detect(path: &Path) -> Result<Format> {
-    if path.is_dir() || path.extension().is_some_and(|e| e == "inter") {
+    if path.is_dir() {
+        let has_inter = std::fs::read_dir(path)
+            .map_err(|e| Error::io(path, e))?
+            .filter_map(|e| e.ok())
+            .any(|e| e.path().extension().is_some_and(|x| x == "inter"));
+        if has_inter {
+            return Ok(Format::RecBole);
+        }
+        if spotify::is_export_dir(path)? {
+            return Ok(Format::SpotifyExports);
+        }
+        return Err(Error::io(
+            path,
+            format!(
+                "a directory with neither RecBole .inter files nor a Spotify export: {}",
+                spotify::no_exports_message()
+            ),
+        ));
+    }
+    if path.extension().is_some_and(|e| e == "inter") {
         return Ok(Format::RecBole);
+    }
+    if path.file_name().and_then(|n| n.to_str()).is_some_and(spotify::is_export_file) {
+        return Err(Error::io(
+            path,
+            "a Spotify streaming-history file: pass the folder holding it (one listener) or its parent (a folder per listener)",
+        ));
     }
     if path.extension().is_some_and(|e| e == "jsonl") {
         return Ok(Format::Jsonl);
@@ -62,5 +94,6 @@ pub fn load(path: &Path, format: Option<Format>, features: Option<&Path>) -> Res
         Format::RecBole => recbole::load(path),
         Format::Diginetica => diginetica::load(path),
         Format::Jsonl => jsonl::load(path),
+        Format::SpotifyExports => spotify::load(path),
     }
 }
