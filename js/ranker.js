@@ -103,19 +103,9 @@ export function makeHomeRanker(platform) {
     static async load(modelBytes, options = {}) {
       const bytes = bytesOf(modelBytes);
       const { glue, flavour, memory } = await initWasm(platform, options);
-      const inner = glue.WasmRanker.fromBytes(bytes, options.sha256 ?? undefined);
-      const backend = options.backend ?? "cpu";
-      inner.setBackend(backend);
-      if (backend !== "cpu") {
-        if (flavour === "webgpu") {
-          // No adapter, or a device that fails to start: the CPU scores, stats().gpuError says why.
-          await inner.attachGpu(bytes).catch(() => {});
-        } else {
-          inner.noteGpuUnavailable(
-            webGpuAvailable() ? "WebGPU needs the simd wasm module" : "no WebGPU here (navigator.gpu is missing)",
-          );
-        }
-      }
+      // One parse of the bytes; the GPU, when asked for, is set up from it in Rust, which also
+      // records why it is not used (no WebGPU, no adapter, a module without GPU support).
+      const inner = await glue.WasmRanker.load(bytes, options.sha256 ?? undefined, options.backend ?? "cpu");
       return new HomeRanker(inner, flavour, memory);
     }
 

@@ -14,7 +14,7 @@ pub enum Error {
     #[error("invalid {what} JSON: {message}")]
     Json { what: &'static str, message: String },
 
-    /// The page parsed but breaks the contract (DESIGN.md §3).
+    /// The page parsed but breaks the contract (`HomePage::validate`).
     #[error("invalid page: {0}")]
     InvalidPage(String),
 
@@ -30,6 +30,14 @@ pub enum Error {
     /// The model bytes are not a readable GGUF file, or a tensor is missing or misshapen.
     #[error("invalid model file: {0}")]
     InvalidModel(String),
+
+    /// A tensor the model's layout needs is not in the weights.
+    #[error("invalid model file: tensor '{0}' is missing")]
+    MissingTensor(String),
+
+    /// A tensor has another shape than the model's layout gives it.
+    #[error("invalid model file: tensor '{name}' has shape {got:?}, expected {expected:?}")]
+    TensorShape { name: String, expected: Vec<usize>, got: Vec<usize> },
 
     /// The file's checksum is not the one the manifest (or the file itself) promises.
     #[error("model checksum mismatch: expected sha256 {expected}, got {actual}")]
@@ -47,6 +55,10 @@ pub enum Error {
     /// The forward pass failed inside the tensor library.
     #[error("model forward failed: {0}")]
     Forward(String),
+
+    /// A feature's lookup index is beyond its table (features built by hand, not by `Features::from_page`).
+    #[error("model forward failed: {table} index {index} out of range for a table of {rows} rows")]
+    FeatureIndex { table: &'static str, index: u32, rows: usize },
 
     /// The forward produced a non-finite score.
     #[error("model produced a non-finite score for item '{0}'")]
@@ -74,11 +86,11 @@ impl Error {
             Error::InvalidPage(_) => "INVALID_PAGE",
             Error::InvalidEvent(_) => "INVALID_EVENT",
             Error::InvalidOptions(_) => "INVALID_OPTIONS",
-            Error::InvalidModel(_) => "INVALID_MODEL",
+            Error::InvalidModel(_) | Error::MissingTensor(_) | Error::TensorShape { .. } => "INVALID_MODEL",
             Error::Checksum { .. } => "MODEL_CHECKSUM",
             Error::UnsupportedSchema { .. } => "MODEL_SCHEMA",
             Error::EmbeddingDim { .. } => "EMBEDDING_DIM",
-            Error::Forward(_) => "FORWARD",
+            Error::Forward(_) | Error::FeatureIndex { .. } => "FORWARD",
             Error::NonFiniteScore(_) => "NON_FINITE_SCORE",
             Error::Gpu(_) => "GPU",
             Error::Io { .. } => "IO",

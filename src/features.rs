@@ -11,6 +11,7 @@
 
 use crate::error::{Error, Result};
 use crate::event::Action;
+use crate::model::HrsConfig;
 use crate::page::{HomePage, ItemType};
 use crate::session::SessionState;
 
@@ -99,21 +100,32 @@ impl Features {
         self.cand_type.len()
     }
 
-    /// Checks every lookup index against its table's row count; `table_rows` in the engines'
-    /// table order: action, dwell, recency, type, rank, shelf.
-    pub fn check_table_indices(&self, table_rows: [usize; 6]) -> Result<()> {
-        for (ids, t) in [
-            (&self.event_action, 0),
-            (&self.event_dwell, 1),
-            (&self.event_recency, 2),
-            (&self.event_type, 3),
-            (&self.cand_type, 3),
-            (&self.cand_rank, 4),
-            (&self.cand_shelf, 5),
+    /// The preconditions every engine shares before a forward: the model's embedding width,
+    /// 1 to `max_events` events when there are candidates to score, every lookup index within
+    /// its table (the layout's row counts, `model::layout`).
+    pub fn check(&self, config: &HrsConfig) -> Result<()> {
+        if self.dim != config.embedding_dim {
+            return Err(Error::EmbeddingDim {
+                expected: config.embedding_dim,
+                got: self.dim,
+                context: "the features".into(),
+            });
+        }
+        let (n, l) = (self.n_cands(), self.n_events());
+        if n > 0 && (l == 0 || l > config.max_events) {
+            return Err(Error::Forward(format!("{l} session events, the model reads 1 to {}", config.max_events)));
+        }
+        for (ids, table, rows) in [
+            (&self.event_action, "action", Action::COUNT),
+            (&self.event_dwell, "dwell", DWELL_BUCKETS),
+            (&self.event_recency, "recency", RECENCY_BUCKETS),
+            (&self.event_type, "type", ItemType::COUNT),
+            (&self.cand_type, "type", ItemType::COUNT),
+            (&self.cand_rank, "rank", RANK_BUCKETS),
+            (&self.cand_shelf, "shelf", SHELF_BUCKETS),
         ] {
-            let rows = table_rows[t];
-            if let Some(i) = ids.iter().find(|&&i| i as usize >= rows) {
-                return Err(Error::Forward(format!("feature index {i} out of range for a table of {rows} rows")));
+            if let Some(&index) = ids.iter().find(|&&i| i as usize >= rows) {
+                return Err(Error::FeatureIndex { table, index, rows });
             }
         }
         Ok(())

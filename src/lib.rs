@@ -47,7 +47,9 @@ pub mod eval;
 mod event;
 pub mod features;
 pub mod feedback;
-#[cfg(feature = "gpu")]
+// The GPU backend, or its stand-in with the same names when the `gpu` feature is off.
+#[cfg_attr(feature = "gpu", path = "gpu/mod.rs")]
+#[cfg_attr(not(feature = "gpu"), path = "gpu/disabled.rs")]
 pub mod gpu;
 mod manifest;
 pub mod model;

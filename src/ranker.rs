@@ -5,18 +5,19 @@
 
 use web_time::Instant;
 
-use crate::backend::{AutoChoice, Backend};
+use crate::backend::{Backend, GpuState, Plan, Settled};
 use crate::compose::compose;
 use crate::error::{Error, Result};
 use crate::event::SessionEvent;
 use crate::features::Features;
 use crate::feedback::apply_negative_feedback;
+use crate::gpu::{self, GpuModel, GpuSettings};
 use crate::manifest::ManifestEntry;
 use crate::model::cpu::{CpuModel, Scratch};
 use crate::model::{HrsConfig, ModelFile};
 use crate::options::RerankOptions;
 use crate::page::HomePage;
-use crate::result::RerankResult;
+use crate::result::{RemovedItem, RerankResult, ShelfResult};
 use crate::session::{SessionState, DEFAULT_CACHE_ITEMS};
 
 /// Most events accepted by one `observe_all` call; the session keeps only the last `L` anyway.
@@ -48,11 +49,6 @@ pub struct RankerStats {
     pub embedding_dim: usize,
 }
 
-enum Prepared {
-    Done(RerankResult),
-    Score(Features),
-}
-
 /// What [`HomeRanker::start_rerank`] gives: the result, or a GPU forward still to run.
 pub enum Started {
     Done(RerankResult),
@@ -64,26 +60,28 @@ pub enum Started {
 pub struct PendingRerank {
     start: Instant,
     features: Features,
-    #[cfg(feature = "gpu")]
-    gpu: crate::gpu::GpuModel,
-    #[cfg(not(feature = "gpu"))]
-    gpu: (),
+    gpu: GpuModel,
     /// `auto` measuring: the CPU's scores and time.
     cpu: Option<(Result<Vec<f32>>, f64)>,
-    /// The GPU's scores and time.
+    /// The GPU's scores and time, once run.
     outcome: Option<Result<(Vec<f32>, f64)>>,
 }
 
 impl PendingRerank {
     /// Runs the GPU forward (never blocks; in the browser it yields to the event loop).
     pub async fn run(&mut self) {
-        #[cfg(feature = "gpu")]
-        {
-            let t = Instant::now();
-            let scores = self.gpu.score(&self.features).await;
-            self.outcome = Some(scores.map(|s| (s, t.elapsed().as_secs_f64() * 1e3)));
-        }
+        let t = Instant::now();
+        let scores = self.gpu.score(&self.features).await;
+        self.outcome = Some(scores.map(|s| (s, elapsed_ms(t))));
     }
+}
+
+/// Scores and where they came from.
+struct Scored {
+    scores: Result<Vec<f32>>,
+    backend: &'static str,
+    /// With the setting `gpu`, why the CPU scored.
+    backend_fallback: Option<String>,
 }
 
 /// The on-device reranker: a model plus the session it has observed.
@@ -91,15 +89,7 @@ impl PendingRerank {
 pub struct HomeRanker {
     model: CpuModel,
     scratch: Scratch,
-    backend: Backend,
-    #[cfg(feature = "gpu")]
-    gpu: Option<crate::gpu::GpuModel>,
-    gpu_error: Option<String>,
-    /// `name (backend, device type)` of the attached adapter.
-    gpu_adapter: Option<String>,
-    gpu_calls: u64,
-    gpu_fallbacks: u64,
-    auto: AutoChoice,
+    gpu: GpuState,
     model_id: String,
     precision: &'static str,
     session: SessionState,
@@ -146,14 +136,7 @@ impl HomeRanker {
         Ok(HomeRanker {
             model,
             scratch: Scratch::default(),
-            backend: Backend::Auto,
-            #[cfg(feature = "gpu")]
-            gpu: None,
-            gpu_error: None,
-            gpu_adapter: None,
-            gpu_calls: 0,
-            gpu_fallbacks: 0,
-            auto: AutoChoice::default(),
+            gpu: GpuState::default(),
             model_id: file.model_id.clone(),
             precision: file.precision.as_str(),
             session,
@@ -168,52 +151,32 @@ impl HomeRanker {
         &self.model_id
     }
 
-    /// Chooses the engine for later reranks (the default is [`Backend::Auto`]).
+    /// Chooses the engine for later reranks (the default is [`Backend::Cpu`]).
     pub fn set_backend(&mut self, backend: Backend) {
-        self.backend = backend;
+        self.gpu.setting = backend;
     }
 
     pub fn backend_setting(&self) -> Backend {
-        self.backend
+        self.gpu.setting
     }
 
     /// Puts `file` (the model this ranker was loaded from) on a GPU, for [`Backend::Gpu`] and
-    /// [`Backend::Auto`]. On failure the ranker keeps working on the CPU and `stats().gpuError`
-    /// says why. Non-blocking: works in the browser (WebGPU) as natively.
-    #[cfg(feature = "gpu")]
-    pub async fn attach_gpu(&mut self, file: &ModelFile, settings: &crate::gpu::GpuSettings) -> Result<()> {
+    /// [`Backend::Auto`]. On failure — no adapter, no WebGPU, a build without the `gpu` feature —
+    /// the ranker keeps working on the CPU and `stats().gpuError` says why. Non-blocking: works
+    /// in the browser (WebGPU) as natively.
+    pub async fn attach_gpu(&mut self, file: &ModelFile, settings: &GpuSettings) -> Result<()> {
         if file.model_id != self.model_id {
             return Err(Error::InvalidModel(format!(
                 "attach_gpu got model {}, this ranker runs {}",
                 file.model_id, self.model_id
             )));
         }
-        match crate::gpu::GpuModel::new(&file.config, &file.tensors, settings).await {
-            Ok(gpu) => {
-                let a = gpu.adapter();
-                self.gpu_adapter = Some(format!("{} ({}, {})", a.name, a.backend, a.device_type));
-                self.gpu = Some(gpu);
-                self.gpu_error = None;
-                self.auto.clear();
-                Ok(())
-            }
-            Err(e) => {
-                self.gpu_error = Some(e.to_string());
-                Err(e)
-            }
-        }
+        self.gpu.attach(file, settings).await
     }
 
-    /// Records why no GPU can be used here (the JS package calls this where the page has no
-    /// WebGPU); `stats().gpuError` and, with the backend set to `gpu`, each result say it.
-    pub fn note_gpu_unavailable(&mut self, reason: &str) {
-        self.gpu_error = Some(reason.to_owned());
-    }
-
-    /// The attached GPU, if any.
-    #[cfg(feature = "gpu")]
-    pub fn gpu(&self) -> Option<&crate::gpu::GpuModel> {
-        self.gpu.as_ref()
+    /// The attached GPU, if any (absent while an asynchronous rerank holds it).
+    pub fn gpu(&self) -> Option<&GpuModel> {
+        self.gpu.model()
     }
 
     /// The CPU engine's name: `cpu-simd` when built with wasm simd128, else `cpu`.
@@ -260,22 +223,25 @@ impl HomeRanker {
     /// result is the server order with `fallback` set. Errors only for invalid `options`, or an
     /// invalid page when `options.strict` is set.
     ///
-    /// Natively with the `gpu` feature this scores on the GPU per the backend setting (blocking
-    /// until the result is read back); in wasm it always scores on the CPU: use
-    /// [`HomeRanker::rerank_async`] there for the GPU.
+    /// With the backend set to `gpu` or `auto` and a GPU attached, this waits for the GPU
+    /// natively; in the browser it scores on the CPU (use [`HomeRanker::rerank_async`] there).
     pub fn rerank(&mut self, page: &HomePage, options: &RerankOptions) -> Result<RerankResult> {
-        #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
-        return pollster::block_on(self.rerank_async(page, options));
-        #[allow(unreachable_code)]
-        {
-            let start = Instant::now();
-            options.validate()?;
-            match self.prepare(page) {
-                Ok(Prepared::Score(features)) => self.rerank_on_cpu(page, options, &features, start, true),
-                Ok(Prepared::Done(result)) => self.conclude(page, options, Ok(result), start),
-                Err(e) => self.conclude(page, options, Err(e), start),
-            }
-        }
+        let start = Instant::now();
+        options.validate()?;
+        let composed = self.features(page).and_then(|features| {
+            let Some(features) = features else { return Ok(None) };
+            let scored = match self.gpu.plan(features.n_cands(), gpu::CAN_BLOCK) {
+                Plan::Cpu(why) => self.score_on_cpu(&features, why),
+                Plan::Gpu { mut model, measure } => {
+                    let cpu = measure.then(|| self.timed_cpu_scores(&features));
+                    let t = Instant::now();
+                    let gpu = model.score_blocking(&features).map(|s| (s, elapsed_ms(t)));
+                    self.settle(model, &features, cpu, gpu)
+                }
+            };
+            self.compose(page, options, &features, scored).map(Some)
+        });
+        self.conclude(page, options, composed, start)
     }
 
     /// [`HomeRanker::rerank`] that can await the GPU: the one to call in the browser.
@@ -296,43 +262,22 @@ impl HomeRanker {
     pub fn start_rerank(&mut self, page: &HomePage, options: &RerankOptions) -> Result<Started> {
         let start = Instant::now();
         options.validate()?;
-        let features = match self.prepare(page) {
-            Ok(Prepared::Done(result)) => return self.conclude(page, options, Ok(result), start).map(Started::Done),
-            Ok(Prepared::Score(features)) => features,
+        let features = match self.features(page) {
+            Ok(Some(features)) => features,
+            Ok(None) => return self.conclude(page, options, Ok(None), start).map(Started::Done),
             Err(e) => return self.conclude(page, options, Err(e), start).map(Started::Done),
         };
-        #[cfg(feature = "gpu")]
-        if self.backend != Backend::Cpu {
-            let measured = self.auto.use_gpu(features.n_cands());
-            let measure = self.backend == Backend::Auto && measured.is_none();
-            let wanted = self.backend == Backend::Gpu || measured != Some(false);
-            if let Some(gpu) = self.gpu.take_if(|_| wanted) {
-                // Measuring (`auto`, first page of its size class): the CPU answers, the GPU is timed.
-                let cpu = measure.then(|| {
-                    let t = Instant::now();
-                    let scores = self.model.score(&features, &mut self.scratch);
-                    (scores, t.elapsed().as_secs_f64() * 1e3)
-                });
-                return Ok(Started::Pending(PendingRerank { start, features, gpu, cpu, outcome: None }));
+        match self.gpu.plan(features.n_cands(), true) {
+            Plan::Gpu { model, measure } => {
+                let cpu = measure.then(|| self.timed_cpu_scores(&features));
+                Ok(Started::Pending(PendingRerank { start, features, gpu: model, cpu, outcome: None }))
+            }
+            Plan::Cpu(why) => {
+                let scored = self.score_on_cpu(&features, why);
+                let composed = self.compose(page, options, &features, scored).map(Some);
+                self.conclude(page, options, composed, start).map(Started::Done)
             }
         }
-        self.rerank_on_cpu(page, options, &features, start, false).map(Started::Done)
-    }
-
-    /// Scores on the CPU and composes; with the backend set to `gpu`, the result says why the
-    /// GPU was not used (`synchronous`: a wasm `rerank`, which cannot await it).
-    fn rerank_on_cpu(
-        &mut self,
-        page: &HomePage,
-        options: &RerankOptions,
-        features: &Features,
-        start: Instant,
-        synchronous: bool,
-    ) -> Result<RerankResult> {
-        let scores = self.model.score(features, &mut self.scratch);
-        let why = self.why_not_gpu(synchronous);
-        let attempt = scores.and_then(|s| self.finish(page, options, features, s, self.backend(), why));
-        self.conclude(page, options, attempt, start)
     }
 
     /// The last step of an asynchronous rerank: the GPU goes back to the ranker, a failed GPU
@@ -344,126 +289,100 @@ impl HomeRanker {
         pending: PendingRerank,
     ) -> RerankResult {
         let PendingRerank { start, features, gpu, cpu, outcome } = pending;
-        #[cfg(feature = "gpu")]
-        {
-            self.gpu = Some(gpu);
-        }
-        #[cfg(not(feature = "gpu"))]
-        let _ = gpu;
         let outcome = outcome.unwrap_or_else(|| Err(Error::Gpu("the GPU forward was not run".into())));
-        let (scores, backend, why) = match (cpu, outcome) {
-            (Some((scores, cpu_ms)), gpu) => {
-                let gpu_ms = match gpu {
-                    Ok((_, ms)) => ms,
-                    Err(e) => {
-                        self.gpu_error = Some(e.to_string());
-                        f64::INFINITY
-                    }
-                };
-                self.auto.record(features.n_cands(), cpu_ms, gpu_ms);
-                (scores, self.backend(), None)
-            }
-            (None, Ok((scores, _))) => {
-                self.gpu_calls += 1;
-                (Ok(scores), "gpu", None)
-            }
-            (None, Err(e)) => {
-                self.gpu_fallbacks += 1;
-                self.gpu_error = Some(e.to_string());
-                (self.model.score(&features, &mut self.scratch), self.backend(), Some(e.to_string()))
-            }
-        };
-        let attempt = scores.and_then(|s| self.finish(page, options, &features, s, backend, why));
+        let scored = self.settle(gpu, &features, cpu, outcome);
+        let composed = self.compose(page, options, &features, scored).map(Some);
         // `conclude` errs only for strict-mode page errors, which `start_rerank` already returned.
-        self.conclude(page, options, attempt, start).unwrap_or_else(|e| {
-            let mut r = RerankResult::server_order(page);
-            r.fallback = Some(e.to_string());
-            r
-        })
+        self.conclude(page, options, composed, start)
+            .unwrap_or_else(|e| RerankResult::fallback(page, &self.model_id, e.to_string(), elapsed_ms(start)))
     }
 
-    fn conclude(
-        &self,
-        page: &HomePage,
-        options: &RerankOptions,
-        attempt: Result<RerankResult>,
-        start: Instant,
-    ) -> Result<RerankResult> {
-        let mut result = match attempt {
-            Ok(result) => result,
-            Err(e @ (Error::InvalidPage(_) | Error::EmbeddingDim { .. })) if options.strict => return Err(e),
-            Err(e) => {
-                let mut r = RerankResult::server_order(page);
-                r.fallback = Some(e.to_string());
-                r
-            }
-        };
-        result.model_id = self.model_id.clone();
-        result.elapsed_ms = start.elapsed().as_secs_f64() * 1e3;
-        Ok(result)
-    }
-
-    /// Validates the page and builds the model's inputs; `Done` when there is nothing to score.
-    fn prepare(&mut self, page: &HomePage) -> Result<Prepared> {
+    /// Validates the page and builds the model's inputs; `None` when there is nothing to score
+    /// (no session events the page can use).
+    fn features(&mut self, page: &HomePage) -> Result<Option<Features>> {
         page.validate(self.config().embedding_dim)?;
         self.session.learn_page(page);
         let features = Features::from_page(page, &self.session, self.config().max_events);
-        if features.n_events() == 0 {
-            return Ok(Prepared::Done(RerankResult::server_order(page)));
-        }
-        Ok(Prepared::Score(features))
+        Ok((features.n_events() > 0).then_some(features))
     }
 
-    /// With the backend set to `gpu`, why a call is scored on the CPU all the same.
-    fn why_not_gpu(&self, synchronous: bool) -> Option<String> {
-        if self.backend != Backend::Gpu {
-            return None;
-        }
-        // Attached (an adapter is known) but not here: a `PendingRerank` holds it.
-        #[cfg(feature = "gpu")]
-        let in_flight = self.gpu.is_none() && self.gpu_adapter.is_some();
-        #[cfg(not(feature = "gpu"))]
-        let in_flight = false;
-        Some(if in_flight {
-            "the GPU is busy with another rerank_async call (rerankAsync); this one was scored on the CPU".to_owned()
-        } else if let Some(e) = &self.gpu_error {
-            e.clone()
-        } else if !cfg!(feature = "gpu") {
-            "built without the gpu feature".to_owned()
-        } else if synchronous {
-            "the synchronous rerank cannot wait for the GPU in wasm: use rerank_async (rerankAsync)".to_owned()
-        } else {
-            "no GPU attached".to_owned()
-        })
+    fn score_on_cpu(&mut self, features: &Features, backend_fallback: Option<String>) -> Scored {
+        Scored { scores: self.model.score(features, &mut self.scratch), backend: self.backend(), backend_fallback }
     }
 
-    /// From scores to the result: the finite check, the feedback rule, the layout.
-    fn finish(
+    fn timed_cpu_scores(&mut self, features: &Features) -> (Result<Vec<f32>>, f64) {
+        let t = Instant::now();
+        let scores = self.model.score(features, &mut self.scratch);
+        (scores, elapsed_ms(t))
+    }
+
+    /// The GPU back from its forward, and the scores that count.
+    fn settle(
         &mut self,
+        model: GpuModel,
+        features: &Features,
+        cpu: Option<(Result<Vec<f32>>, f64)>,
+        gpu: Result<(Vec<f32>, f64)>,
+    ) -> Scored {
+        match self.gpu.settle(model, features.n_cands(), cpu, gpu) {
+            Settled::Scores { scores, on_gpu: true } => Scored { scores, backend: "gpu", backend_fallback: None },
+            Settled::Scores { scores, on_gpu: false } => {
+                Scored { scores, backend: self.backend(), backend_fallback: None }
+            }
+            Settled::RescoreOnCpu(why) => self.score_on_cpu(features, Some(why)),
+        }
+    }
+
+    /// From scores to the page: the finite check, the feedback rule, the layout.
+    fn compose(
+        &self,
         page: &HomePage,
         options: &RerankOptions,
         features: &Features,
-        mut scores: Vec<f32>,
-        backend: &str,
-        backend_fallback: Option<String>,
-    ) -> Result<RerankResult> {
+        scored: Scored,
+    ) -> Result<Composed> {
+        let mut scores = scored.scores?;
         if let Some(i) = scores.iter().position(|s| !s.is_finite()) {
             let id = page.items().nth(i).map(|(_, _, it)| it.id.clone()).unwrap_or_default();
             return Err(Error::NonFiniteScore(id));
         }
         apply_negative_feedback(&mut scores, features, options.negative_feedback);
         let (shelves, removed) = compose(page, &scores, options);
-        Ok(RerankResult {
-            page_id: page.page_id.clone(),
+        Ok(Composed {
             shelves,
             removed,
-            backend: backend.into(),
-            backend_fallback,
-            model_id: String::new(),
+            backend: scored.backend,
+            backend_fallback: scored.backend_fallback,
             events_used: features.n_events(),
-            elapsed_ms: 0.0,
-            fallback: None,
         })
+    }
+
+    /// Where every rerank ends, fail-open: the composed page; with nothing to score, the
+    /// server's page; on any failure the server's page with `fallback` saying why (or the error,
+    /// for an invalid page in strict mode).
+    fn conclude(
+        &self,
+        page: &HomePage,
+        options: &RerankOptions,
+        composed: Result<Option<Composed>>,
+        start: Instant,
+    ) -> Result<RerankResult> {
+        match composed {
+            Ok(Some(c)) => Ok(RerankResult {
+                page_id: page.page_id.clone(),
+                shelves: c.shelves,
+                removed: c.removed,
+                backend: c.backend.into(),
+                backend_fallback: c.backend_fallback,
+                model_id: self.model_id.clone(),
+                events_used: c.events_used,
+                elapsed_ms: elapsed_ms(start),
+                fallback: None,
+            }),
+            Ok(None) => Ok(RerankResult::unscored(page, &self.model_id, elapsed_ms(start))),
+            Err(e @ (Error::InvalidPage(_) | Error::EmbeddingDim { .. })) if options.strict => Err(e),
+            Err(e) => Ok(RerankResult::fallback(page, &self.model_id, e.to_string(), elapsed_ms(start))),
+        }
     }
 
     /// Wipes every event and every cached embedding.
@@ -478,13 +397,13 @@ impl HomeRanker {
     pub fn stats(&self) -> RankerStats {
         RankerStats {
             model_id: self.model_id.clone(),
-            backend: if self.backend == Backend::Gpu { "gpu".into() } else { self.backend().into() },
-            backend_setting: self.backend,
-            gpu_adapter: self.gpu_adapter.clone(),
-            gpu_error: self.gpu_error.clone(),
-            gpu_calls: self.gpu_calls,
-            gpu_fallbacks: self.gpu_fallbacks,
-            auto_choices: self.auto.classes(),
+            backend: if self.gpu.setting == Backend::Gpu { "gpu".into() } else { self.backend().into() },
+            backend_setting: self.gpu.setting,
+            gpu_adapter: self.gpu.adapter.clone(),
+            gpu_error: self.gpu.error.clone(),
+            gpu_calls: self.gpu.calls,
+            gpu_fallbacks: self.gpu.fallbacks,
+            auto_choices: self.gpu.auto.classes(),
             precision: self.precision.into(),
             events_held: self.session.len(),
             events_resolved: self.session.resolved_len(),
@@ -493,4 +412,17 @@ impl HomeRanker {
             embedding_dim: self.config().embedding_dim,
         }
     }
+}
+
+/// A composed page, before it becomes a [`RerankResult`].
+struct Composed {
+    shelves: Vec<ShelfResult>,
+    removed: Vec<RemovedItem>,
+    backend: &'static str,
+    backend_fallback: Option<String>,
+    events_used: usize,
+}
+
+fn elapsed_ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1e3
 }

@@ -99,6 +99,16 @@ impl RerankResult {
         }
     }
 
+    /// What a rerank with nothing to score returns: the server's page, from `model_id`.
+    pub(crate) fn unscored(page: &HomePage, model_id: &str, elapsed_ms: f64) -> Self {
+        RerankResult { model_id: model_id.to_owned(), elapsed_ms, ..Self::server_order(page) }
+    }
+
+    /// The server's page kept because a step failed, `reason` saying which.
+    pub(crate) fn fallback(page: &HomePage, model_id: &str, reason: String, elapsed_ms: f64) -> Self {
+        RerankResult { fallback: Some(reason), ..Self::unscored(page, model_id, elapsed_ms) }
+    }
+
     /// Item ids per shelf, in result order (handy in tests and logs).
     pub fn order(&self) -> Vec<(String, Vec<String>)> {
         self.shelves.iter().map(|s| (s.id.clone(), s.items.iter().map(|i| i.id.clone()).collect())).collect()

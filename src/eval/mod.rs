@@ -14,10 +14,10 @@ mod sknn;
 mod split;
 mod svd;
 
-pub use baselines::{popularity_scores, ItemKnn};
 pub use baselines::{embedding_knn_scores, neighbor_knn_scores};
-pub use cooccur::CoOccurrence;
+pub use baselines::{popularity_scores, ItemKnn};
 pub use cases::{build_cases, case_features, is_target, CaseConfig, RankingCase};
+pub use cooccur::CoOccurrence;
 pub use embed::ItemEmbeddings;
 pub use protocol::{evaluate, CaseMetrics, EvalConfig, EvalReport, MethodRow, Prepared, BUCKETS};
 pub use server::ServerModel;

@@ -24,11 +24,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kernels::{le_bytes, params, Kernel, Pipelines, Recorder, PARAM_SLOT};
-use weights::{Attention, CandidateLayer, Linear, Norm, SessionLayer, Weights};
+use weights::{Gpu, Linear, Norm, Weights};
 
 use crate::error::{Error, Result};
 use crate::features::Features;
+use crate::model::layout::{Attention, CandidateLayer, SessionLayer};
 use crate::model::{HrsConfig, RawTensor};
+
+/// Whether a forward can be waited for synchronously: natively (the readback blocks), never in
+/// the browser, where only `score` (async) works.
+pub const CAN_BLOCK: bool = cfg!(not(target_arch = "wasm32"));
 
 /// Widest attention head the attention shader holds in registers.
 const MAX_HEAD_DIM: usize = 64;
@@ -217,21 +222,11 @@ impl GpuModel {
     /// Scores the candidates of one page, in page order (the same contract as
     /// `CpuModel::score`).
     pub async fn score(&mut self, f: &Features) -> Result<Vec<f32>> {
-        let (n, l, e) = (f.n_cands(), f.n_events(), f.dim);
-        if e != self.config.embedding_dim {
-            return Err(Error::EmbeddingDim {
-                expected: self.config.embedding_dim,
-                got: e,
-                context: "the features".into(),
-            });
-        }
+        f.check(&self.config)?;
+        let (n, l) = (f.n_cands(), f.n_events());
         if n == 0 {
             return Ok(Vec::new());
         }
-        if l == 0 || l > self.config.max_events {
-            return Err(Error::Forward(format!("{l} session events, the model reads 1 to {}", self.config.max_events)));
-        }
-        f.check_table_indices(self.weights.table_rows)?;
         if let Some(why) = self.lost.lock().unwrap_or_else(|e| e.into_inner()).clone() {
             return Err(Error::Gpu(why));
         }
@@ -270,6 +265,17 @@ impl GpuModel {
         };
         staging.unmap();
         Ok(scores)
+    }
+
+    /// [`GpuModel::score`], waiting for the readback: natively only (see [`CAN_BLOCK`]).
+    pub fn score_blocking(&mut self, f: &Features) -> Result<Vec<f32>> {
+        #[cfg(not(target_arch = "wasm32"))]
+        return pollster::block_on(self.score(f));
+        #[cfg(target_arch = "wasm32")]
+        {
+            let _ = f;
+            Err(Error::Gpu("a forward cannot be waited for synchronously in the browser: use score".into()))
+        }
     }
 
     fn settle_pending_readback(&mut self) -> Result<()> {
@@ -337,7 +343,7 @@ impl GpuModel {
         q.write_buffer(&w.cand_ids, 0, &le_bytes(&cand_ids));
         q.write_buffer(&w.server, 0, &le_bytes(&f.server_score));
         // Session token 0 is the start token; the events follow.
-        q.write_buffer(&w.s, 0, &le_bytes(&self.weights.bos));
+        q.write_buffer(&w.s, 0, &le_bytes(&self.weights.net.tables.bos));
     }
 
     /// Every dispatch of the forward for `n` candidates and `l` events.
@@ -346,17 +352,17 @@ impl GpuModel {
         let d = c.d_model as u32;
         let ls = l + 1;
         let mut r = Recorder::new(&self.device, &self.pipelines, &self.uniforms);
-        let tb = &self.weights.table_base;
+        let (tb, net) = (&self.weights.table_base, &self.weights.net);
 
         // Tokens: the item projection, then the table rows.
-        linear(&mut r, &self.weights.item, &w.ev_emb, &w.s, d, l, 0);
+        linear(&mut r, &net.item, &w.ev_emb, &w.s, d, l, 0);
         r.dispatch(
             Kernel::Embed,
             params(&[l as u32, d, 4, d, tb[0], tb[1], tb[2], tb[3]], &[]),
             &[&w.ev_ids, &self.weights.tables, &w.s],
             l as u32 * d,
         );
-        linear(&mut r, &self.weights.item, &w.cand_emb, &w.c, 0, n, 0);
+        linear(&mut r, &net.item, &w.cand_emb, &w.c, 0, n, 0);
         r.dispatch(
             Kernel::Embed,
             params(&[n as u32, d, 3, 0, tb[3], tb[4], tb[5], 0], &[]),
@@ -364,20 +370,20 @@ impl GpuModel {
             n as u32 * d,
         );
 
-        for layer in &self.weights.session_layers {
-            let SessionLayer { ln_attn, attn, ln_ffn, ffn } = layer;
+        for layer in &net.session_layers {
+            let SessionLayer::<Gpu> { ln_attn, attn, ln_ffn, ffn } = layer;
             self.norm(&mut r, ln_attn, &w.s, &w.h, ls);
             self.self_attention(&mut r, attn, w, &w.s, ls);
             self.norm(&mut r, ln_ffn, &w.s, &w.h, ls);
             linear(&mut r, &ffn.fc1, &w.h, &w.f, 0, ls, GELU);
             linear(&mut r, &ffn.fc2, &w.f, &w.s, 0, ls, ACCUMULATE);
         }
-        for (layer, (k, v)) in self.weights.cand_layers.iter().zip(&w.cross_kv) {
-            linear(&mut r, &layer.cross.k, &w.s, k, 0, ls, 0);
-            linear(&mut r, &layer.cross.v, &w.s, v, 0, ls, 0);
+        for (layer, (k, v)) in net.cand_layers.iter().zip(&w.cross_kv) {
+            linear(&mut r, &layer.cross_attn.k, &w.s, k, 0, ls, 0);
+            linear(&mut r, &layer.cross_attn.v, &w.s, v, 0, ls, 0);
         }
-        for (layer, (k, v)) in self.weights.cand_layers.iter().zip(&w.cross_kv) {
-            let CandidateLayer { ln_self, self_attn, ln_cross, cross, ln_ffn, ffn } = layer;
+        for (layer, (k, v)) in net.cand_layers.iter().zip(&w.cross_kv) {
+            let CandidateLayer { ln_self, self_attn, ln_cross, cross_attn: cross, ln_ffn, ffn } = layer;
             self.norm(&mut r, ln_self, &w.c, &w.h, n);
             self.self_attention(&mut r, self_attn, w, &w.c, n);
             self.norm(&mut r, ln_cross, &w.c, &w.h, n);
@@ -388,11 +394,11 @@ impl GpuModel {
             linear(&mut r, &ffn.fc1, &w.h, &w.f, 0, n, GELU);
             linear(&mut r, &ffn.fc2, &w.f, &w.c, 0, n, ACCUMULATE);
         }
-        let head = &self.weights.head_ln;
+        let head = &net.head;
         r.dispatch(
             Kernel::Head,
-            params(&[n as u32, d], &[(2, c.ln_eps as f32), (3, self.weights.head_b), (4, self.weights.w_server)]),
-            &[&w.c, &head.g, &head.b, &self.weights.head_w, &w.server, &w.scores],
+            params(&[n as u32, d], &[(2, c.ln_eps as f32), (3, head.out_b[0]), (4, head.w_server[0])]),
+            &[&w.c, &head.ln.g, &head.ln.b, &self.weights.head_w, &w.server, &w.scores],
             n as u32,
         );
         let bytes = (n * 4) as u64;
@@ -405,7 +411,7 @@ impl GpuModel {
     }
 
     /// `x += Attention(LN'd tokens in h)` over `rows` tokens attending to each other.
-    fn self_attention(&self, r: &mut Recorder, attn: &Attention, w: &Work, x: &wgpu::Buffer, rows: usize) {
+    fn self_attention(&self, r: &mut Recorder, attn: &Attention<Gpu>, w: &Work, x: &wgpu::Buffer, rows: usize) {
         linear(r, &attn.q, &w.h, &w.q, 0, rows, 0);
         linear(r, &attn.k, &w.h, &w.k, 0, rows, 0);
         linear(r, &attn.v, &w.h, &w.v, 0, rows, 0);

@@ -4,10 +4,22 @@
 use std::collections::HashMap;
 
 use super::kernels::upload;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::model::file::checked_tensor;
 use crate::model::gguf::TensorType;
+use crate::model::layout::{self, Hrs};
 use crate::model::quant::{split_q8_0, BLOCK};
 use crate::model::{HrsConfig, RawTensor};
+
+/// The GPU's weights: buffers on the device; plain tensors stay on the host until [`Weights`]
+/// places them.
+pub struct Gpu;
+
+impl layout::Weights for Gpu {
+    type Linear = Linear;
+    type Norm = Norm;
+    type Vector = Vec<f32>;
+}
 
 pub struct Linear {
     pub w: wgpu::Buffer,
@@ -23,139 +35,80 @@ pub struct Norm {
     pub b: wgpu::Buffer,
 }
 
-pub struct Attention {
-    pub q: Linear,
-    pub k: Linear,
-    pub v: Linear,
-    pub o: Linear,
+/// Model file tensors uploaded as they are loaded.
+struct GpuSource<'a> {
+    device: &'a wgpu::Device,
+    tensors: &'a HashMap<String, RawTensor>,
 }
 
-pub struct Ffn {
-    pub fc1: Linear,
-    pub fc2: Linear,
+impl GpuSource<'_> {
+    fn upload(&self, name: &str, shape: &[usize]) -> Result<wgpu::Buffer> {
+        Ok(upload(self.device, name, &checked_tensor(self.tensors, name, shape)?.to_f32()))
+    }
 }
 
-pub struct SessionLayer {
-    pub ln_attn: Norm,
-    pub attn: Attention,
-    pub ln_ffn: Norm,
-    pub ffn: Ffn,
+impl layout::WeightSource for GpuSource<'_> {
+    type Weights = Gpu;
+
+    fn linear(&mut self, name: &str, k: usize, n: usize) -> Result<Linear> {
+        let w_name = format!("{name}.w");
+        let w = checked_tensor(self.tensors, &w_name, &[n, k])?;
+        let quantized = w.dtype == TensorType::Q8_0 && k % BLOCK == 0;
+        let (words, scales) = if quantized {
+            let (scales, qs) = split_q8_0(&w.data);
+            let words =
+                qs.chunks_exact(4).map(|c| u32::from_le_bytes([c[0] as u8, c[1] as u8, c[2] as u8, c[3] as u8]));
+            (words.collect::<Vec<u32>>(), scales)
+        } else {
+            (w.to_f32().iter().map(|v| v.to_bits()).collect(), Vec::new())
+        };
+        Ok(Linear {
+            w: upload(self.device, &w_name, &words),
+            scales: upload(self.device, &format!("{name}.scales"), &scales),
+            b: self.upload(&format!("{name}.b"), &[n])?,
+            k: k as u32,
+            n: n as u32,
+            quantized,
+        })
+    }
+
+    fn norm(&mut self, name: &str, d: usize) -> Result<Norm> {
+        Ok(Norm { g: self.upload(&format!("{name}.g"), &[d])?, b: self.upload(&format!("{name}.b"), &[d])? })
+    }
+
+    fn vector(&mut self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        Ok(checked_tensor(self.tensors, name, shape)?.to_f32())
+    }
 }
 
-pub struct CandidateLayer {
-    pub ln_self: Norm,
-    pub self_attn: Attention,
-    pub ln_cross: Norm,
-    pub cross: Attention,
-    pub ln_ffn: Norm,
-    pub ffn: Ffn,
-}
-
-/// Order of the lookup tables in [`Weights::tables`].
-pub const TABLES: [&str; 6] =
-    ["embed.action", "embed.dwell", "embed.recency", "embed.type", "embed.rank", "embed.shelf"];
-
+/// HR-S on the device: the layers' buffers, the lookup tables in one buffer (the embed shader
+/// reads them by offset), and the head's output row.
 pub struct Weights {
-    /// The six lookup tables, concatenated; `table_base[t]` is where table `t` starts (floats).
+    pub net: Hrs<Gpu>,
     pub tables: wgpu::Buffer,
+    /// Where each table starts in `tables` (floats), in the embed shader's order: action, dwell,
+    /// recency, type, rank, shelf.
     pub table_base: [u32; 6],
-    pub table_rows: [usize; 6],
-    pub bos: Vec<f32>,
-    pub item: Linear,
-    pub session_layers: Vec<SessionLayer>,
-    pub cand_layers: Vec<CandidateLayer>,
-    pub head_ln: Norm,
     pub head_w: wgpu::Buffer,
-    pub head_b: f32,
-    pub w_server: f32,
 }
 
 impl Weights {
     pub fn upload(device: &wgpu::Device, config: &HrsConfig, tensors: &HashMap<String, RawTensor>) -> Result<Self> {
-        let raw = |name: &str| -> Result<&RawTensor> {
-            tensors.get(name).ok_or_else(|| Error::InvalidModel(format!("tensor '{name}' is missing")))
-        };
-        let f32s = |name: &str| -> Result<Vec<f32>> { Ok(raw(name)?.to_f32()) };
-        let plain = |name: &str| -> Result<wgpu::Buffer> { Ok(upload(device, name, &f32s(name)?)) };
-        let linear = |name: &str| -> Result<Linear> {
-            let w = raw(&format!("{name}.w"))?;
-            let b = f32s(&format!("{name}.b"))?;
-            let (n, k) = (b.len(), w.shape.get(1).copied().unwrap_or(0));
-            if w.shape != [n, k] {
-                return Err(Error::InvalidModel(format!("tensor '{name}.w' has shape {:?}", w.shape)));
-            }
-            let quantized = w.dtype == TensorType::Q8_0 && k % BLOCK == 0;
-            let (words, scales) = if quantized {
-                let (scales, qs) = split_q8_0(&w.data);
-                let words =
-                    qs.chunks_exact(4).map(|c| u32::from_le_bytes([c[0] as u8, c[1] as u8, c[2] as u8, c[3] as u8]));
-                (words.collect::<Vec<u32>>(), scales)
-            } else {
-                (w.to_f32().iter().map(|v| v.to_bits()).collect(), Vec::new())
-            };
-            Ok(Linear {
-                w: upload(device, &format!("{name}.w"), &words),
-                scales: upload(device, &format!("{name}.scales"), &scales),
-                b: upload(device, &format!("{name}.b"), &b),
-                k: k as u32,
-                n: n as u32,
-                quantized,
-            })
-        };
-        let norm = |name: &str| -> Result<Norm> {
-            Ok(Norm { g: plain(&format!("{name}.g"))?, b: plain(&format!("{name}.b"))? })
-        };
-        let attention = |name: &str| -> Result<Attention> {
-            Ok(Attention {
-                q: linear(&format!("{name}.q"))?,
-                k: linear(&format!("{name}.k"))?,
-                v: linear(&format!("{name}.v"))?,
-                o: linear(&format!("{name}.o"))?,
-            })
-        };
-        let ffn = |name: &str| -> Result<Ffn> {
-            Ok(Ffn { fc1: linear(&format!("{name}.fc1"))?, fc2: linear(&format!("{name}.fc2"))? })
-        };
+        let net = Hrs::load(config, &mut GpuSource { device, tensors })?;
+        let t = &net.tables;
         let mut table_values = Vec::new();
-        let (mut table_base, mut table_rows) = ([0u32; 6], [0usize; 6]);
-        for (t, name) in TABLES.iter().enumerate() {
-            let values = f32s(name)?;
-            table_base[t] = table_values.len() as u32;
-            table_rows[t] = values.len() / config.d_model;
-            table_values.extend(values);
+        let mut table_base = [0u32; 6];
+        for (base, values) in
+            table_base.iter_mut().zip([&t.action, &t.dwell, &t.recency, &t.item_type, &t.rank, &t.shelf])
+        {
+            *base = table_values.len() as u32;
+            table_values.extend_from_slice(values);
         }
         Ok(Weights {
             tables: upload(device, "embed tables", &table_values),
             table_base,
-            table_rows,
-            bos: f32s("embed.bos")?,
-            item: linear("embed.item")?,
-            session_layers: (0..config.n_session_layers)
-                .map(|l| {
-                    Ok(SessionLayer {
-                        ln_attn: norm(&format!("sess{l}.ln_attn"))?,
-                        attn: attention(&format!("sess{l}.attn"))?,
-                        ln_ffn: norm(&format!("sess{l}.ln_ffn"))?,
-                        ffn: ffn(&format!("sess{l}.ffn"))?,
-                    })
-                })
-                .collect::<Result<_>>()?,
-            cand_layers: (0..config.n_cand_layers)
-                .map(|l| {
-                    Ok(CandidateLayer {
-                        ln_self: norm(&format!("cand{l}.ln_self"))?,
-                        self_attn: attention(&format!("cand{l}.self"))?,
-                        ln_cross: norm(&format!("cand{l}.ln_cross"))?,
-                        cross: attention(&format!("cand{l}.cross"))?,
-                        ln_ffn: norm(&format!("cand{l}.ln_ffn"))?,
-                        ffn: ffn(&format!("cand{l}.ffn"))?,
-                    })
-                })
-                .collect::<Result<_>>()?,
-            head_ln: norm("head.ln")?,
-            head_w: plain("head.out.w")?,
-            head_b: f32s("head.out.b")?[0],
-            w_server: f32s("head.w_server")?[0],
+            head_w: upload(device, "head.out.w", &net.head.out_w),
+            net,
         })
     }
 }

@@ -1,11 +1,10 @@
 //! HR-S architecture hyper-parameters and the list of tensors they imply.
 
+use super::layout::{Hrs, SpecRecorder};
 use crate::error::{Error, Result};
-use crate::event::Action;
-use crate::features::{DWELL_BUCKETS, FEATURE_SCHEMA, RANK_BUCKETS, RECENCY_BUCKETS, SHELF_BUCKETS};
-use crate::page::ItemType;
+use crate::features::FEATURE_SCHEMA;
 
-/// Architecture of an HR-S model (DESIGN.md §4). The default is `homerank-s`.
+/// Architecture of an HR-S model (docs/ARCHITECTURE.md, "The model"). The default is `homerank-s`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HrsConfig {
     /// Width of every token.
@@ -91,72 +90,15 @@ impl HrsConfig {
         Ok(())
     }
 
-    /// Every tensor of the model, in file order.
+    /// Every tensor of the model, in file order: the layout's walk (`model::layout`) recorded.
     pub fn tensor_specs(&self) -> Vec<TensorSpec> {
-        let (d, f, e) = (self.d_model, self.d_ff, self.embedding_dim);
-        let mut s = SpecList(Vec::new());
-        s.plain("embed.action", &[Action::COUNT, d]);
-        s.plain("embed.dwell", &[DWELL_BUCKETS, d]);
-        s.plain("embed.recency", &[RECENCY_BUCKETS, d]);
-        s.plain("embed.type", &[ItemType::COUNT, d]);
-        s.plain("embed.rank", &[RANK_BUCKETS, d]);
-        s.plain("embed.shelf", &[SHELF_BUCKETS, d]);
-        s.plain("embed.bos", &[1, d]);
-        s.linear("embed.item", e, d);
-        for l in 0..self.n_session_layers {
-            s.norm(&format!("sess{l}.ln_attn"), d);
-            s.attention(&format!("sess{l}.attn"), d);
-            s.norm(&format!("sess{l}.ln_ffn"), d);
-            s.linear(&format!("sess{l}.ffn.fc1"), d, f);
-            s.linear(&format!("sess{l}.ffn.fc2"), f, d);
-        }
-        for l in 0..self.n_cand_layers {
-            s.norm(&format!("cand{l}.ln_self"), d);
-            s.attention(&format!("cand{l}.self"), d);
-            s.norm(&format!("cand{l}.ln_cross"), d);
-            s.attention(&format!("cand{l}.cross"), d);
-            s.norm(&format!("cand{l}.ln_ffn"), d);
-            s.linear(&format!("cand{l}.ffn.fc1"), d, f);
-            s.linear(&format!("cand{l}.ffn.fc2"), f, d);
-        }
-        s.norm("head.ln", d);
-        // The head's output has one row: quantizing it saves nothing, so it stays f32.
-        s.plain("head.out.w", &[1, d]);
-        s.plain("head.out.b", &[1]);
-        s.plain("head.w_server", &[1]);
-        s.0
+        let mut recorder = SpecRecorder::default();
+        Hrs::load(self, &mut recorder).expect("recording tensor specs cannot fail");
+        recorder.0
     }
 
     /// Number of parameters.
     pub fn n_params(&self) -> usize {
         self.tensor_specs().iter().map(|s| s.shape.iter().product::<usize>()).sum()
-    }
-}
-
-struct SpecList(Vec<TensorSpec>);
-
-impl SpecList {
-    fn push(&mut self, name: String, shape: &[usize], kind: TensorKind) {
-        self.0.push(TensorSpec { name, shape: shape.to_vec(), kind });
-    }
-
-    fn plain(&mut self, name: &str, shape: &[usize]) {
-        self.push(name.to_owned(), shape, TensorKind::Plain);
-    }
-
-    fn linear(&mut self, name: &str, inp: usize, out: usize) {
-        self.push(format!("{name}.w"), &[out, inp], TensorKind::Matmul);
-        self.push(format!("{name}.b"), &[out], TensorKind::Plain);
-    }
-
-    fn norm(&mut self, name: &str, d: usize) {
-        self.push(format!("{name}.g"), &[d], TensorKind::Plain);
-        self.push(format!("{name}.b"), &[d], TensorKind::Plain);
-    }
-
-    fn attention(&mut self, name: &str, d: usize) {
-        for p in ["q", "k", "v", "o"] {
-            self.linear(&format!("{name}.{p}"), d, d);
-        }
     }
 }

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::config::{HrsConfig, TensorKind};
 use super::gguf::{self, TensorOut, TensorType, Value};
+use super::layout::{check_shape, missing};
 use super::quant::{dequantize_q8_0, quantize_q8_0};
 use super::Precision;
 use crate::error::{Error, Result};
@@ -122,7 +123,7 @@ impl ModelFile {
         let mut tensors = HashMap::new();
         let mut precision = Precision::F32;
         for spec in config.tensor_specs() {
-            let t = file.tensors.get(&spec.name).ok_or_else(|| bad(format!("tensor '{}' is missing", spec.name)))?;
+            let t = file.tensors.get(&spec.name).ok_or_else(|| missing(&spec.name))?;
             let allowed = match spec.kind {
                 TensorKind::Matmul => true,
                 TensorKind::Plain => t.dtype == TensorType::F32,
@@ -130,9 +131,7 @@ impl ModelFile {
             if !allowed {
                 return Err(bad(format!("tensor '{}' is stored as {:?}, expected F32", spec.name, t.dtype)));
             }
-            if t.shape != spec.shape {
-                return Err(bad(format!("tensor '{}' has shape {:?}, expected {:?}", spec.name, t.shape, spec.shape)));
-            }
+            check_shape(&spec.name, &t.shape, &spec.shape)?;
             if t.dtype == TensorType::Q8_0 {
                 precision = Precision::Q8_0;
             }
@@ -165,6 +164,18 @@ impl ModelFile {
     }
 }
 
+/// The tensor `name` of a file's tensors, checked against the `shape` the layout expects: what
+/// the CPU and GPU engines load through.
+pub(crate) fn checked_tensor<'a>(
+    tensors: &'a HashMap<String, RawTensor>,
+    name: &str,
+    shape: &[usize],
+) -> Result<&'a RawTensor> {
+    let t = tensors.get(name).ok_or_else(|| missing(name))?;
+    check_shape(name, &t.shape, shape)?;
+    Ok(t)
+}
+
 /// Q8_0 quantizes rows in blocks of 32 values; narrower rows stay f32.
 pub(crate) fn quantizable(shape: &[usize]) -> bool {
     shape.last().is_some_and(|k| k % 32 == 0)
@@ -180,8 +191,7 @@ pub fn encode_tensors(
     config.validate()?;
     let mut out = HashMap::new();
     for spec in config.tensor_specs() {
-        let values =
-            weights.get(&spec.name).ok_or_else(|| Error::InvalidModel(format!("tensor '{}' is missing", spec.name)))?;
+        let values = weights.get(&spec.name).ok_or_else(|| missing(&spec.name))?;
         let want: usize = spec.shape.iter().product();
         if values.len() != want {
             return Err(Error::InvalidModel(format!(

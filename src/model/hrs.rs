@@ -1,4 +1,4 @@
-//! HR-S: the homerank session-aware set reranker (DESIGN.md §4).
+//! HR-S: the homerank session-aware set reranker (docs/ARCHITECTURE.md, "The model").
 //!
 //! ```text
 //! event token     = item(E→d)(embedding) + action + dwell + recency + type          [L, d]
@@ -25,10 +25,11 @@ use std::sync::Arc;
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, Tensor};
 
-use super::config::{HrsConfig, TensorKind, TensorSpec};
+use super::config::HrsConfig;
 use super::file::RawTensor;
 use super::gguf::TensorType;
-use super::layers::{Attention, CandidateLayer, Ffn, LayerNorm, Linear, SessionLayer};
+use super::layers::{Candle, LayerNorm, Linear};
+use super::layout::{check_shape, missing, Hrs, WeightSource};
 use super::Precision;
 use crate::error::{Error, Result};
 use crate::features::Features;
@@ -50,26 +51,83 @@ pub struct Masks {
 }
 
 /// The HR-S network with its weights, ready to run on the CPU.
-#[derive(Debug, Clone)]
 pub struct HrsModel {
     config: HrsConfig,
     precision: Precision,
     /// Built for training: differentiable LayerNorm and softmax.
     differentiable: bool,
-    action: Tensor,
-    dwell: Tensor,
-    recency: Tensor,
-    item_type: Tensor,
-    rank: Tensor,
-    shelf: Tensor,
-    bos: Tensor,
-    item: Linear,
-    session_layers: Vec<SessionLayer>,
-    cand_layers: Vec<CandidateLayer>,
-    head_ln: LayerNorm,
-    head_w: Tensor,
-    head_b: Tensor,
-    w_server: Tensor,
+    net: Hrs<Candle>,
+}
+
+impl std::fmt::Debug for HrsModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HrsModel")
+            .field("config", &self.config)
+            .field("precision", &self.precision)
+            .field("differentiable", &self.differentiable)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Named weights as candle tensors: matmul weights quantized or dequantized to the precision
+/// asked for, every tensor's shape checked against the layout.
+struct CandleSource<'a> {
+    weights: &'a HashMap<String, Weight>,
+    precision: Precision,
+    eps: f32,
+}
+
+impl CandleSource<'_> {
+    fn get(&self, name: &str, shape: &[usize]) -> Result<&Weight> {
+        let w = self.weights.get(name).ok_or_else(|| missing(name))?;
+        let got = match w {
+            Weight::Quantized(q) => q.shape().dims().to_vec(),
+            Weight::Dense(t) => t.dims().to_vec(),
+        };
+        check_shape(name, &got, shape)?;
+        Ok(w)
+    }
+
+    fn matmul(&self, name: &str, shape: &[usize]) -> Result<QMatMul> {
+        Ok(match (self.get(name, shape)?, self.precision) {
+            (Weight::Dense(t), Precision::Q8_0) if super::file::quantizable(t.dims()) => {
+                let q = QTensor::quantize(t, GgmlDType::Q8_0).map_err(model_err(name))?;
+                QMatMul::from_qtensor(q).map_err(model_err(name))?
+            }
+            (Weight::Dense(t), _) => QMatMul::Tensor(t.clone()),
+            (Weight::Quantized(q), Precision::F32) => {
+                QMatMul::Tensor(q.dequantize(&Device::Cpu).map_err(model_err(name))?)
+            }
+            (Weight::Quantized(q), Precision::Q8_0) => QMatMul::from_arc(q.clone()).map_err(model_err(name))?,
+        })
+    }
+}
+
+impl WeightSource for CandleSource<'_> {
+    type Weights = Candle;
+
+    fn linear(&mut self, name: &str, inp: usize, out: usize) -> Result<Linear> {
+        Ok(Linear { w: self.matmul(&format!("{name}.w"), &[out, inp])?, b: self.vector(&format!("{name}.b"), &[out])? })
+    }
+
+    fn norm(&mut self, name: &str, d: usize) -> Result<LayerNorm> {
+        Ok(LayerNorm {
+            g: self.vector(&format!("{name}.g"), &[d])?,
+            b: self.vector(&format!("{name}.b"), &[d])?,
+            eps: self.eps,
+        })
+    }
+
+    fn vector(&mut self, name: &str, shape: &[usize]) -> Result<Tensor> {
+        let t = match self.get(name, shape)? {
+            Weight::Dense(t) => t.clone(),
+            Weight::Quantized(q) => q.dequantize(&Device::Cpu).map_err(model_err(name))?,
+        };
+        if t.dtype() != DType::F32 {
+            return Err(Error::InvalidModel(format!("tensor '{name}' is {:?}, expected f32", t.dtype())));
+        }
+        Ok(t)
+    }
 }
 
 impl HrsModel {
@@ -111,9 +169,7 @@ impl HrsModel {
         let specs = config.tensor_specs();
         let mut weights = HashMap::with_capacity(specs.len());
         for spec in specs {
-            let v = values
-                .get(&spec.name)
-                .ok_or_else(|| Error::InvalidModel(format!("tensor '{}' is missing", spec.name)))?;
+            let v = values.get(&spec.name).ok_or_else(|| missing(&spec.name))?;
             weights
                 .insert(spec.name.clone(), Weight::Dense(Tensor::from_slice(v, spec.shape.as_slice(), &Device::Cpu)?));
         }
@@ -132,110 +188,9 @@ impl HrsModel {
         differentiable: bool,
     ) -> Result<Self> {
         config.validate()?;
-        let specs: HashMap<String, TensorSpec> =
-            config.tensor_specs().into_iter().map(|s| (s.name.clone(), s)).collect();
-        let get = |name: &str| -> Result<(&Weight, &TensorSpec)> {
-            let spec = specs.get(name).expect("every name used below is in tensor_specs");
-            let w = weights.get(name).ok_or_else(|| Error::InvalidModel(format!("tensor '{name}' is missing")))?;
-            let shape = match w {
-                Weight::Quantized(q) => q.shape().dims().to_vec(),
-                Weight::Dense(t) => t.dims().to_vec(),
-            };
-            if shape != spec.shape {
-                return Err(Error::InvalidModel(format!(
-                    "tensor '{name}' has shape {shape:?}, expected {:?}",
-                    spec.shape
-                )));
-            }
-            Ok((w, spec))
-        };
-        let plain = |name: &str| -> Result<Tensor> {
-            let (w, _) = get(name)?;
-            let t = match w {
-                Weight::Dense(t) => t.clone(),
-                Weight::Quantized(q) => q.dequantize(&Device::Cpu).map_err(model_err(name))?,
-            };
-            if t.dtype() != DType::F32 {
-                return Err(Error::InvalidModel(format!("tensor '{name}' is {:?}, expected f32", t.dtype())));
-            }
-            Ok(t)
-        };
-        let matmul = |name: &str| -> Result<QMatMul> {
-            let (w, spec) = get(name)?;
-            debug_assert_eq!(spec.kind, TensorKind::Matmul);
-            let m = match (w, precision) {
-                (Weight::Dense(t), Precision::Q8_0) if super::file::quantizable(t.dims()) => {
-                    let q = QTensor::quantize(t, GgmlDType::Q8_0).map_err(model_err(name))?;
-                    QMatMul::from_qtensor(q).map_err(model_err(name))?
-                }
-                (Weight::Dense(t), _) => QMatMul::Tensor(t.clone()),
-                (Weight::Quantized(q), Precision::F32) => {
-                    QMatMul::Tensor(q.dequantize(&Device::Cpu).map_err(model_err(name))?)
-                }
-                (Weight::Quantized(q), Precision::Q8_0) => QMatMul::from_arc(q.clone()).map_err(model_err(name))?,
-            };
-            Ok(m)
-        };
-        let linear = |name: &str| -> Result<Linear> {
-            Ok(Linear { w: matmul(&format!("{name}.w"))?, b: plain(&format!("{name}.b"))? })
-        };
-        let eps = config.ln_eps as f32;
-        let norm = |name: &str| -> Result<LayerNorm> {
-            Ok(LayerNorm { g: plain(&format!("{name}.g"))?, b: plain(&format!("{name}.b"))?, eps })
-        };
-        let attention = |name: &str| -> Result<Attention> {
-            Ok(Attention {
-                q: linear(&format!("{name}.q"))?,
-                k: linear(&format!("{name}.k"))?,
-                v: linear(&format!("{name}.v"))?,
-                o: linear(&format!("{name}.o"))?,
-                n_heads: config.n_heads,
-            })
-        };
-        let ffn = |name: &str| -> Result<Ffn> {
-            Ok(Ffn { fc1: linear(&format!("{name}.fc1"))?, fc2: linear(&format!("{name}.fc2"))? })
-        };
-        let session_layers = (0..config.n_session_layers)
-            .map(|l| {
-                Ok(SessionLayer {
-                    ln_attn: norm(&format!("sess{l}.ln_attn"))?,
-                    attn: attention(&format!("sess{l}.attn"))?,
-                    ln_ffn: norm(&format!("sess{l}.ln_ffn"))?,
-                    ffn: ffn(&format!("sess{l}.ffn"))?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let cand_layers = (0..config.n_cand_layers)
-            .map(|l| {
-                Ok(CandidateLayer {
-                    ln_self: norm(&format!("cand{l}.ln_self"))?,
-                    self_attn: attention(&format!("cand{l}.self"))?,
-                    ln_cross: norm(&format!("cand{l}.ln_cross"))?,
-                    cross_attn: attention(&format!("cand{l}.cross"))?,
-                    ln_ffn: norm(&format!("cand{l}.ln_ffn"))?,
-                    ffn: ffn(&format!("cand{l}.ffn"))?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(HrsModel {
-            precision,
-            differentiable,
-            action: plain("embed.action")?,
-            dwell: plain("embed.dwell")?,
-            recency: plain("embed.recency")?,
-            item_type: plain("embed.type")?,
-            rank: plain("embed.rank")?,
-            shelf: plain("embed.shelf")?,
-            bos: plain("embed.bos")?,
-            item: linear("embed.item")?,
-            session_layers,
-            cand_layers,
-            head_ln: norm("head.ln")?,
-            head_w: plain("head.out.w")?,
-            head_b: plain("head.out.b")?,
-            w_server: plain("head.w_server")?,
-            config,
-        })
+        let mut source = CandleSource { weights, precision, eps: config.ln_eps as f32 };
+        let net = Hrs::load(&config, &mut source)?;
+        Ok(HrsModel { config, precision, differentiable, net })
     }
 
     pub fn config(&self) -> &HrsConfig {
@@ -248,19 +203,10 @@ impl HrsModel {
 
     /// Scores the candidates of `features` (one page), in page order.
     pub fn score(&self, features: &Features) -> Result<Vec<f32>> {
+        features.check(&self.config)?;
         let (n, l, e) = (features.n_cands(), features.n_events(), features.dim);
-        if e != self.config.embedding_dim {
-            return Err(Error::EmbeddingDim {
-                expected: self.config.embedding_dim,
-                got: e,
-                context: "the features".into(),
-            });
-        }
         if n == 0 {
             return Ok(Vec::new());
-        }
-        if l == 0 {
-            return Err(Error::Forward("no session events to attend to".into()));
         }
         let dev = &Device::Cpu;
         let ids = |v: &[u32]| Tensor::from_slice(v, (1, v.len()), dev);
@@ -292,14 +238,18 @@ impl HrsModel {
         recency: &Tensor,
         item_type: &Tensor,
     ) -> Result<Tensor> {
-        let mut t = self.item.forward(embeddings)?;
-        for (table, ids) in
-            [(&self.action, action), (&self.dwell, dwell), (&self.recency, recency), (&self.item_type, item_type)]
-        {
+        let tables = &self.net.tables;
+        let mut t = self.net.item.forward(embeddings)?;
+        for (table, ids) in [
+            (&tables.action, action),
+            (&tables.dwell, dwell),
+            (&tables.recency, recency),
+            (&tables.item_type, item_type),
+        ] {
             t = (t + lookup(table, ids)?)?;
         }
         let b = t.dim(0)?;
-        let bos = self.bos.unsqueeze(0)?.broadcast_as((b, 1, self.config.d_model))?.contiguous()?;
+        let bos = tables.bos.unsqueeze(0)?.broadcast_as((b, 1, self.config.d_model))?.contiguous()?;
         Ok(Tensor::cat(&[&bos, &t], 1)?)
     }
 
@@ -311,8 +261,9 @@ impl HrsModel {
         rank: &Tensor,
         shelf: &Tensor,
     ) -> Result<Tensor> {
-        let mut t = self.item.forward(embeddings)?;
-        for (table, ids) in [(&self.item_type, item_type), (&self.rank, rank), (&self.shelf, shelf)] {
+        let tables = &self.net.tables;
+        let mut t = self.net.item.forward(embeddings)?;
+        for (table, ids) in [(&tables.item_type, item_type), (&tables.rank, rank), (&tables.shelf, shelf)] {
             t = (t + lookup(table, ids)?)?;
         }
         Ok(t)
@@ -321,21 +272,21 @@ impl HrsModel {
     /// The transformer core: session tokens `[B, L, d]`, candidate tokens `[B, N, d]`, server
     /// scores `[B, N]` → scores `[B, N]`.
     pub fn forward_core(&self, session: &Tensor, cands: &Tensor, server: &Tensor, masks: &Masks) -> Result<Tensor> {
-        let diff = self.differentiable;
+        let (diff, heads, head) = (self.differentiable, self.config.n_heads, &self.net.head);
         let session_bias = masks.session.as_ref().map(key_bias).transpose()?;
         let cand_bias = masks.cands.as_ref().map(key_bias).transpose()?;
         let mut s = session.clone();
-        for layer in &self.session_layers {
-            s = layer.forward(&s, session_bias.as_ref(), diff)?;
+        for layer in &self.net.session_layers {
+            s = layer.forward(&s, session_bias.as_ref(), heads, diff)?;
         }
         let mut c = cands.clone();
-        for layer in &self.cand_layers {
-            c = layer.forward(&c, &s, cand_bias.as_ref(), session_bias.as_ref(), diff)?;
+        for layer in &self.net.cand_layers {
+            c = layer.forward(&c, &s, cand_bias.as_ref(), session_bias.as_ref(), heads, diff)?;
         }
-        let h = self.head_ln.forward(&c, diff)?;
-        let out = h.broadcast_matmul(&self.head_w.t()?)?.squeeze(2)?;
-        let out = out.broadcast_add(&self.head_b)?;
-        Ok((out + server.broadcast_mul(&self.w_server)?)?)
+        let h = head.ln.forward(&c, diff)?;
+        let out = h.broadcast_matmul(&head.out_w.t()?)?.squeeze(2)?;
+        let out = out.broadcast_add(&head.out_b)?;
+        Ok((out + server.broadcast_mul(&head.w_server)?)?)
     }
 }
 

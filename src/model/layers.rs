@@ -1,4 +1,5 @@
-//! The building blocks of HR-S on candle: linear, LayerNorm, multi-head attention, FFN.
+//! The building blocks of HR-S on candle: linear, LayerNorm, and the forwards of the layout's
+//! attention, FFN and layers (`model::layout`) with candle weights ([`Candle`]).
 //!
 //! Shapes are `[batch, tokens, d]`. Inference uses candle-nn's fused LayerNorm and softmax
 //! kernels; those have no backward pass, so a model built for training uses the composite
@@ -7,7 +8,18 @@
 use candle_core::quantized::QMatMul;
 use candle_core::{Module, Tensor, D};
 
+use super::layout::{Attention, CandidateLayer, Ffn, SessionLayer, Weights};
 use crate::error::Result;
+
+/// The candle model's weights: matmuls f32 or quantized, everything else f32 tensors.
+#[derive(Debug, Clone)]
+pub(crate) struct Candle;
+
+impl Weights for Candle {
+    type Linear = Linear;
+    type Norm = LayerNorm;
+    type Vector = Tensor;
+}
 
 /// Largest attention score block computed at once (`heads × queries × keys` floats). Larger
 /// pages are processed in query chunks, so a 5,000-item page needs megabytes, not gigabytes.
@@ -44,38 +56,30 @@ impl LayerNorm {
     }
 }
 
-/// Multi-head attention; queries from one token set, keys and values from another (or the same).
-#[derive(Debug, Clone)]
-pub(crate) struct Attention {
-    pub q: Linear,
-    pub k: Linear,
-    pub v: Linear,
-    pub o: Linear,
-    pub n_heads: usize,
-}
-
-impl Attention {
-    /// `x_q`: `[B, Tq, d]`, `x_kv`: `[B, Tk, d]`; `key_bias`: additive `[B, 1, 1, Tk]` (0 keep,
-    /// large negative drop) for padded batches.
+impl Attention<Candle> {
+    /// Multi-head attention, queries from `x_q` `[B, Tq, d]`, keys and values from `x_kv`
+    /// `[B, Tk, d]` (or the same); `key_bias`: additive `[B, 1, 1, Tk]` (0 keep, large negative
+    /// drop) for padded batches.
     pub fn forward(
         &self,
         x_q: &Tensor,
         x_kv: &Tensor,
         key_bias: Option<&Tensor>,
+        n_heads: usize,
         differentiable: bool,
     ) -> Result<Tensor> {
         let (b, tq, d) = x_q.dims3()?;
         let tk = x_kv.dim(1)?;
-        let hd = d / self.n_heads;
+        let hd = d / n_heads;
         let heads = |t: Tensor, len: usize| -> Result<Tensor> {
-            Ok(t.reshape((b, len, self.n_heads, hd))?.transpose(1, 2)?.contiguous()?)
+            Ok(t.reshape((b, len, n_heads, hd))?.transpose(1, 2)?.contiguous()?)
         };
         let scale = 1.0 / (hd as f64).sqrt();
         let q = heads((self.q.forward(x_q)? * scale)?, tq)?;
         let k = heads(self.k.forward(x_kv)?, tk)?;
         let v = heads(self.v.forward(x_kv)?, tk)?;
         let kt = k.transpose(2, 3)?.contiguous()?;
-        let chunk = (MAX_SCORE_BLOCK / (b * self.n_heads * tk.max(1))).max(1);
+        let chunk = (MAX_SCORE_BLOCK / (b * n_heads * tk.max(1))).max(1);
         let mut outs = Vec::with_capacity(tq.div_ceil(chunk));
         for start in (0..tq).step_by(chunk) {
             let len = chunk.min(tq - start);
@@ -97,49 +101,23 @@ impl Attention {
     }
 }
 
-/// Position-wise feed-forward: `fc2(GELU(fc1(x)))`, exact-erf GELU.
-#[derive(Debug, Clone)]
-pub(crate) struct Ffn {
-    pub fc1: Linear,
-    pub fc2: Linear,
-}
-
-impl Ffn {
+impl Ffn<Candle> {
+    /// `fc2(GELU(fc1(x)))`, exact-erf GELU.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         self.fc2.forward(&self.fc1.forward(x)?.gelu_erf()?)
     }
 }
 
-/// Pre-LN self-attention block over the session events.
-#[derive(Debug, Clone)]
-pub(crate) struct SessionLayer {
-    pub ln_attn: LayerNorm,
-    pub attn: Attention,
-    pub ln_ffn: LayerNorm,
-    pub ffn: Ffn,
-}
-
-impl SessionLayer {
-    pub fn forward(&self, s: &Tensor, bias: Option<&Tensor>, diff: bool) -> Result<Tensor> {
+impl SessionLayer<Candle> {
+    pub fn forward(&self, s: &Tensor, bias: Option<&Tensor>, n_heads: usize, diff: bool) -> Result<Tensor> {
         let h = self.ln_attn.forward(s, diff)?;
-        let s = (s + self.attn.forward(&h, &h, bias, diff)?)?;
+        let s = (s + self.attn.forward(&h, &h, bias, n_heads, diff)?)?;
         let h = self.ln_ffn.forward(&s, diff)?;
         Ok((&s + self.ffn.forward(&h)?)?)
     }
 }
 
-/// Pre-LN candidate block: set-wise self-attention, cross-attention to the session, FFN.
-#[derive(Debug, Clone)]
-pub(crate) struct CandidateLayer {
-    pub ln_self: LayerNorm,
-    pub self_attn: Attention,
-    pub ln_cross: LayerNorm,
-    pub cross_attn: Attention,
-    pub ln_ffn: LayerNorm,
-    pub ffn: Ffn,
-}
-
-impl CandidateLayer {
+impl CandidateLayer<Candle> {
     /// The cross-attention reads the session encoder's output as it is (no LayerNorm).
     pub fn forward(
         &self,
@@ -147,12 +125,13 @@ impl CandidateLayer {
         session: &Tensor,
         cand_bias: Option<&Tensor>,
         session_bias: Option<&Tensor>,
+        n_heads: usize,
         diff: bool,
     ) -> Result<Tensor> {
         let h = self.ln_self.forward(c, diff)?;
-        let c = (c + self.self_attn.forward(&h, &h, cand_bias, diff)?)?;
+        let c = (c + self.self_attn.forward(&h, &h, cand_bias, n_heads, diff)?)?;
         let h = self.ln_cross.forward(&c, diff)?;
-        let c = (&c + self.cross_attn.forward(&h, session, session_bias, diff)?)?;
+        let c = (&c + self.cross_attn.forward(&h, session, session_bias, n_heads, diff)?)?;
         let h = self.ln_ffn.forward(&c, diff)?;
         Ok((&c + self.ffn.forward(&h)?)?)
     }

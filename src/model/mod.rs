@@ -4,8 +4,9 @@
 
 mod config;
 pub mod cpu;
-mod file;
+pub(crate) mod file;
 pub mod gguf;
+pub(crate) mod layout;
 pub mod quant;
 
 #[cfg(feature = "candle")]

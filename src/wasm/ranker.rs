@@ -1,9 +1,8 @@
 //! `WasmRanker`: the JS face of [`crate::HomeRanker`]. The npm package's `HomeRanker` class
 //! (js/ranker.js) wraps it with module loading and the default model.
 //!
-//! The ranker sits in an `Rc<RefCell<_>>` so that `rerankAsync` and `attachGpu` can reach it
-//! after an await. `rerankAsync` borrows it only around the GPU forward, never across it;
-//! `attachGpu` holds it while the device starts, and a call made then is refused with code `BUSY`.
+//! The ranker sits in an `Rc<RefCell<_>>` so that `rerankAsync` can reach it after an await; it
+//! borrows it only around the GPU forward, never across it.
 
 use std::cell::{RefCell, RefMut};
 use std::rc::Rc;
@@ -13,7 +12,9 @@ use wasm_bindgen::prelude::*;
 use super::convert::{from_js, is_array, js_error, to_js};
 use crate::backend::Backend;
 use crate::event::SessionEvent;
+use crate::gpu::GpuSettings;
 use crate::manifest::check_sha256;
+use crate::model::ModelFile;
 use crate::options::RerankOptions;
 use crate::page::HomePage;
 use crate::ranker::{HomeRanker, Started};
@@ -29,7 +30,7 @@ fn options_from_js(options: JsValue) -> Result<RerankOptions, JsValue> {
 }
 
 fn busy() -> JsValue {
-    let e = js_sys::Error::new("homerank: attachGpu is still running on this ranker; await it first");
+    let e = js_sys::Error::new("homerank: the ranker is in use by a call that has not returned");
     let _ = js_sys::Reflect::set(&e, &"code".into(), &"BUSY".into());
     e.into()
 }
@@ -43,6 +44,38 @@ pub struct WasmRanker {
 }
 
 impl WasmRanker {
+    /// [`WasmRanker::load`] for Rust callers (the wasm tests).
+    pub fn load_async(
+        bytes: &[u8],
+        sha256: Option<String>,
+        backend: Option<String>,
+    ) -> impl std::future::Future<Output = Result<WasmRanker, JsValue>> {
+        let parsed = Self::parse(bytes, sha256).and_then(|(mut ranker, file)| {
+            let backend: Backend = backend.as_deref().unwrap_or("cpu").parse().map_err(js_error)?;
+            ranker.set_backend(backend);
+            Ok((ranker, file, backend))
+        });
+        async move {
+            let (mut ranker, file, backend) = parsed?;
+            if backend != Backend::Cpu {
+                // A GPU that cannot start is not a load failure: the reason is in stats().gpuError.
+                let _ = ranker.attach_gpu(&file, &GpuSettings::default()).await;
+            }
+            Ok(WasmRanker { inner: Rc::new(RefCell::new(ranker)) })
+        }
+    }
+
+    fn parse(bytes: &[u8], sha256: Option<String>) -> Result<(HomeRanker, ModelFile), JsValue> {
+        #[cfg(debug_assertions)]
+        console_error_panic_hook::set_once();
+        if let Some(expected) = sha256 {
+            check_sha256(bytes, &expected).map_err(js_error)?;
+        }
+        let file = ModelFile::from_bytes(bytes).map_err(js_error)?;
+        let ranker = HomeRanker::from_model_file(&file).map_err(js_error)?;
+        Ok((ranker, file))
+    }
+
     fn ranker(&self) -> Result<RefMut<'_, HomeRanker>, JsValue> {
         self.inner.try_borrow_mut().map_err(|_| busy())
     }
@@ -50,16 +83,21 @@ impl WasmRanker {
 
 #[wasm_bindgen]
 impl WasmRanker {
-    /// Loads a model file; `sha256` (hex), when given, must match the bytes.
+    /// Loads a model file for the CPU; `sha256` (hex), when given, must match the bytes.
     #[wasm_bindgen(js_name = fromBytes)]
     pub fn from_bytes(bytes: &[u8], sha256: Option<String>) -> Result<WasmRanker, JsValue> {
-        #[cfg(debug_assertions)]
-        console_error_panic_hook::set_once();
-        if let Some(expected) = sha256 {
-            check_sha256(bytes, &expected).map_err(js_error)?;
-        }
-        let inner = HomeRanker::from_bytes(bytes).map_err(js_error)?;
-        Ok(WasmRanker { inner: Rc::new(RefCell::new(inner)) })
+        let (ranker, _) = Self::parse(bytes, sha256)?;
+        Ok(WasmRanker { inner: Rc::new(RefCell::new(ranker)) })
+    }
+
+    /// Loads a model file; `sha256` (hex), when given, must match the bytes. With `backend`
+    /// `"gpu"` or `"auto"` the same parsed file then goes onto the GPU (WebGPU); where that fails
+    /// (no WebGPU, no adapter, a module built without it) the ranker scores on the CPU and
+    /// `stats().gpuError` says why.
+    #[wasm_bindgen(unchecked_return_type = "Promise<WasmRanker>")]
+    pub fn load(bytes: &[u8], sha256: Option<String>, backend: Option<String>) -> Result<js_sys::Promise, JsValue> {
+        let loading = Self::load_async(bytes, sha256, backend);
+        Ok(wasm_bindgen_futures::future_to_promise(async move { Ok(loading.await?.into()) }))
     }
 
     /// Records one event or an array of events; returns how many were recorded.
@@ -133,27 +171,6 @@ impl WasmRanker {
         let backend: Backend = backend.parse().map_err(js_error)?;
         self.ranker()?.set_backend(backend);
         Ok(())
-    }
-
-    /// Records why no GPU is used (this module has no GPU support, or the page has no WebGPU).
-    #[wasm_bindgen(js_name = noteGpuUnavailable)]
-    pub fn note_gpu_unavailable(&mut self, reason: &str) -> Result<(), JsValue> {
-        self.ranker()?.note_gpu_unavailable(reason);
-        Ok(())
-    }
-
-    /// Puts the model (the same bytes this ranker was loaded from) on the WebGPU adapter.
-    /// Rejects with code `GPU` when there is none; the ranker then keeps using the CPU.
-    #[cfg(feature = "gpu")]
-    #[wasm_bindgen(js_name = attachGpu, unchecked_return_type = "Promise<void>")]
-    pub fn attach_gpu(&mut self, bytes: &[u8]) -> Result<js_sys::Promise, JsValue> {
-        let file = crate::model::ModelFile::from_bytes(bytes).map_err(js_error)?;
-        let inner = self.inner.clone();
-        Ok(wasm_bindgen_futures::future_to_promise(async move {
-            let mut ranker = inner.try_borrow_mut().map_err(|_| busy())?;
-            ranker.attach_gpu(&file, &crate::gpu::GpuSettings::default()).await.map_err(js_error)?;
-            Ok(JsValue::UNDEFINED)
-        }))
     }
 
     /// Wipes every event and cached embedding.

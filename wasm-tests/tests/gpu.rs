@@ -88,8 +88,8 @@ async fn rerank_async_on_webgpu_gives_the_cpu_order() {
     assert!(gpu.rerank(&page, &opts).unwrap().backend.starts_with("cpu"));
 }
 
-/// The JS API's path (`WasmRanker`: setBackend, attachGpu, rerankAsync), as the npm package's
-/// WebGPU module runs it.
+/// The JS API's path (`WasmRanker.load` with a backend, rerankAsync), as the npm package's
+/// WebGPU module runs it: the model bytes are sent once.
 #[wasm_bindgen_test]
 async fn js_api_attach_gpu_and_rerank_async() {
     use homerank::wasm::WasmRanker;
@@ -100,10 +100,9 @@ async fn js_api_attach_gpu_and_rerank_async() {
     let ids: Vec<String> = page.items().map(|(_, _, i)| i.id.clone()).collect();
     let events: Vec<SessionEvent> =
         (0..6).map(|k| SessionEvent::new(&ids[(k * 5) % ids.len()], Action::Skip)).collect();
-    let mut ranker = WasmRanker::from_bytes(MODEL, None).unwrap();
-    ranker.set_backend("gpu").unwrap();
-    if let Err(e) = JsFuture::from(ranker.attach_gpu(MODEL).unwrap()).await {
-        let message = js_sys::Error::from(e).message().as_string().unwrap_or_default();
+    let mut ranker = WasmRanker::load_async(MODEL, None, Some("gpu".into())).await.unwrap();
+    let stats = ranker.stats().unwrap();
+    if let Some(message) = js_sys::Reflect::get(&stats, &"gpuError".into()).unwrap().as_string() {
         return console_log!("{}", skip_or_fail(homerank::Error::Gpu(message)).unwrap_err());
     }
     ranker.observe(serde_wasm_bindgen::to_value(&events).unwrap()).unwrap();

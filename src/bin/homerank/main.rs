@@ -37,9 +37,10 @@ enum Command {
         /// Indent the output.
         #[arg(long)]
         pretty: bool,
-        /// Scoring engine: auto (the GPU where it measures faster), cpu, or gpu. The GPU needs a
-        /// build with `--features gpu`; without one the CPU scores and the result says why.
-        #[arg(long, default_value = "auto")]
+        /// Scoring engine: cpu (the default), gpu, or auto (the GPU where it measures faster).
+        /// The GPU needs a build with `--features gpu`; without one the CPU scores and the
+        /// result says why.
+        #[arg(long, default_value = "cpu")]
         backend: Backend,
     },
     /// Print a model file's metadata as JSON.
@@ -81,7 +82,6 @@ fn run(cli: Cli) -> Result<()> {
         Command::Rerank { model, page, session, options, pretty, backend } => {
             let mut ranker = HomeRanker::from_path(&model).with_context(|| format!("{}", model.display()))?;
             ranker.set_backend(backend);
-            #[cfg(feature = "gpu")]
             if backend != Backend::Cpu {
                 let file = ModelFile::from_bytes(&std::fs::read(&model)?)?;
                 let settings = homerank::gpu::GpuSettings::default();

@@ -14,13 +14,23 @@ mod kernels;
 use std::collections::HashMap;
 
 use super::config::HrsConfig;
-use super::file::RawTensor;
-use crate::error::{Error, Result};
+use super::file::{checked_tensor, RawTensor};
+use super::layout::{Attention, CandidateLayer, Hrs, SessionLayer, WeightSource, Weights};
+use crate::error::Result;
 use crate::features::Features;
 
 pub use kernels::{dot, erf, exp};
 
-struct Linear {
+/// The CPU engine's weights: f32, matmul weights transposed for the kernels.
+pub(crate) struct Cpu;
+
+impl Weights for Cpu {
+    type Linear = Linear;
+    type Norm = Norm;
+    type Vector = Vec<f32>;
+}
+
+pub(crate) struct Linear {
     /// The weight transposed: `in × out`, row-major (the file holds `out × in`).
     wt: Vec<f32>,
     b: Vec<f32>,
@@ -45,37 +55,29 @@ impl Linear {
     }
 }
 
-struct Norm {
+pub(crate) struct Norm {
     g: Vec<f32>,
     b: Vec<f32>,
 }
 
-struct Attention {
-    q: Linear,
-    k: Linear,
-    v: Linear,
-    o: Linear,
-}
+/// Model file tensors as the CPU engine's weights (Q8_0 dequantized once).
+struct CpuSource<'a>(&'a HashMap<String, RawTensor>);
 
-struct Ffn {
-    fc1: Linear,
-    fc2: Linear,
-}
+impl WeightSource for CpuSource<'_> {
+    type Weights = Cpu;
 
-struct SessionLayer {
-    ln_attn: Norm,
-    attn: Attention,
-    ln_ffn: Norm,
-    ffn: Ffn,
-}
+    fn linear(&mut self, name: &str, inp: usize, out: usize) -> Result<Linear> {
+        let w = self.vector(&format!("{name}.w"), &[out, inp])?;
+        Ok(Linear::from_file(&w, self.vector(&format!("{name}.b"), &[out])?))
+    }
 
-struct CandidateLayer {
-    ln_self: Norm,
-    self_attn: Attention,
-    ln_cross: Norm,
-    cross: Attention,
-    ln_ffn: Norm,
-    ffn: Ffn,
+    fn norm(&mut self, name: &str, d: usize) -> Result<Norm> {
+        Ok(Norm { g: self.vector(&format!("{name}.g"), &[d])?, b: self.vector(&format!("{name}.b"), &[d])? })
+    }
+
+    fn vector(&mut self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        Ok(checked_tensor(self.0, name, shape)?.to_f32())
+    }
 }
 
 /// Reusable buffers of one forward (grown to the largest page seen, never shrunk) and the
@@ -109,16 +111,7 @@ impl std::fmt::Debug for Scratch {
 /// HR-S weights laid out for the CPU kernels.
 pub struct CpuModel {
     config: HrsConfig,
-    tables: [Vec<f32>; 6], // action, dwell, recency, type, rank, shelf
-    /// The session-start token (see `model::hrs`).
-    bos: Vec<f32>,
-    item: Linear,
-    session_layers: Vec<SessionLayer>,
-    cand_layers: Vec<CandidateLayer>,
-    head_ln: Norm,
-    head_w: Vec<f32>,
-    head_b: f32,
-    w_server: f32,
+    net: Hrs<Cpu>,
 }
 
 impl std::fmt::Debug for CpuModel {
@@ -128,74 +121,10 @@ impl std::fmt::Debug for CpuModel {
 }
 
 impl CpuModel {
-    /// Builds the model from checked file tensors (`ModelFile::tensors`).
+    /// Builds the model from a model file's tensors (`ModelFile::tensors`).
     pub fn new(config: &HrsConfig, tensors: &HashMap<String, RawTensor>) -> Result<Self> {
         config.validate()?;
-        let get = |name: &str| -> Result<Vec<f32>> {
-            tensors
-                .get(name)
-                .map(RawTensor::to_f32)
-                .ok_or_else(|| Error::InvalidModel(format!("tensor '{name}' is missing")))
-        };
-        let linear = |name: &str| -> Result<Linear> {
-            let w = get(&format!("{name}.w"))?;
-            let b = get(&format!("{name}.b"))?;
-            Ok(Linear::from_file(&w, b))
-        };
-        let norm =
-            |name: &str| -> Result<Norm> { Ok(Norm { g: get(&format!("{name}.g"))?, b: get(&format!("{name}.b"))? }) };
-        let attention = |name: &str| -> Result<Attention> {
-            Ok(Attention {
-                q: linear(&format!("{name}.q"))?,
-                k: linear(&format!("{name}.k"))?,
-                v: linear(&format!("{name}.v"))?,
-                o: linear(&format!("{name}.o"))?,
-            })
-        };
-        let ffn = |name: &str| -> Result<Ffn> {
-            Ok(Ffn { fc1: linear(&format!("{name}.fc1"))?, fc2: linear(&format!("{name}.fc2"))? })
-        };
-        let session_layers = (0..config.n_session_layers)
-            .map(|l| {
-                Ok(SessionLayer {
-                    ln_attn: norm(&format!("sess{l}.ln_attn"))?,
-                    attn: attention(&format!("sess{l}.attn"))?,
-                    ln_ffn: norm(&format!("sess{l}.ln_ffn"))?,
-                    ffn: ffn(&format!("sess{l}.ffn"))?,
-                })
-            })
-            .collect::<Result<_>>()?;
-        let cand_layers = (0..config.n_cand_layers)
-            .map(|l| {
-                Ok(CandidateLayer {
-                    ln_self: norm(&format!("cand{l}.ln_self"))?,
-                    self_attn: attention(&format!("cand{l}.self"))?,
-                    ln_cross: norm(&format!("cand{l}.ln_cross"))?,
-                    cross: attention(&format!("cand{l}.cross"))?,
-                    ln_ffn: norm(&format!("cand{l}.ln_ffn"))?,
-                    ffn: ffn(&format!("cand{l}.ffn"))?,
-                })
-            })
-            .collect::<Result<_>>()?;
-        Ok(CpuModel {
-            config: config.clone(),
-            tables: [
-                get("embed.action")?,
-                get("embed.dwell")?,
-                get("embed.recency")?,
-                get("embed.type")?,
-                get("embed.rank")?,
-                get("embed.shelf")?,
-            ],
-            item: linear("embed.item")?,
-            bos: get("embed.bos")?,
-            session_layers,
-            cand_layers,
-            head_ln: norm("head.ln")?,
-            head_w: get("head.out.w")?,
-            head_b: get("head.out.b")?[0],
-            w_server: get("head.w_server")?[0],
-        })
+        Ok(CpuModel { config: config.clone(), net: Hrs::load(config, &mut CpuSource(tensors))? })
     }
 
     pub fn config(&self) -> &HrsConfig {
@@ -204,80 +133,82 @@ impl CpuModel {
 
     /// Scores the candidates of one page, in page order.
     pub fn score(&self, f: &Features, scratch: &mut Scratch) -> Result<Vec<f32>> {
-        let (n, l, e, d) = (f.n_cands(), f.n_events(), f.dim, self.config.d_model);
-        if e != self.config.embedding_dim {
-            return Err(Error::EmbeddingDim {
-                expected: self.config.embedding_dim,
-                got: e,
-                context: "the features".into(),
-            });
-        }
+        f.check(&self.config)?;
+        let (n, l) = (f.n_cands(), f.n_events());
         if n == 0 {
             return Ok(Vec::new());
         }
-        if l == 0 {
-            return Err(Error::Forward("no session events to attend to".into()));
-        }
-        f.check_table_indices(self.tables.each_ref().map(|t| t.len() / d))?;
+        let tables = &self.net.tables;
 
         // The session part depends only on the event inputs: reuse it while they are unchanged.
         // Session tokens: the start token, then the events.
         let key = session_key(f);
         let ls = l + 1;
-        if scratch.session_key != key || scratch.session_kv.len() != self.cand_layers.len() {
-            self.embed(
-                &f.event_embeddings,
-                l,
-                &[(&f.event_action, 0), (&f.event_dwell, 1), (&f.event_recency, 2), (&f.event_type, 3)],
-                scratch,
-                true,
-            );
-            scratch.s.splice(0..0, self.bos.iter().copied());
-            for layer in &self.session_layers {
+        if scratch.session_key != key || scratch.session_kv.len() != self.net.cand_layers.len() {
+            let events = [
+                (&f.event_action, &tables.action),
+                (&f.event_dwell, &tables.dwell),
+                (&f.event_recency, &tables.recency),
+                (&f.event_type, &tables.item_type),
+            ];
+            self.embed(&f.event_embeddings, l, &events, &mut scratch.s);
+            scratch.s.splice(0..0, tables.bos.iter().copied());
+            for layer in &self.net.session_layers {
                 self.session_layer(layer, ls, scratch);
             }
-            let Scratch { s, session_kv, .. } = scratch;
-            session_kv.clear();
-            for layer in &self.cand_layers {
-                let (mut k, mut v) = (Vec::new(), Vec::new());
-                layer.cross.k.forward(s, ls, &mut k);
-                layer.cross.v.forward(s, ls, &mut v);
-                session_kv.push((k, v));
-            }
+            self.cross_keys_values(ls, scratch);
             scratch.session_key = key;
         } else {
             scratch.session_cache_hits += 1;
         }
 
-        self.embed(&f.cand_embeddings, n, &[(&f.cand_type, 3), (&f.cand_rank, 4), (&f.cand_shelf, 5)], scratch, false);
-        for (i, layer) in self.cand_layers.iter().enumerate() {
+        let cands = [(&f.cand_type, &tables.item_type), (&f.cand_rank, &tables.rank), (&f.cand_shelf, &tables.shelf)];
+        self.embed(&f.cand_embeddings, n, &cands, &mut scratch.c);
+        for (i, layer) in self.net.cand_layers.iter().enumerate() {
             self.cand_layer(layer, i, n, ls, scratch);
         }
-        let Scratch { c, h, .. } = scratch;
-        h.resize(n * d, 0.0);
-        kernels::layer_norm(c, d, &self.head_ln.g, &self.head_ln.b, self.config.ln_eps as f32, h);
-        Ok((0..n)
-            .map(|i| {
-                kernels::dot(&h[i * d..(i + 1) * d], &self.head_w) + self.head_b + self.w_server * f.server_score[i]
-            })
-            .collect())
+        Ok(self.head(n, &f.server_score, scratch))
     }
 
-    /// Tokens: item projection plus table rows, into `s` (events) or `c` (candidates).
-    fn embed(&self, embeddings: &[f32], rows: usize, ids: &[(&Vec<u32>, usize)], scratch: &mut Scratch, session: bool) {
+    /// Per candidate layer, the cross-attention keys and values of the session tokens in `s`.
+    fn cross_keys_values(&self, ls: usize, scratch: &mut Scratch) {
+        let Scratch { s, session_kv, .. } = scratch;
+        session_kv.clear();
+        for layer in &self.net.cand_layers {
+            let (mut k, mut v) = (Vec::new(), Vec::new());
+            layer.cross_attn.k.forward(s, ls, &mut k);
+            layer.cross_attn.v.forward(s, ls, &mut v);
+            session_kv.push((k, v));
+        }
+    }
+
+    /// `out(LN(c)) + w_server · serverScore` for the `n` candidate tokens in `c`.
+    fn head(&self, n: usize, server_score: &[f32], scratch: &mut Scratch) -> Vec<f32> {
+        let (d, head) = (self.config.d_model, &self.net.head);
+        let Scratch { c, h, .. } = scratch;
+        h.resize(n * d, 0.0);
+        kernels::layer_norm(c, d, &head.ln.g, &head.ln.b, self.config.ln_eps as f32, h);
+        (0..n)
+            .map(|i| {
+                kernels::dot(&h[i * d..(i + 1) * d], &head.out_w) + head.out_b[0] + head.w_server[0] * server_score[i]
+            })
+            .collect()
+    }
+
+    /// Tokens into `out`: the item projection plus, per `(ids, table)`, the table's row.
+    fn embed(&self, embeddings: &[f32], rows: usize, lookups: &[(&Vec<u32>, &Vec<f32>)], out: &mut Vec<f32>) {
         let d = self.config.d_model;
-        let out = if session { &mut scratch.s } else { &mut scratch.c };
-        self.item.forward(embeddings, rows, out);
+        self.net.item.forward(embeddings, rows, out);
         for r in 0..rows {
             let row = &mut out[r * d..(r + 1) * d];
-            for &(ids, t) in ids {
+            for &(ids, table) in lookups {
                 let k = ids[r] as usize;
-                kernels::axpy(1.0, &self.tables[t][k * d..(k + 1) * d], row);
+                kernels::axpy(1.0, &table[k * d..(k + 1) * d], row);
             }
         }
     }
 
-    fn session_layer(&self, layer: &SessionLayer, l: usize, sc: &mut Scratch) {
+    fn session_layer(&self, layer: &SessionLayer<Cpu>, l: usize, sc: &mut Scratch) {
         let (d, eps) = (self.config.d_model, self.config.ln_eps as f32);
         let Scratch { s, h, q, k, v, a, o, f, kt, scores, .. } = sc;
         h.resize(l * d, 0.0);
@@ -291,7 +222,7 @@ impl CpuModel {
         add(s, o);
     }
 
-    fn cand_layer(&self, layer: &CandidateLayer, index: usize, n: usize, l: usize, sc: &mut Scratch) {
+    fn cand_layer(&self, layer: &CandidateLayer<Cpu>, index: usize, n: usize, l: usize, sc: &mut Scratch) {
         let (d, eps) = (self.config.d_model, self.config.ln_eps as f32);
         let Scratch { c, h, q, k, v, a, o, f, kt, scores, session_kv, .. } = sc;
         h.resize(n * d, 0.0);
@@ -300,7 +231,7 @@ impl CpuModel {
         add(c, o);
         kernels::layer_norm(c, d, &layer.ln_cross.g, &layer.ln_cross.b, eps, h);
         let (sk, sv) = &session_kv[index];
-        self.attend(&layer.cross, h, n, Some((sk, sv)), l, q, k, v, kt, scores, a, o);
+        self.attend(&layer.cross_attn, h, n, Some((sk, sv)), l, q, k, v, kt, scores, a, o);
         add(c, o);
         kernels::layer_norm(c, d, &layer.ln_ffn.g, &layer.ln_ffn.b, eps, h);
         layer.ffn.fc1.forward(h, n, f);
@@ -313,7 +244,7 @@ impl CpuModel {
     #[allow(clippy::too_many_arguments)]
     fn attend(
         &self,
-        attn: &Attention,
+        attn: &Attention<Cpu>,
         x: &[f32],
         tq: usize,
         kv: Option<(&Vec<f32>, &Vec<f32>)>,
@@ -348,25 +279,15 @@ impl CpuModel {
     /// The core alone (tokens already embedded), for the golden fixture: session `l × d`,
     /// candidates `n × d`, server scores `n`.
     pub fn forward_core(&self, session: &[f32], l: usize, cands: &[f32], n: usize, server: &[f32]) -> Vec<f32> {
-        let d = self.config.d_model;
         let mut sc = Scratch { s: session.to_vec(), c: cands.to_vec(), ..Default::default() };
-        for layer in &self.session_layers {
+        for layer in &self.net.session_layers {
             self.session_layer(layer, l, &mut sc);
         }
-        for layer in &self.cand_layers {
-            let (mut k, mut v) = (Vec::new(), Vec::new());
-            layer.cross.k.forward(&sc.s, l, &mut k);
-            layer.cross.v.forward(&sc.s, l, &mut v);
-            sc.session_kv.push((k, v));
-        }
-        for (i, layer) in self.cand_layers.iter().enumerate() {
+        self.cross_keys_values(l, &mut sc);
+        for (i, layer) in self.net.cand_layers.iter().enumerate() {
             self.cand_layer(layer, i, n, l, &mut sc);
         }
-        let mut h = vec![0f32; n * d];
-        kernels::layer_norm(&sc.c, d, &self.head_ln.g, &self.head_ln.b, self.config.ln_eps as f32, &mut h);
-        (0..n)
-            .map(|i| kernels::dot(&h[i * d..(i + 1) * d], &self.head_w) + self.head_b + self.w_server * server[i])
-            .collect()
+        self.head(n, server, &mut sc)
     }
 }
 
