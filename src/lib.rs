@@ -73,7 +73,7 @@ pub use error::{Error, Result};
 pub use event::{Action, SessionEvent};
 pub use manifest::{Manifest, ManifestEntry};
 pub use options::RerankOptions;
-pub use page::{HomePage, Item, ItemType, Shelf, MAX_PAGE_ITEMS};
+pub use page::{HomePage, Item, ItemType, Neighbor, Shelf, MAX_NEIGHBORS, MAX_PAGE_ITEMS};
 pub use ranker::{HomeRanker, PendingRerank, RankerStats, Started, MAX_EVENTS_PER_CALL};
 pub use result::{ItemScore, RemovedItem, RerankResult, ShelfResult};
 pub use session::SessionState;

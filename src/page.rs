@@ -1,4 +1,5 @@
-//! The server's Home page: shelves of candidate items in the server's order (DESIGN.md §3).
+//! The server's Home page: shelves of candidate items in the server's order (the contract in
+//! docs/ARCHITECTURE.md, "The contract").
 //!
 //! JSON field names are camelCase (`pageId`, `serverScore`, …); unknown fields are ignored and
 //! unknown item types become [`ItemType::Other`]. [`HomePage::validate`] checks everything the
@@ -14,6 +15,8 @@ use crate::error::{Error, Result};
 pub const MAX_PAGE_ITEMS: usize = 5_000;
 /// Longest accepted identifier (page, shelf, item, artist), in bytes.
 pub const MAX_ID_LEN: usize = 512;
+/// Most `neighbors` an item may carry.
+pub const MAX_NEIGHBORS: usize = 32;
 
 /// A Home page as the server sends it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,6 +67,19 @@ pub struct Item {
     pub artist_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<f64>,
+    /// Optional: the items the server's co-occurrence statistics rank closest to this one, with
+    /// their similarity in [0, 1] (at most [`MAX_NEIGHBORS`]). The device matches them against
+    /// the session, an on-device item-kNN signal the model reads (`features::similarity`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub neighbors: Option<Vec<Neighbor>>,
+}
+
+/// One of an item's server-side neighbours.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Neighbor {
+    pub id: String,
+    pub weight: f32,
 }
 
 /// The kind of a candidate. Unknown strings deserialize to [`ItemType::Other`].
@@ -194,10 +210,37 @@ impl HomePage {
                 if let Some(a) = &item.artist_id {
                     check_id(a, &format!("{}: artistId", at()), true)?;
                 }
+                if let Some(neighbors) = &item.neighbors {
+                    check_neighbors(neighbors, &at)?;
+                }
             }
         }
         Ok(())
     }
+}
+
+fn check_neighbors(neighbors: &[Neighbor], at: &dyn Fn() -> String) -> Result<()> {
+    if neighbors.len() > MAX_NEIGHBORS {
+        return Err(Error::InvalidPage(format!(
+            "{}: {} neighbors, at most {MAX_NEIGHBORS} are allowed",
+            at(),
+            neighbors.len()
+        )));
+    }
+    for (k, n) in neighbors.iter().enumerate() {
+        check_id(&n.id, &format!("{}: neighbors[{k}].id", at()), false)?;
+        if neighbors[..k].iter().any(|m| m.id == n.id) {
+            return Err(Error::InvalidPage(format!("{}: neighbors[{k}].id '{}' appears twice", at(), n.id)));
+        }
+        if !(0.0..=1.0).contains(&n.weight) {
+            return Err(Error::InvalidPage(format!(
+                "{}: neighbors[{k}].weight is {}, expected a number in [0, 1]",
+                at(),
+                n.weight
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn check_id(id: &str, what: &str, may_be_empty: bool) -> Result<()> {

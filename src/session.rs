@@ -20,6 +20,8 @@ pub const DEFAULT_CACHE_ITEMS: usize = 8_192;
 pub(crate) struct KnownItem {
     pub embedding: Arc<[f32]>,
     pub item_type: ItemType,
+    /// From the page that listed it (`artistId`); the similarity features match artists.
+    pub artist: Option<Arc<str>>,
 }
 
 /// An event as held: the contract fields the model reads, and the item once resolved.
@@ -55,8 +57,11 @@ impl SessionState {
     pub(crate) fn push(&mut self, event: &SessionEvent) {
         let item = match &event.embedding {
             Some(e) => {
-                let known =
-                    KnownItem { embedding: e.as_slice().into(), item_type: event.item_type.unwrap_or_default() };
+                let known = KnownItem {
+                    embedding: e.as_slice().into(),
+                    item_type: event.item_type.unwrap_or_default(),
+                    artist: self.cache.get(&event.item_id).and_then(|k| k.artist.clone()),
+                };
                 self.cache.insert(&event.item_id, known.clone());
                 Some(known)
             }
@@ -91,7 +96,11 @@ impl SessionState {
             if self.cache.get(&item.id).is_none() {
                 self.cache.insert(
                     &item.id,
-                    KnownItem { embedding: item.embedding.as_slice().into(), item_type: item.item_type },
+                    KnownItem {
+                        embedding: item.embedding.as_slice().into(),
+                        item_type: item.item_type,
+                        artist: item.artist_id.as_deref().map(Arc::from),
+                    },
                 );
             }
         }
@@ -132,11 +141,34 @@ impl SessionState {
         self.max_events
     }
 
-    /// Drops every event and every cached embedding.
+    /// Drops every event and every cached embedding, overwriting with zeros what it drops: item
+    /// ids, embeddings, artists and the buffers that held them (so that the bytes do not stay
+    /// readable in memory, e.g. a wasm module's linear memory, after the call).
     pub fn forget(&mut self) {
-        self.events.clear();
-        self.events.shrink_to_fit();
+        let map = std::mem::take(&mut self.cache.map);
+        let order = std::mem::take(&mut self.cache.order);
         self.cache.clear();
+        let mut wipe = wipe::Wiper::default();
+        let mut events = Vec::from(std::mem::take(&mut self.events));
+        for ev in &mut events {
+            wipe.string(std::mem::take(&mut ev.item_id));
+            if let Some(item) = ev.item.take() {
+                wipe.known(item);
+            }
+        }
+        wipe.vec(events);
+        let mut entries: Vec<(String, KnownItem)> = map.into_iter().collect();
+        for (id, item) in entries.drain(..) {
+            wipe.string(id);
+            wipe.known(item);
+        }
+        wipe.vec(entries);
+        let mut order = Vec::from(order);
+        for id in order.drain(..) {
+            wipe.string(id);
+        }
+        wipe.vec(order);
+        wipe.finish();
     }
 }
 
@@ -175,5 +207,81 @@ impl ItemCache {
     fn clear(&mut self) {
         self.map = HashMap::new();
         self.order = VecDeque::new();
+    }
+}
+
+/// Overwriting what [`SessionState::forget`] drops. Embeddings and artists are shared (`Arc`)
+/// between events and the cache: each is wiped once the last of its holders here is gone (one
+/// still held elsewhere, e.g. by a rerank in flight, is left to that holder).
+mod wipe {
+    use std::mem::{size_of_val, MaybeUninit};
+    use std::sync::atomic::{compiler_fence, Ordering};
+    use std::sync::Arc;
+
+    use super::KnownItem;
+
+    #[derive(Default)]
+    pub(super) struct Wiper {
+        embeddings: Vec<Arc<[f32]>>,
+        artists: Vec<Arc<str>>,
+    }
+
+    impl Wiper {
+        pub fn string(&mut self, s: String) {
+            let mut bytes = s.into_bytes();
+            bytes.clear();
+            spare(&mut bytes);
+        }
+
+        /// Zeroes a vector's whole allocation after dropping its elements (which own nothing
+        /// by then).
+        pub fn vec<T>(&mut self, mut v: Vec<T>) {
+            v.clear();
+            spare(&mut v);
+        }
+
+        pub fn known(&mut self, item: KnownItem) {
+            self.embeddings.push(item.embedding);
+            self.artists.extend(item.artist);
+        }
+
+        pub fn finish(mut self) {
+            // Drop duplicates first so that each allocation's last holder is the one in the list.
+            self.embeddings.sort_by_key(|a| a.as_ptr() as usize);
+            self.embeddings.dedup_by(|a, b| Arc::ptr_eq(a, b));
+            for mut e in self.embeddings.drain(..) {
+                if let Some(values) = Arc::get_mut(&mut e) {
+                    for v in values.iter_mut() {
+                        // SAFETY: a valid, exclusive reference.
+                        unsafe { std::ptr::write_volatile(v, 0.0) };
+                    }
+                }
+            }
+            self.artists.sort_by_key(|a| a.as_ptr() as usize);
+            self.artists.dedup_by(|a, b| Arc::ptr_eq(a, b));
+            for mut a in self.artists.drain(..) {
+                if let Some(s) = Arc::get_mut(&mut a) {
+                    // SAFETY: zero bytes are valid UTF-8; the reference is exclusive.
+                    for b in unsafe { s.as_bytes_mut() } {
+                        unsafe { std::ptr::write_volatile(b, 0) };
+                    }
+                }
+            }
+            let (e, a) = (std::mem::take(&mut self.embeddings), std::mem::take(&mut self.artists));
+            self.vec(e);
+            self.vec(a);
+            compiler_fence(Ordering::SeqCst);
+        }
+    }
+
+    fn spare<T>(v: &mut Vec<T>) {
+        let spare: &mut [MaybeUninit<T>] = v.spare_capacity_mut();
+        let n = size_of_val(spare);
+        let p = spare.as_mut_ptr().cast::<u8>();
+        for i in 0..n {
+            // SAFETY: within the vector's allocation, which holds no live element.
+            unsafe { p.add(i).write_volatile(0) };
+        }
+        compiler_fence(Ordering::SeqCst);
     }
 }

@@ -51,7 +51,7 @@ fn rerank_prints_the_result_and_inspect_the_metadata() {
     let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(info["name"], "homerank-s-test-fixture");
     assert_eq!(info["precision"], "q8_0");
-    assert_eq!(info["params"], 240_002);
+    assert_eq!(info["params"], 240_937);
     assert_eq!(info["manifest"], "not listed");
     assert_eq!(info["config"]["embeddingDim"], 32);
 }

@@ -12,6 +12,7 @@ fn item(id: &str, artist: &str) -> Item {
         embedding: vec![0.0; 2],
         artist_id: Some(artist.into()),
         duration_ms: None,
+        neighbors: None,
     }
 }
 

@@ -5,7 +5,9 @@ mod common;
 
 use homerank::dataset::{Catalog, Dataset, Interaction, Session};
 use homerank::eval::metrics::{bootstrap_mean, hit_at, ndcg_at, order_by, rank_of, reciprocal_rank, skip_at_3};
-use homerank::eval::{build_cases, case_features, CaseConfig, ItemEmbeddings, ItemKnn, Prepared, ServerModel, Split};
+use homerank::eval::{
+    build_cases, CandidateList, CaseConfig, EmbeddingKind, History, ItemEmbeddings, Part, Prepared, Split,
+};
 use homerank::model::{HrsModel, ModelFile, Precision, Weight};
 use homerank::train::{export, train, TrainConfig};
 use homerank::{Action, ItemType};
@@ -73,43 +75,92 @@ fn toy_dataset(n_sessions: usize) -> Dataset {
 }
 
 #[test]
-fn the_split_is_by_time_and_nothing_leaks_from_test() {
+fn the_windows_follow_time() {
     let mut data = toy_dataset(50);
-    // Shuffle storage order: the split must follow time, not position.
+    // Shuffle storage order: the windows must follow time, not position.
     data.sessions.reverse();
     let split = Split::default_for(&data);
-    assert_eq!((split.train.len(), split.valid.len(), split.test.len()), (40, 5, 5));
-    let last_train = split.train.iter().map(|&s| data.sessions[s].start_ms()).fold(f64::MIN, f64::max);
-    let first_test = split.test.iter().map(|&s| data.sessions[s].start_ms()).fold(f64::MAX, f64::min);
-    assert!(last_train < first_test);
+    let lens = [split.history_train.len(), split.train.len(), split.valid.len(), split.test.len()];
+    assert_eq!(lens, [30, 10, 5, 5]);
+    let start = |s: &usize| data.sessions[*s].start_ms();
+    let windows = [&split.history_train, &split.train, &split.valid, &split.test];
+    for w in windows.windows(2) {
+        let last = w[0].iter().map(start).fold(f64::MIN, f64::max);
+        let first = w[1].iter().map(start).fold(f64::MAX, f64::min);
+        assert!(last < first, "windows in time order");
+    }
+    let mut b = split.history_train.clone();
+    b.extend(&split.train);
+    assert_eq!(split.history_eval, b, "history B is history A then the training cases' window");
+}
 
-    // Embeddings, the server and item-kNN see only training sessions: changing a test session's
-    // items changes none of them.
-    let build = |d: &Dataset| {
-        let e = ItemEmbeddings::build(d, &split.train, 32);
-        let server = ServerModel::fit(d, &split.train, &e);
-        let knn = ItemKnn::fit(d, &split.train);
-        let scores = server.scores(Some("u1"), &e);
-        (e.values, server.counts, scores, knn.similarity(0, 1))
-    };
-    let before = build(&data);
-    let mut changed = data.clone();
-    for &s in &split.test {
-        for e in &mut changed.sessions[s].events {
-            e.item = 11;
+/// The no-leakage properties: no case's session is in the history its statistics come from, and
+/// changing every session a history must not see changes nothing it fitted.
+#[test]
+fn no_case_is_scored_with_statistics_of_its_own_session() {
+    let data = toy_dataset(60);
+    let prepared = Prepared::new(data.clone(), 16);
+    let config = CaseConfig { n_cands: Some(8), ..Default::default() };
+    for part in [Part::Train, Part::Valid, Part::Test] {
+        let history = prepared.history(part);
+        let cases = prepared.cases(part, &config);
+        assert!(!cases.is_empty(), "{part:?}");
+        for c in &cases {
+            assert!(prepared.sessions(part).contains(&c.session));
+            assert!(!history.sessions.contains(&c.session), "{part:?}: case session {} is in its history", c.session);
         }
     }
-    assert_eq!(build(&changed), before);
+    let fitted = |d: &Dataset, sessions: &[usize], kind| {
+        let h = History::fit(d, sessions, 16, kind, None);
+        let knn: Vec<f64> = (0..12).flat_map(|a| (0..12).map(move |b| (a, b))).map(|(a, b)| h.knn.similarity(a, b)).collect();
+        let server = h.server.scores(Some("u1"), &h.embeddings);
+        (h.embeddings.values, h.server.counts, server, knn, h.neighbors)
+    };
+    let split = &prepared.split;
+    for kind in [EmbeddingKind::Learned, EmbeddingKind::Codes] {
+        for (history, unseen) in [(&split.history_train, vec![&split.train, &split.valid, &split.test]), (
+            &split.history_eval,
+            vec![&split.valid, &split.test],
+        )] {
+            let before = fitted(&data, history, kind);
+            let mut changed = data.clone();
+            for &s in unseen.into_iter().flatten() {
+                for e in &mut changed.sessions[s].events {
+                    e.item = 11;
+                    e.action = Action::Skip;
+                }
+            }
+            assert_eq!(fitted(&changed, history, kind), before, "{kind:?}");
+        }
+    }
+}
+
+#[test]
+fn learned_embeddings_are_deterministic_and_aligned_refits_keep_the_basis() {
+    let data = toy_dataset(60);
+    let split = Split::default_for(&data);
+    let a = ItemEmbeddings::build(&data, &split.history_train, 8, EmbeddingKind::Learned);
+    assert_eq!(a, ItemEmbeddings::build(&data, &split.history_train, 8, EmbeddingKind::Learned));
+    let b = ItemEmbeddings::build(&data, &split.history_eval, 8, EmbeddingKind::Learned);
+    let aligned = b.aligned_to(&a);
+    let dot = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(p, q)| p * q).sum::<f32>();
+    // A rotation: cosines between items are unchanged ...
+    for (i, j) in [(0, 1), (2, 5), (3, 11)] {
+        assert!((dot(b.of(i), b.of(j)) - dot(aligned.of(i), aligned.of(j))).abs() < 1e-4);
+    }
+    // ... and the refit lands closer to the first fit than before alignment.
+    let gap = |x: &ItemEmbeddings| (0..12).map(|i| 1.0 - dot(x.of(i), a.of(i))).sum::<f32>();
+    assert!(gap(&aligned) < gap(&b), "{} vs {}", gap(&aligned), gap(&b));
+    assert!(gap(&aligned) < 1.0, "{}", gap(&aligned));
 }
 
 #[test]
 fn cases_are_server_windows_around_the_target() {
     let data = toy_dataset(30);
-    let split = Split::default_for(&data);
-    let emb = ItemEmbeddings::build(&data, &split.train, 32);
-    let server = ServerModel::fit(&data, &split.train, &emb);
+    let prepared = Prepared::new(data.clone(), 16);
+    let history = prepared.history(Part::Test);
     let config = CaseConfig { n_cands: Some(8), ..Default::default() };
-    let cases = build_cases(&data, &split.test, &server, &emb, &config);
+    let cases = build_cases(&data, prepared.sessions(Part::Test), history, &config);
     assert!(!cases.is_empty());
     for c in &cases {
         assert_eq!(c.candidates.len(), 8);
@@ -124,15 +175,27 @@ fn cases_are_server_windows_around_the_target() {
         assert_eq!(dedup.len(), 8, "no duplicate candidates");
         // Apart from skipped items placed in free slots, the list is a window of the server's
         // ranking in server order, and the target sits at its own rank inside it.
-        let scores = server.scores(session.user.as_deref(), &emb);
+        let scores = history.server.scores(session.user.as_deref(), &history.embeddings);
         let ranked: Vec<usize> = (0..8).filter(|k| !c.skipped.contains(k)).collect();
         assert!(ranked.windows(2).all(|w| scores[c.candidates[w[0]] as usize] >= scores[c.candidates[w[1]] as usize]));
         for &k in &c.skipped {
             assert!(session.events.iter().any(|e| e.item == c.candidates[k] && e.action == Action::Skip));
         }
-        let f = case_features(c, &data, &emb);
+        let f = prepared.features(Part::Test, c);
         assert_eq!((f.n_events(), f.n_cands()), (t, 8));
         assert_eq!(f.server_score[0], 1.0);
+        assert_eq!(f.cand_sim.len(), 8 * homerank::features::SIM_FEATURES);
+    }
+    // The server's own top list: the first 8 of its ranking, only where it holds the target.
+    let top = build_cases(&data, prepared.sessions(Part::Test), history, &CaseConfig { list: CandidateList::ServerTop, ..config });
+    for c in &top {
+        let session = &data.sessions[c.session];
+        let scores = history.server.scores(session.user.as_deref(), &history.embeddings);
+        let mut ranked: Vec<u32> = (0..scores.len() as u32).collect();
+        ranked.sort_by(|&a, &b| scores[b as usize].total_cmp(&scores[a as usize]).then(a.cmp(&b)));
+        let unskipped: Vec<u32> = (0..8).filter(|k| !c.skipped.contains(k)).map(|k| c.candidates[k]).collect();
+        assert!(unskipped.iter().all(|i| ranked[..8].contains(i)));
+        assert!(ranked[..8].contains(&c.candidates[c.target]));
     }
 }
 
@@ -171,8 +234,8 @@ fn training_is_reproducible_and_the_export_scores_like_the_trainer() {
     let loaded = HrsModel::from_file_tensors(f32_file.config.clone(), &f32_file.tensors, Precision::F32).unwrap();
     let weights = a.weights.iter().map(|(k, t)| (k.clone(), Weight::Dense(t.clone()))).collect();
     let trainer_model = HrsModel::from_weights(f32_file.config.clone(), &weights, Precision::F32).unwrap();
-    let cases = prepared.cases(&prepared.split.test, &CaseConfig { n_cands: Some(8), ..Default::default() });
-    let feats: Vec<_> = cases.iter().map(|c| case_features(c, &prepared.dataset, &prepared.embeddings)).collect();
+    let cases = prepared.cases(Part::Test, &CaseConfig { n_cands: Some(8), ..Default::default() });
+    let feats: Vec<_> = cases.iter().map(|c| prepared.features(Part::Test, c)).collect();
     let x = loaded.score_many(&feats, 16).unwrap();
     let y = trainer_model.score_many(&feats, 16).unwrap();
     assert_eq!(x, y, "the f32 file holds exactly the trained weights");

@@ -17,7 +17,7 @@ fn round_trip_keeps_config_name_and_precision() {
     assert_eq!(file.model_id, format!("{FIXTURE_MODEL_NAME}@sha256:{}", &file.sha256[..12]));
     assert_eq!(file.notes, vec![("homerank.purpose".to_string(), "test fixture".to_string())]);
     // ~240k parameters: Q8_0 keeps the file under the 300 KB budget, f32 is ~4x larger.
-    assert_eq!(HrsConfig::default().n_params(), 240_002);
+    assert_eq!(HrsConfig::default().n_params(), 240_937);
     println!("Q8_0 file: {} bytes", bytes.len());
     assert!(bytes.len() < 300 * 1024, "{} bytes", bytes.len());
     let f32_bytes = fixture_model_bytes(7, Precision::F32);
@@ -64,7 +64,7 @@ fn foreign_architecture_schema_and_dims_are_refused() {
 
     let future = HrsConfig { feature_schema: 99, ..config.clone() };
     let err = write_model(&future, "x", &weights, Precision::Q8_0, &[]).unwrap_err();
-    assert_eq!(err.to_string(), "model feature schema 99 is not supported by this build (supports 2)");
+    assert_eq!(err.to_string(), "model feature schema 99 is not supported by this build (supports 3)");
 
     let mut bytes = write_model(&config, "x", &weights, Precision::Q8_0, &[]).unwrap();
     let pos = bytes.windows(10).position(|w| w == b"homerank-s").unwrap();

@@ -30,6 +30,11 @@ impl ItemKnn {
         ItemKnn { co: CoOccurrence::fit(dataset, train) }
     }
 
+    /// Item-kNN over counts already made.
+    pub fn new(co: CoOccurrence) -> Self {
+        ItemKnn { co }
+    }
+
     /// The statistics underneath.
     pub fn cooccurrence(&self) -> &CoOccurrence {
         &self.co

@@ -8,16 +8,29 @@
 //! makes it the one odd item out — a model learns that shortcut, not the listener.) Items skipped
 //! in the same session (up to 3, the skip@3 labels) take random other slots. The list is in server
 //! order; with `n_cands: None` it is the whole catalogue.
+//!
+//! [`CandidateList::ServerTop`] is the second, realistic protocol: the list is the server's own
+//! top N, and only positions whose target the server already ranked in it count — does
+//! on-device reranking improve a *good* server?
 
 use std::collections::HashMap;
 
-use super::embed::ItemEmbeddings;
-use super::server::ServerModel;
+use super::history::History;
 use crate::dataset::{Dataset, Interaction};
 use crate::event::Action;
-use crate::features::Features;
+use crate::features::{CandidateKey, EventKey, Features};
 use crate::page::ItemType;
 use crate::rng::Rng;
+
+/// Which candidates a case lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CandidateList {
+    /// A window of the server's ranking around the target, at a random offset.
+    #[default]
+    Window,
+    /// The server's top N; positions whose target is not in it are not cases.
+    ServerTop,
+}
 
 /// How cases are drawn.
 #[derive(Debug, Clone)]
@@ -31,11 +44,19 @@ pub struct CaseConfig {
     /// Most cases overall (a seeded sample of sessions when there are more).
     pub max_cases: usize,
     pub seed: u64,
+    pub list: CandidateList,
 }
 
 impl Default for CaseConfig {
     fn default() -> Self {
-        CaseConfig { n_cands: Some(50), max_events: 64, per_session: 4, max_cases: 4_000, seed: 7 }
+        CaseConfig {
+            n_cands: Some(50),
+            max_events: 64,
+            per_session: 4,
+            max_cases: 4_000,
+            seed: 7,
+            list: CandidateList::Window,
+        }
     }
 }
 
@@ -58,14 +79,9 @@ pub fn is_target(action: Action) -> bool {
     matches!(action, Action::Complete | Action::Click | Action::Like | Action::Save)
 }
 
-/// Builds the cases of `sessions` with the fitted server.
-pub fn build_cases(
-    dataset: &Dataset,
-    sessions: &[usize],
-    server: &ServerModel,
-    embeddings: &ItemEmbeddings,
-    config: &CaseConfig,
-) -> Vec<RankingCase> {
+/// Builds the cases of `sessions` with the server of `history` (which must not hold them).
+pub fn build_cases(dataset: &Dataset, sessions: &[usize], history: &History, config: &CaseConfig) -> Vec<RankingCase> {
+    let (server, embeddings) = (&history.server, &history.embeddings);
     let mut rng = Rng::new(config.seed);
     let mut order: Vec<usize> = sessions.to_vec();
     rng.shuffle(&mut order);
@@ -118,7 +134,11 @@ pub fn build_cases(
             // the target sits among items the server ranks alike, anywhere in the list.
             let n = config.n_cands.unwrap_or(ranked.len()).min(ranked.len());
             let r = position_of[target as usize];
-            let lo = r.saturating_sub(rng.below(n)).min(ranked.len() - n);
+            let lo = match config.list {
+                CandidateList::Window => r.saturating_sub(rng.below(n)).min(ranked.len() - n),
+                CandidateList::ServerTop if r < n => 0,
+                CandidateList::ServerTop => continue,
+            };
             let mut candidates: Vec<u32> = ranked[lo..lo + n].to_vec();
             // Skipped items take free slots (never the target's), unless already listed.
             let mut free: Vec<usize> =
@@ -150,21 +170,33 @@ fn spread(v: &[usize], k: usize) -> Vec<usize> {
     (0..k).map(|i| v[(i + 1) * v.len() / k - 1]).collect()
 }
 
-/// The model's features for a case: one shelf in server order, serverScore = 1 − rank/N.
-pub fn case_features(case: &RankingCase, dataset: &Dataset, embeddings: &ItemEmbeddings) -> Features {
+/// The model's features for a case, with the history's embeddings and neighbour lists: one
+/// shelf in server order, serverScore = 1 − rank/N.
+pub fn case_features(case: &RankingCase, dataset: &Dataset, history: &History) -> Features {
+    let embeddings = &history.embeddings;
+    let catalog = &dataset.catalog;
     let mut f = Features::new(embeddings.dim);
-    let types = &dataset.catalog.types;
     let n_prefix = case.prefix.len();
+    let mut events = Vec::with_capacity(n_prefix);
     for (p, e) in case.prefix.iter().enumerate() {
         let ms = e.ms_played.map(f64::from);
-        f.push_event(embeddings.of(e.item), e.action, ms, n_prefix - 1 - p, item_type(types, e.item));
+        f.push_event(embeddings.of(e.item), e.action, ms, n_prefix - 1 - p, item_type(&catalog.types, e.item));
+        events.push(EventKey { item: e.item, artist: artist(dataset, e.item), action: e.action });
     }
     let n = case.candidates.len();
+    let mut cands = Vec::with_capacity(n);
     for (rank, &item) in case.candidates.iter().enumerate() {
         let server_score = 1.0 - rank as f32 / n as f32;
-        f.push_candidate(embeddings.of(item), item_type(types, item), rank, 0, server_score);
+        f.push_candidate(embeddings.of(item), item_type(&catalog.types, item), rank, 0, server_score);
+        let neighbors = history.neighbors.get(item as usize).map(Vec::as_slice);
+        cands.push(CandidateKey { item, artist: artist(dataset, item), neighbors });
     }
+    f.set_similarity(&events, &cands);
     f
+}
+
+fn artist(dataset: &Dataset, item: u32) -> Option<u32> {
+    dataset.catalog.artists.get(item as usize).copied().flatten()
 }
 
 fn item_type(types: &[ItemType], item: u32) -> ItemType {

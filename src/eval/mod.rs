@@ -1,11 +1,14 @@
-//! Offline evaluation (DESIGN.md §5), native only: time split, server embeddings and the
-//! server's non-session ranker fitted on the training split, ranking cases from the test split,
-//! baselines, metrics with bootstrap intervals, and the markdown/SVG report.
+//! Offline evaluation (docs/ARCHITECTURE.md, "Evaluation"), native only: time-ordered windows,
+//! statistics (learned embeddings, the server's ranker, co-occurrence, neighbour lists, the
+//! session-kNN index) fitted on the history before each case window, baselines that run on the
+//! device and baselines that need the server, metrics with bootstrap intervals, reports.
 
 mod baselines;
 mod cases;
 mod cooccur;
 mod embed;
+mod history;
+mod linear;
 pub mod metrics;
 mod protocol;
 mod report;
@@ -16,10 +19,15 @@ mod svd;
 
 pub use baselines::{embedding_knn_scores, neighbor_knn_scores};
 pub use baselines::{popularity_scores, ItemKnn};
-pub use cases::{build_cases, case_features, is_target, CaseConfig, RankingCase};
+pub use cases::{build_cases, case_features, is_target, CandidateList, CaseConfig, RankingCase};
 pub use cooccur::CoOccurrence;
-pub use embed::ItemEmbeddings;
-pub use protocol::{evaluate, CaseMetrics, EvalConfig, EvalReport, MethodRow, Prepared, BUCKETS};
+pub use embed::{EmbeddingKind, ItemEmbeddings};
+pub use history::History;
+pub use linear::{linear_inputs, LinearModel, LINEAR_INPUTS};
+pub use protocol::{
+    evaluate, fit_linear, CaseMetrics, EvalConfig, EvalReport, Inputs, MethodRow, Part, Prepared, Table, BUCKETS,
+    METHODS,
+};
 pub use server::ServerModel;
 pub use sknn::{Sknn, SknnConfig};
 pub use split::Split;

@@ -1,17 +1,20 @@
-//! The offline protocol of DESIGN.md §5: split by time, fit the server and the baselines on the
-//! training split, draw ranking cases from the test split, rank them with every method, and
-//! aggregate with bootstrap confidence intervals, overall and per session-length bucket.
+//! The offline protocol (docs/ARCHITECTURE.md, "Evaluation"): time-ordered windows (`split`),
+//! statistics fitted on the history before each case window (`history`), ranking cases, every
+//! method on the same lists, and bootstrap intervals, overall and per session-length bucket —
+//! on the window lists and again on the server's own top N.
 
 use web_time::Instant;
 
-use super::baselines::{popularity_scores, ItemKnn};
-use super::cases::{build_cases, case_features, CaseConfig, RankingCase};
-use super::embed::ItemEmbeddings;
+use super::baselines::popularity_scores;
+use super::cases::{build_cases, case_features, CandidateList, CaseConfig, RankingCase};
+use super::embed::EmbeddingKind;
+use super::history::History;
+use super::linear::{linear_inputs, LinearModel};
 use super::metrics::{bootstrap_mean, hit_at, ndcg_at, order_by, rank_of, reciprocal_rank, skip_at_3, Estimate};
-use super::server::ServerModel;
 use super::split::Split;
 use crate::dataset::Dataset;
 use crate::error::Result;
+use crate::features::Features;
 use crate::model::cpu::{CpuModel, Scratch};
 use crate::model::{HrsModel, ModelFile, Precision};
 
@@ -19,18 +22,47 @@ use crate::model::{HrsModel, ModelFile, Precision};
 pub const BUCKETS: [(usize, usize, &str); 5] =
     [(1, 1, "1"), (2, 4, "2-4"), (5, 9, "5-9"), (10, 19, "10-19"), (20, usize::MAX, "20+")];
 
+/// Where a method's inputs come from: what the device has (the page and the session), or the
+/// server's statistics, which a device does not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inputs {
+    Device,
+    Server,
+}
+
+/// Every method of the table, in order, with where its inputs come from.
+pub const METHODS: [(&str, Inputs); 9] = [
+    ("server order", Inputs::Server),
+    ("popularity", Inputs::Server),
+    ("embedding-kNN", Inputs::Device),
+    ("neighbour-kNN", Inputs::Device),
+    ("linear, on-device features", Inputs::Device),
+    ("SKNN", Inputs::Server),
+    ("item-kNN", Inputs::Server),
+    ("HR-S f32", Inputs::Device),
+    ("HR-S Q8_0", Inputs::Device),
+];
+
 #[derive(Debug, Clone)]
 pub struct EvalConfig {
     pub cases: CaseConfig,
     /// Cases for the full-catalogue ranking (0: skip it).
     pub full_catalogue_cases: usize,
+    /// Training cases the linear baseline is fitted on.
+    pub linear_train_cases: usize,
     pub bootstrap: usize,
     pub seed: u64,
 }
 
 impl Default for EvalConfig {
     fn default() -> Self {
-        EvalConfig { cases: CaseConfig::default(), full_catalogue_cases: 0, bootstrap: 1000, seed: 11 }
+        EvalConfig {
+            cases: CaseConfig::default(),
+            full_catalogue_cases: 0,
+            linear_train_cases: 4_000,
+            bootstrap: 1000,
+            seed: 11,
+        }
     }
 }
 
@@ -53,10 +85,11 @@ impl CaseMetrics {
     }
 }
 
-/// One row of the results table.
+/// One row of a results table.
 #[derive(Debug, Clone)]
 pub struct MethodRow {
     pub name: String,
+    pub inputs: Inputs,
     pub ndcg10: Estimate,
     pub mrr: Estimate,
     pub hr10: Estimate,
@@ -65,42 +98,94 @@ pub struct MethodRow {
     pub buckets: Vec<(String, Estimate)>,
 }
 
+/// One table: its cases, rows and HR-S Q8_0's paired differences.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub n_cases: usize,
+    pub rows: Vec<MethodRow>,
+    /// HR-S Q8_0 minus each baseline, NDCG@10, paired bootstrap.
+    pub deltas: Vec<(String, Estimate)>,
+}
+
+impl Table {
+    pub fn ndcg(&self, name: &str) -> f64 {
+        self.rows.iter().find(|r| r.name == name).map_or(f64::NAN, |r| r.ndcg10.mean)
+    }
+}
+
 /// Everything one evaluation produced.
 #[derive(Debug, Clone)]
 pub struct EvalReport {
     pub dataset: String,
     pub model_id: String,
     pub n_items: usize,
-    pub n_sessions: [usize; 3],
-    pub n_cases: usize,
+    /// Sessions per window: history A, training cases, validation, test.
+    pub n_sessions: [usize; 4],
     pub n_cands: Option<usize>,
-    pub rows: Vec<MethodRow>,
-    /// HR-S Q8_0 minus each baseline, NDCG@10, paired bootstrap.
-    pub deltas: Vec<(String, Estimate)>,
-    /// |NDCG@10(Q8_0) − NDCG@10(f32)| / NDCG@10(f32).
+    /// The window protocol (the target among items the server ranks alike).
+    pub window: Table,
+    /// The server's own top N, where it already ranked the target.
+    pub server_top: Table,
+    /// |NDCG@10(Q8_0) − NDCG@10(f32)| / NDCG@10(f32), window protocol.
     pub q8_relative_gap: f64,
     pub full_catalogue: Option<(usize, Vec<MethodRow>)>,
     pub seconds: f64,
 }
 
-/// A dataset made ready for ranking: split, embeddings, server.
+/// Which cases: from which window, scored with which history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Train,
+    Valid,
+    Test,
+}
+
+/// A dataset made ready for ranking: the windows and the statistics of both histories.
 pub struct Prepared {
     pub dataset: Dataset,
     pub split: Split,
-    pub embeddings: ItemEmbeddings,
-    pub server: ServerModel,
+    /// Fitted on `split.history_train`: scores the training cases.
+    pub history_train: History,
+    /// Fitted on `split.history_eval`: scores the validation and test cases (its embeddings
+    /// aligned to `history_train`'s basis).
+    pub history_eval: History,
 }
 
 impl Prepared {
+    /// Learned embeddings of width `dim`.
     pub fn new(dataset: Dataset, dim: usize) -> Self {
-        let split = Split::default_for(&dataset);
-        let embeddings = ItemEmbeddings::build(&dataset, &split.train, dim);
-        let server = ServerModel::fit(&dataset, &split.train, &embeddings);
-        Prepared { dataset, split, embeddings, server }
+        Self::with_embeddings(dataset, dim, EmbeddingKind::Learned)
     }
 
-    pub fn cases(&self, sessions: &[usize], config: &CaseConfig) -> Vec<RankingCase> {
-        build_cases(&self.dataset, sessions, &self.server, &self.embeddings, config)
+    pub fn with_embeddings(dataset: Dataset, dim: usize, kind: EmbeddingKind) -> Self {
+        let split = Split::default_for(&dataset);
+        let history_train = History::fit(&dataset, &split.history_train, dim, kind, None);
+        let history_eval =
+            History::fit(&dataset, &split.history_eval, dim, kind, Some(&history_train.embeddings));
+        Prepared { dataset, split, history_train, history_eval }
+    }
+
+    pub fn sessions(&self, part: Part) -> &[usize] {
+        match part {
+            Part::Train => &self.split.train,
+            Part::Valid => &self.split.valid,
+            Part::Test => &self.split.test,
+        }
+    }
+
+    pub fn history(&self, part: Part) -> &History {
+        match part {
+            Part::Train => &self.history_train,
+            Part::Valid | Part::Test => &self.history_eval,
+        }
+    }
+
+    pub fn cases(&self, part: Part, config: &CaseConfig) -> Vec<RankingCase> {
+        build_cases(&self.dataset, self.sessions(part), self.history(part), config)
+    }
+
+    pub fn features(&self, part: Part, case: &RankingCase) -> Features {
+        case_features(case, &self.dataset, self.history(part))
     }
 }
 
@@ -109,6 +194,7 @@ impl Prepared {
 struct Scorers {
     f32_model: HrsModel,
     engine: CpuModel,
+    linear: LinearModel,
 }
 
 /// Runs the protocol for a model file on a prepared dataset. `f32_twin` is the same model with
@@ -122,96 +208,119 @@ pub fn evaluate(
 ) -> Result<EvalReport> {
     let start = Instant::now();
     let reference = f32_twin.unwrap_or(model_file);
+    let mut case_config = config.cases.clone();
+    case_config.max_events = model_file.config.max_events;
     let scorers = Scorers {
         f32_model: HrsModel::from_file_tensors(reference.config.clone(), &reference.tensors, Precision::F32)?,
         engine: CpuModel::new(&model_file.config, &model_file.tensors)?,
+        linear: fit_linear(prepared, &case_config, config.linear_train_cases),
     };
-    let knn = ItemKnn::fit(&prepared.dataset, &prepared.split.train);
-    let mut case_config = config.cases.clone();
-    case_config.max_events = model_file.config.max_events;
-    let cases = prepared.cases(&prepared.split.test, &case_config);
-    let methods = run_methods(prepared, &cases, &knn, &scorers)?;
-    let rows: Vec<MethodRow> = methods.iter().map(|(name, m)| summarize(name, m, &cases, config)).collect();
-
-    let hrs = &methods.iter().find(|(n, _)| n == "HR-S Q8_0").expect("HR-S Q8_0 runs").1;
-    let deltas = methods
-        .iter()
-        .filter(|(n, _)| !n.starts_with("HR-S"))
-        .map(|(name, m)| {
-            let diff: Vec<f64> = hrs.ndcg10.iter().zip(&m.ndcg10).map(|(a, b)| a - b).collect();
-            (name.clone(), bootstrap_mean(&diff, config.bootstrap, 0.95, config.seed + 1))
-        })
-        .collect();
-    let ndcg = |name: &str| rows.iter().find(|r| r.name == name).map_or(f64::NAN, |r| r.ndcg10.mean);
-    let q8_relative_gap = (ndcg("HR-S Q8_0") - ndcg("HR-S f32")).abs() / ndcg("HR-S f32");
+    let table = |list: CandidateList| -> Result<Table> {
+        let cases = prepared.cases(Part::Test, &CaseConfig { list, ..case_config.clone() });
+        let methods = run_methods(prepared, &cases, &scorers)?;
+        Ok(summarize_table(&methods, &cases, config))
+    };
+    let window = table(CandidateList::Window)?;
+    let server_top = table(CandidateList::ServerTop)?;
+    let q8_relative_gap = (window.ndcg("HR-S Q8_0") - window.ndcg("HR-S f32")).abs() / window.ndcg("HR-S f32");
 
     let full_catalogue = if config.full_catalogue_cases > 0 {
         let full_config = CaseConfig { n_cands: None, max_cases: config.full_catalogue_cases, ..case_config.clone() };
-        let full_cases = prepared.cases(&prepared.split.test, &full_config);
-        let methods = run_methods(prepared, &full_cases, &knn, &scorers)?;
-        Some((full_cases.len(), methods.iter().map(|(n, m)| summarize(n, m, &full_cases, config)).collect()))
+        let full_cases = prepared.cases(Part::Test, &full_config);
+        let methods = run_methods(prepared, &full_cases, &scorers)?;
+        Some((full_cases.len(), methods.iter().map(|m| summarize(m, &full_cases, config)).collect()))
     } else {
         None
     };
-
+    let s = &prepared.split;
     Ok(EvalReport {
         dataset: prepared.dataset.name.clone(),
         model_id: model_file.model_id.clone(),
         n_items: prepared.dataset.catalog.len(),
-        n_sessions: [prepared.split.train.len(), prepared.split.valid.len(), prepared.split.test.len()],
-        n_cases: cases.len(),
+        n_sessions: [s.history_train.len(), s.train.len(), s.valid.len(), s.test.len()],
         n_cands: config.cases.n_cands,
-        rows,
-        deltas,
+        window,
+        server_top,
         q8_relative_gap,
         full_catalogue,
         seconds: start.elapsed().as_secs_f64(),
     })
 }
 
-/// Per-case metrics of every method, in table order.
-fn run_methods(
-    prepared: &Prepared,
-    cases: &[RankingCase],
-    knn: &ItemKnn,
-    scorers: &Scorers,
-) -> Result<Vec<(String, CaseMetrics)>> {
-    let features: Vec<_> = cases.iter().map(|c| case_features(c, &prepared.dataset, &prepared.embeddings)).collect();
+/// The linear baseline, fitted on training-window cases scored with history A.
+pub fn fit_linear(prepared: &Prepared, case_config: &CaseConfig, max_cases: usize) -> LinearModel {
+    let config = CaseConfig { max_cases, seed: case_config.seed ^ 0x11, ..case_config.clone() };
+    let lists: Vec<(Vec<f64>, usize)> = prepared
+        .cases(Part::Train, &config)
+        .iter()
+        .map(|c| (linear_inputs(&prepared.features(Part::Train, c)), c.target))
+        .collect();
+    LinearModel::fit(&lists)
+}
+
+struct Method {
+    name: &'static str,
+    inputs: Inputs,
+    metrics: CaseMetrics,
+}
+
+/// Per-case metrics of every method, in [`METHODS`] order.
+fn run_methods(prepared: &Prepared, cases: &[RankingCase], scorers: &Scorers) -> Result<Vec<Method>> {
+    let history = prepared.history(Part::Test);
+    let features: Vec<Features> = cases.iter().map(|c| prepared.features(Part::Test, c)).collect();
     // Big lists (full catalogue) go one at a time; small ones in batches.
     let batch = if cases.iter().any(|c| c.candidates.len() > 200) { 1 } else { 64 };
     let f32_scores = scorers.f32_model.score_many(&features, batch)?;
     let mut scratch = Scratch::default();
     let q8_scores = features.iter().map(|f| scorers.engine.score(f, &mut scratch)).collect::<Result<Vec<_>>>()?;
-    let mut methods: Vec<(String, CaseMetrics)> =
-        ["server order", "popularity", "item-kNN (session)", "HR-S f32", "HR-S Q8_0"]
-            .iter()
-            .map(|n| (n.to_string(), CaseMetrics::default()))
-            .collect();
-    for (i, case) in cases.iter().enumerate() {
-        let server: Vec<usize> = (0..case.candidates.len()).collect();
+    let mut methods: Vec<Method> =
+        METHODS.iter().map(|&(name, inputs)| Method { name, inputs, metrics: CaseMetrics::default() }).collect();
+    // The on-device heuristics are columns of the similarity features the model reads.
+    let column = |f: &Features, k: usize| -> Vec<f32> {
+        (0..f.n_cands()).map(|i| f.cand_sim[i * crate::features::SIM_FEATURES + k]).collect()
+    };
+    for (i, (case, f)) in cases.iter().zip(&features).enumerate() {
         let orders = [
-            server,
-            order_by(&popularity_scores(case, &prepared.server.counts)),
-            order_by(&knn.scores(case)),
+            (0..case.candidates.len()).collect(),
+            order_by(&popularity_scores(case, &history.server.counts)),
+            order_by(&column(f, 0)),
+            order_by(&column(f, 5)),
+            order_by(&scorers.linear.scores(&linear_inputs(f))),
+            order_by(&history.sknn.scores(&case.prefix, &case.candidates)),
+            order_by(&history.knn.scores(case)),
             order_by(&f32_scores[i]),
             order_by(&q8_scores[i]),
         ];
-        for ((_, m), order) in methods.iter_mut().zip(&orders) {
-            m.push(order, case);
+        for (m, order) in methods.iter_mut().zip(&orders) {
+            m.metrics.push(order, case);
         }
     }
     Ok(methods)
 }
 
-fn summarize(name: &str, m: &CaseMetrics, cases: &[RankingCase], config: &EvalConfig) -> MethodRow {
+fn summarize_table(methods: &[Method], cases: &[RankingCase], config: &EvalConfig) -> Table {
+    let hrs = &methods.iter().find(|m| m.name == "HR-S Q8_0").expect("HR-S Q8_0 runs").metrics;
+    let deltas = methods
+        .iter()
+        .filter(|m| !m.name.starts_with("HR-S"))
+        .map(|m| {
+            let diff: Vec<f64> = hrs.ndcg10.iter().zip(&m.metrics.ndcg10).map(|(a, b)| a - b).collect();
+            (m.name.to_owned(), bootstrap_mean(&diff, config.bootstrap, 0.95, config.seed + 1))
+        })
+        .collect();
+    Table { n_cases: cases.len(), rows: methods.iter().map(|m| summarize(m, cases, config)).collect(), deltas }
+}
+
+fn summarize(m: &Method, cases: &[RankingCase], config: &EvalConfig) -> MethodRow {
     let est = |v: &[f64], salt: u64| bootstrap_mean(v, config.bootstrap, 0.95, config.seed + salt);
-    let skips: Vec<f64> = m.skip3.iter().flatten().copied().collect();
+    let metrics = &m.metrics;
+    let skips: Vec<f64> = metrics.skip3.iter().flatten().copied().collect();
     let buckets = BUCKETS
         .iter()
         .map(|&(lo, hi, label)| {
             let v: Vec<f64> = cases
                 .iter()
-                .zip(&m.ndcg10)
+                .zip(&metrics.ndcg10)
                 .filter(|(c, _)| (lo..=hi).contains(&c.prefix.len()))
                 .map(|(_, &x)| x)
                 .collect();
@@ -219,10 +328,11 @@ fn summarize(name: &str, m: &CaseMetrics, cases: &[RankingCase], config: &EvalCo
         })
         .collect();
     MethodRow {
-        name: name.to_owned(),
-        ndcg10: est(&m.ndcg10, 2),
-        mrr: est(&m.mrr, 3),
-        hr10: est(&m.hr10, 4),
+        name: m.name.to_owned(),
+        inputs: m.inputs,
+        ndcg10: est(&metrics.ndcg10, 2),
+        mrr: est(&metrics.mrr, 3),
+        hr10: est(&metrics.hr10, 4),
         skip3: (!skips.is_empty()).then(|| est(&skips, 6)),
         buckets,
     }

@@ -1,33 +1,56 @@
-//! Train / validation / test split by time: sessions are ordered by start time and cut at the
-//! 80th and 90th percentiles, so nothing of the future is seen in training. Everything learned
-//! from data (embeddings, popularity, the server baseline, co-occurrence) uses `train` only.
+//! The time-ordered windows of the protocol. Sessions are ordered by start time and cut into
+//!
+//! ```text
+//! 0 %          60 %          80 %        90 %        100 %
+//! |— history A —|— train cases —|— valid —|— test —|
+//! |———————— history B ——————————|
+//! ```
+//!
+//! Training cases are scored with statistics fitted on history A (embeddings, the server,
+//! co-occurrence, neighbours); validation and test cases with statistics fitted on history B.
+//! No ranking case's session is ever part of the history its statistics come from, and nothing
+//! of the future is seen by anything fitted for the past. (Fitting on the training cases' own
+//! sessions leaks: a target's embedding then already holds its co-occurrence with that very
+//! prefix, a signal no test case has.)
 
 use crate::dataset::Dataset;
 
-/// Session indices of each part, each in time order.
+/// Session indices of each window, each in time order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Split {
+    /// History the training cases are scored with.
+    pub history_train: Vec<usize>,
+    /// Sessions the training cases come from.
     pub train: Vec<usize>,
+    /// History the validation and test cases are scored with: `history_train` then `train`.
+    pub history_eval: Vec<usize>,
     pub valid: Vec<usize>,
     pub test: Vec<usize>,
 }
 
 impl Split {
-    /// Splits by session start time at the `train` and `train + valid` fractions.
-    pub fn by_time(dataset: &Dataset, train: f64, valid: f64) -> Self {
+    /// Cuts the time-ordered sessions at the given fractions (`a ≤ b ≤ c`): history A up to
+    /// `a`, training cases up to `b`, validation up to `c`, test after.
+    pub fn by_time(dataset: &Dataset, a: f64, b: f64, c: f64) -> Self {
         let mut order: Vec<usize> =
             (0..dataset.sessions.len()).filter(|&i| !dataset.sessions[i].events.is_empty()).collect();
-        order.sort_by(|&a, &b| {
-            dataset.sessions[a].start_ms().total_cmp(&dataset.sessions[b].start_ms()).then(a.cmp(&b))
+        order.sort_by(|&x, &y| {
+            dataset.sessions[x].start_ms().total_cmp(&dataset.sessions[y].start_ms()).then(x.cmp(&y))
         });
         let n = order.len();
-        let a = ((n as f64) * train).round() as usize;
-        let b = (((n as f64) * (train + valid)).round() as usize).max(a).min(n);
-        Split { train: order[..a].to_vec(), valid: order[a..b].to_vec(), test: order[b..].to_vec() }
+        let cut = |f: f64| ((n as f64) * f).round() as usize;
+        let (a, b, c) = (cut(a).min(n), cut(b).clamp(cut(a).min(n), n), cut(c).clamp(cut(b).min(n), n));
+        Split {
+            history_train: order[..a].to_vec(),
+            train: order[a..b].to_vec(),
+            history_eval: order[..b].to_vec(),
+            valid: order[b..c].to_vec(),
+            test: order[c..].to_vec(),
+        }
     }
 
-    /// The default 80 / 10 / 10 split.
+    /// The default windows: 60 / 20 / 10 / 10.
     pub fn default_for(dataset: &Dataset) -> Self {
-        Self::by_time(dataset, 0.8, 0.1)
+        Self::by_time(dataset, 0.6, 0.8, 0.9)
     }
 }

@@ -245,7 +245,7 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 
 /// Eigenvalues and eigenvectors (columns of the row-major `n × n` result) of a symmetric matrix
 /// by cyclic Jacobi rotations.
-fn jacobi_eigen(mut a: Vec<f64>, n: usize) -> (Vec<f64>, Vec<f64>) {
+pub(crate) fn jacobi_eigen(mut a: Vec<f64>, n: usize) -> (Vec<f64>, Vec<f64>) {
     let mut v = vec![0.0; n * n];
     for i in 0..n {
         v[i * n + i] = 1.0;

@@ -3,6 +3,7 @@
 //! forward is one `write_buffer`, one compute pass and one submit.
 
 use wgpu::util::DeviceExt;
+use crate::error::{Error, Result};
 
 /// Uniform slot size: the largest `min_uniform_buffer_offset_alignment` WebGPU allows.
 pub const PARAM_SLOT: u64 = 256;
@@ -101,17 +102,22 @@ pub struct Recorder<'a> {
     uniforms: &'a wgpu::Buffer,
     params: Vec<Params>,
     ops: Vec<Op>,
+    /// Dispatches asked for beyond the uniform buffer's slots (`finish` refuses the forward).
+    overflow: usize,
 }
 
 impl<'a> Recorder<'a> {
     pub fn new(device: &'a wgpu::Device, pipelines: &'a Pipelines, uniforms: &'a wgpu::Buffer) -> Self {
-        Recorder { device, pipelines, uniforms, params: Vec::new(), ops: Vec::new() }
+        Recorder { device, pipelines, uniforms, params: Vec::new(), ops: Vec::new(), overflow: 0 }
     }
 
     /// One dispatch of `kernel` over `threads` invocations, with `buffers` at bindings 1, 2, ….
     pub fn dispatch(&mut self, kernel: Kernel, params: Params, buffers: &[&wgpu::Buffer], threads: u32) {
         let slot = self.params.len() as u64;
-        assert!((slot + 1) * PARAM_SLOT <= self.uniforms.size(), "uniform buffer sized for every dispatch");
+        if (slot + 1) * PARAM_SLOT > self.uniforms.size() {
+            self.overflow += 1;
+            return;
+        }
         self.params.push(params);
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: 0,
@@ -137,8 +143,20 @@ impl<'a> Recorder<'a> {
         self.ops.push(Op { kernel, bind_group, groups: (x, groups.div_ceil(x)) });
     }
 
-    /// Encodes every dispatch, then `after` (copies), into one command buffer.
-    pub fn finish(self, queue: &wgpu::Queue, after: impl FnOnce(&mut wgpu::CommandEncoder)) -> wgpu::CommandBuffer {
+    /// Encodes every dispatch, then `after` (copies), into one command buffer; an error when the
+    /// forward recorded more dispatches than the uniform buffer has slots for.
+    pub fn finish(
+        self,
+        queue: &wgpu::Queue,
+        after: impl FnOnce(&mut wgpu::CommandEncoder),
+    ) -> Result<wgpu::CommandBuffer> {
+        if self.overflow > 0 {
+            return Err(Error::Gpu(format!(
+                "the forward records {} dispatches, the parameter buffer has {} slots",
+                self.params.len() + self.overflow,
+                self.uniforms.size() / PARAM_SLOT
+            )));
+        }
         let bytes: Vec<u8> = self
             .params
             .iter()
@@ -164,7 +182,7 @@ impl<'a> Recorder<'a> {
             }
         }
         after(&mut encoder);
-        encoder.finish()
+        Ok(encoder.finish())
     }
 }
 

@@ -27,7 +27,7 @@ use kernels::{le_bytes, params, Kernel, Pipelines, Recorder, PARAM_SLOT};
 use weights::{Gpu, Linear, Norm, Weights};
 
 use crate::error::{Error, Result};
-use crate::features::Features;
+use crate::features::{Features, SIM_FEATURES};
 use crate::model::layout::{Attention, CandidateLayer, SessionLayer};
 use crate::model::{HrsConfig, RawTensor};
 
@@ -78,6 +78,9 @@ struct Work {
     ev_ids: wgpu::Buffer,
     cand_emb: wgpu::Buffer,
     cand_ids: wgpu::Buffer,
+    /// Normalized similarity features `[rows, F]`.
+    cand_sim: wgpu::Buffer,
+    /// The head's residual terms (`w_server · serverScore + w_sim · z`, computed on the host).
     server: wgpu::Buffer,
     s: wgpu::Buffer,
     c: wgpu::Buffer,
@@ -180,7 +183,7 @@ impl GpuModel {
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let pipelines = Pipelines::new(&device);
         let weights = Weights::upload(&device, config, tensors)?;
-        let dispatches = 6 + 10 * config.n_session_layers + 16 * config.n_cand_layers;
+        let dispatches = 7 + 10 * config.n_session_layers + 16 * config.n_cand_layers;
         let uniforms = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("params"),
             size: dispatches as u64 * PARAM_SLOT,
@@ -238,7 +241,7 @@ impl GpuModel {
         self.ensure_capacity(n);
         let work = self.work.as_ref().expect("ensure_capacity allocates");
         self.write_inputs(work, f);
-        let command = self.record(work, n, l);
+        let command = self.record(work, n, l)?;
         let submission = self.queue.submit([command]);
         if let Some(e) = oom.pop().await {
             return Err(Error::Gpu(format!("out of memory: {e}")));
@@ -313,6 +316,7 @@ impl GpuModel {
             ev_ids: buffer("event ids", c.max_events * 4, storage),
             cand_emb: buffer("candidate embeddings", rows * e, storage),
             cand_ids: buffer("candidate ids", rows * 3, storage),
+            cand_sim: buffer("candidate similarity", rows * SIM_FEATURES, storage),
             server: buffer("server scores", rows, storage),
             s: buffer("session tokens", ls * d, storage),
             c: buffer("candidate tokens", rows * d, storage),
@@ -341,13 +345,17 @@ impl GpuModel {
         let cand_ids: Vec<u32> =
             (0..f.n_cands()).flat_map(|i| [f.cand_type[i], f.cand_rank[i], f.cand_shelf[i]]).collect();
         q.write_buffer(&w.cand_ids, 0, &le_bytes(&cand_ids));
-        q.write_buffer(&w.server, 0, &le_bytes(&f.server_score));
+        let (net, mut z, mut residual) = (&self.weights.net, Vec::new(), Vec::new());
+        net.sim.normalize(&f.cand_sim, &mut z);
+        net.head.residual(&f.server_score, &z, &mut residual);
+        q.write_buffer(&w.cand_sim, 0, &le_bytes(&z));
+        q.write_buffer(&w.server, 0, &le_bytes(&residual));
         // Session token 0 is the start token; the events follow.
         q.write_buffer(&w.s, 0, &le_bytes(&self.weights.net.tables.bos));
     }
 
     /// Every dispatch of the forward for `n` candidates and `l` events.
-    fn record(&self, w: &Work, n: usize, l: usize) -> wgpu::CommandBuffer {
+    fn record(&self, w: &Work, n: usize, l: usize) -> Result<wgpu::CommandBuffer> {
         let c = &self.config;
         let d = c.d_model as u32;
         let ls = l + 1;
@@ -369,6 +377,7 @@ impl GpuModel {
             &[&w.cand_ids, &self.weights.tables, &w.c],
             n as u32 * d,
         );
+        linear(&mut r, &net.sim.proj, &w.cand_sim, &w.c, 0, n, ACCUMULATE);
 
         for layer in &net.session_layers {
             let SessionLayer::<Gpu> { ln_attn, attn, ln_ffn, ffn } = layer;
@@ -397,7 +406,8 @@ impl GpuModel {
         let head = &net.head;
         r.dispatch(
             Kernel::Head,
-            params(&[n as u32, d], &[(2, c.ln_eps as f32), (3, head.out_b[0]), (4, head.w_server[0])]),
+            // The residual terms are in `server` already: weight 1.
+            params(&[n as u32, d], &[(2, c.ln_eps as f32), (3, head.out_b[0]), (4, 1.0)]),
             &[&w.c, &head.ln.g, &head.ln.b, &self.weights.head_w, &w.server, &w.scores],
             n as u32,
         );

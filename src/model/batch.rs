@@ -4,7 +4,7 @@ use candle_core::{Device, Tensor};
 
 use super::hrs::{HrsModel, Masks};
 use crate::error::Result;
-use crate::features::Features;
+use crate::features::{Features, SIM_FEATURES};
 
 /// Batched, padded model inputs.
 #[derive(Debug, Clone)]
@@ -12,6 +12,8 @@ pub struct Batch {
     pub session: Tensor,
     pub cands: Tensor,
     pub server: Tensor,
+    /// Normalized similarity features `[B, N, F]` (padding rows hold the normalized zero).
+    pub sim_z: Tensor,
     pub masks: Masks,
     /// Real candidate count of each row.
     pub lens: Vec<usize>,
@@ -32,6 +34,7 @@ impl Batch {
         let mut c_ids = [vec![0u32; b * n], vec![0u32; b * n], vec![0u32; b * n]];
         let mut c_mask = vec![0f32; b * n];
         let mut server = vec![0f32; b * n];
+        let mut sim = vec![0f32; b * n * SIM_FEATURES];
         for (r, f) in items.iter().enumerate() {
             let (fl, fn_) = (f.n_events(), f.n_cands());
             ev_emb[r * l * e..r * l * e + fl * e].copy_from_slice(&f.event_embeddings);
@@ -47,6 +50,7 @@ impl Batch {
             }
             c_mask[r * n..r * n + fn_].iter_mut().for_each(|m| *m = 1.0);
             server[r * n..r * n + fn_].copy_from_slice(&f.server_score);
+            sim[r * n * SIM_FEATURES..(r * n + fn_) * SIM_FEATURES].copy_from_slice(&f.cand_sim);
         }
         let ids = |v: &[u32], t: usize| Tensor::from_slice(v, (b, t), dev);
         let session = model.embed_events(
@@ -56,16 +60,19 @@ impl Batch {
             &ids(&ev_ids[2], l)?,
             &ids(&ev_ids[3], l)?,
         )?;
+        let sim_z = model.normalize_similarity(&Tensor::from_vec(sim, (b, n, SIM_FEATURES), dev)?)?;
         let cands = model.embed_candidates(
             &Tensor::from_vec(c_emb, (b, n, e), dev)?,
             &ids(&c_ids[0], n)?,
             &ids(&c_ids[1], n)?,
             &ids(&c_ids[2], n)?,
+            &sim_z,
         )?;
         Ok(Batch {
             session,
             cands,
             server: Tensor::from_vec(server, (b, n), dev)?,
+            sim_z,
             masks: Masks {
                 session: Some(Tensor::from_vec(ev_mask, (b, l + 1), dev)?),
                 cands: Some(Tensor::from_vec(c_mask, (b, n), dev)?),
@@ -76,7 +83,7 @@ impl Batch {
 
     /// Scores `[B, N]` of the batch.
     pub fn forward(&self, model: &HrsModel) -> Result<Tensor> {
-        model.forward_core(&self.session, &self.cands, &self.server, &self.masks)
+        Ok((model.forward_core(&self.session, &self.cands, &self.server, &self.masks)? + model.similarity_term(&self.sim_z)?)?)
     }
 }
 

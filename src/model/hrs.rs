@@ -3,11 +3,12 @@
 //! ```text
 //! event token     = item(E→d)(embedding) + action + dwell + recency + type          [L, d]
 //! session tokens  = [bos; event tokens]                                             [L+1, d]
-//! candidate token = item(E→d)(embedding) + type + server-rank + shelf               [N, d]
+//! z               = (similarity features − mean) · scale                            [N, F]
+//! candidate token = item(E→d)(embedding) + sim(F→d)(z) + type + server-rank + shelf  [N, d]
 //! s = session layers (pre-LN self-attention + FFN) over the event tokens
 //! c = candidate layers (pre-LN self-attention over the N candidates,
 //!                       cross-attention candidates → s, FFN)
-//! score = head.out(LN(c)) + w_server · serverScore                                  [N]
+//! score = head.out(LN(c)) + w_server · serverScore + w_sim · z                      [N]
 //! ```
 //!
 //! The learned session-start token `bos` (feature schema 2) gives the cross-attention a key
@@ -23,7 +24,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device, Tensor, D};
 
 use super::config::HrsConfig;
 use super::file::RawTensor;
@@ -32,7 +33,7 @@ use super::layers::{Candle, LayerNorm, Linear};
 use super::layout::{check_shape, missing, Hrs, WeightSource};
 use super::Precision;
 use crate::error::{Error, Result};
-use crate::features::Features;
+use crate::features::{Features, SIM_FEATURES};
 
 /// One tensor as it comes from a file or a trainer.
 #[derive(Debug, Clone)]
@@ -217,14 +218,16 @@ impl HrsModel {
             &ids(&features.event_recency)?,
             &ids(&features.event_type)?,
         )?;
+        let z = self.normalize_similarity(&Tensor::from_slice(&features.cand_sim, (1, n, SIM_FEATURES), dev)?)?;
         let cands = self.embed_candidates(
             &Tensor::from_slice(&features.cand_embeddings, (1, n, e), dev)?,
             &ids(&features.cand_type)?,
             &ids(&features.cand_rank)?,
             &ids(&features.cand_shelf)?,
+            &z,
         )?;
         let server = Tensor::from_slice(&features.server_score, (1, n), dev)?;
-        let scores = self.forward_core(&session, &cands, &server, &Masks::default())?;
+        let scores = (self.forward_core(&session, &cands, &server, &Masks::default())? + self.similarity_term(&z)?)?;
         Ok(scores.flatten_all()?.to_vec1::<f32>()?)
     }
 
@@ -253,20 +256,33 @@ impl HrsModel {
         Ok(Tensor::cat(&[&bos, &t], 1)?)
     }
 
-    /// Candidate tokens `[B, N, d]` from embeddings `[B, N, E]` and table indices `[B, N]`.
+    /// Candidate tokens `[B, N, d]` from embeddings `[B, N, E]`, table indices `[B, N]` and the
+    /// normalized similarity features `z` `[B, N, F]`.
     pub fn embed_candidates(
         &self,
         embeddings: &Tensor,
         item_type: &Tensor,
         rank: &Tensor,
         shelf: &Tensor,
+        z: &Tensor,
     ) -> Result<Tensor> {
         let tables = &self.net.tables;
-        let mut t = self.net.item.forward(embeddings)?;
+        let mut t = (self.net.item.forward(embeddings)? + self.net.sim.proj.forward(z)?)?;
         for (table, ids) in [(&tables.item_type, item_type), (&tables.rank, rank), (&tables.shelf, shelf)] {
             t = (t + lookup(table, ids)?)?;
         }
         Ok(t)
+    }
+
+    /// `z = (raw − mean) · scale` of similarity features `[B, N, F]`.
+    pub fn normalize_similarity(&self, raw: &Tensor) -> Result<Tensor> {
+        let sim = &self.net.sim;
+        Ok(raw.broadcast_sub(&sim.mean)?.broadcast_mul(&sim.scale)?)
+    }
+
+    /// The head's similarity term `w_sim · z`, `[B, N]` (added to the core's scores).
+    pub fn similarity_term(&self, z: &Tensor) -> Result<Tensor> {
+        Ok(z.broadcast_mul(&self.net.head.w_sim)?.sum(D::Minus1)?)
     }
 
     /// The transformer core: session tokens `[B, L, d]`, candidate tokens `[B, N, d]`, server

@@ -9,9 +9,12 @@
 //! embed.{action,dwell,recency,type,rank,shelf}  lookup tables [rows, d]
 //! embed.bos                                     the session-start token [1, d]
 //! embed.item                                    Linear(E → d), events and candidates
+//! sim.{mean,scale} [F], sim.proj                z = (x − mean)·scale of the candidates'
+//!                                               similarity features; Linear(F → d) adds z
+//!                                               to the candidate tokens
 //! sess{l}.{ln_attn, attn.{q,k,v,o}, ln_ffn, ffn.{fc1,fc2}}
 //! cand{l}.{ln_self, self.{q,k,v,o}, ln_cross, cross.{q,k,v,o}, ln_ffn, ffn.{fc1,fc2}}
-//! head.{ln, out.w [1, d], out.b [1], w_server [1]}
+//! head.{ln, out.w [1, d], out.b [1], w_server [1], w_sim [F]}
 //! ```
 //!
 //! The pattern is candle's quantized models (`quantized_qwen3.rs`): each layer struct loads its
@@ -20,7 +23,7 @@
 use super::config::{HrsConfig, TensorKind, TensorSpec};
 use crate::error::{Error, Result};
 use crate::event::Action;
-use crate::features::{DWELL_BUCKETS, RANK_BUCKETS, RECENCY_BUCKETS, SHELF_BUCKETS};
+use crate::features::{DWELL_BUCKETS, RANK_BUCKETS, RECENCY_BUCKETS, SHELF_BUCKETS, SIM_FEATURES};
 use crate::page::ItemType;
 
 /// What an engine holds for each kind of tensor.
@@ -58,6 +61,16 @@ pub struct Tables<W: Weights> {
     pub bos: W::Vector,
 }
 
+/// The candidates' similarity features (`features::similarity`) into the model: normalized
+/// with statistics fixed at training time, projected into the candidate tokens.
+pub struct Similarity<W: Weights> {
+    pub mean: W::Vector,
+    /// `1 / sd`.
+    pub scale: W::Vector,
+    /// `Linear(F → d)`.
+    pub proj: W::Linear,
+}
+
 /// Multi-head attention projections.
 pub struct Attention<W: Weights> {
     pub q: W::Linear,
@@ -90,19 +103,23 @@ pub struct CandidateLayer<W: Weights> {
     pub ffn: Ffn<W>,
 }
 
-/// `score = out(LN(c)) + w_server · serverScore`.
+/// `score = out(LN(c)) + w_server · serverScore + w_sim · z`: the two residual terms keep the
+/// server's order and a linear model of the similarity features within reach of the model from
+/// its first training step.
 pub struct Head<W: Weights> {
     pub ln: W::Norm,
     /// `[1, d]`: one output row gains nothing from quantization, so it is a plain tensor.
     pub out_w: W::Vector,
     pub out_b: W::Vector,
     pub w_server: W::Vector,
+    pub w_sim: W::Vector,
 }
 
 /// The whole network.
 pub struct Hrs<W: Weights> {
     pub tables: Tables<W>,
     pub item: W::Linear,
+    pub sim: Similarity<W>,
     pub session_layers: Vec<SessionLayer<W>>,
     pub cand_layers: Vec<CandidateLayer<W>>,
     pub head: Head<W>,
@@ -123,6 +140,11 @@ impl<W: Weights> Hrs<W> {
                 bos: source.vector("embed.bos", &[1, d])?,
             },
             item: source.linear("embed.item", e, d)?,
+            sim: Similarity {
+                mean: source.vector("sim.mean", &[SIM_FEATURES])?,
+                scale: source.vector("sim.scale", &[SIM_FEATURES])?,
+                proj: source.linear("sim.proj", SIM_FEATURES, d)?,
+            },
             session_layers: (0..config.n_session_layers)
                 .map(|l| {
                     let name = |part: &str| format!("sess{l}.{part}");
@@ -152,6 +174,7 @@ impl<W: Weights> Hrs<W> {
                 out_w: source.vector("head.out.w", &[1, d])?,
                 out_b: source.vector("head.out.b", &[1])?,
                 w_server: source.vector("head.w_server", &[1])?,
+                w_sim: source.vector("head.w_sim", &[SIM_FEATURES])?,
             },
         })
     }
@@ -171,6 +194,27 @@ impl<W: Weights> Attention<W> {
 impl<W: Weights> Ffn<W> {
     fn load<S: WeightSource<Weights = W>>(source: &mut S, name: &str, d: usize, f: usize) -> Result<Self> {
         Ok(Ffn { fc1: source.linear(&format!("{name}.fc1"), d, f)?, fc2: source.linear(&format!("{name}.fc2"), f, d)? })
+    }
+}
+
+/// Host-side arithmetic of the engines whose plain tensors live on the host (CPU and GPU).
+impl<W: Weights<Vector = Vec<f32>>> Similarity<W> {
+    /// `out = (raw − mean) · scale`, row by row (`raw` is `[N, F]`).
+    pub fn normalize(&self, raw: &[f32], out: &mut Vec<f32>) {
+        out.clear();
+        out.extend(raw.chunks_exact(SIM_FEATURES).flat_map(|row| {
+            row.iter().zip(&self.mean).zip(&self.scale).map(|((x, m), s)| (x - m) * s)
+        }));
+    }
+}
+
+impl<W: Weights<Vector = Vec<f32>>> Head<W> {
+    /// The head's residual terms per candidate: `w_server · serverScore + w_sim · z`.
+    pub fn residual(&self, server_score: &[f32], z: &[f32], out: &mut Vec<f32>) {
+        out.clear();
+        out.extend(server_score.iter().zip(z.chunks_exact(SIM_FEATURES)).map(|(s, z)| {
+            self.w_server[0] * s + z.iter().zip(&self.w_sim).map(|(a, b)| a * b).sum::<f32>()
+        }));
     }
 }
 

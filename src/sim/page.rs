@@ -127,6 +127,7 @@ pub fn server_page(
                     embedding: embedding(i),
                     artist_id: Some(catalog.creators[it.creator as usize].clone()),
                     duration_ms: Some(it.duration_ms as f64),
+                    neighbors: None,
                 }
             })
             .collect();

@@ -8,8 +8,8 @@ use candle_core::{DType, Device, Tensor, Var, D};
 use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW};
 
 use crate::error::{Error, Result};
-use crate::eval::{case_features, metrics, CaseConfig, Prepared};
-use crate::features::Features;
+use crate::eval::{metrics, CaseConfig, Part, Prepared};
+use crate::features::{Features, SIM_FEATURES};
 use crate::model::{Batch, HrsConfig, HrsModel, Precision, TensorKind, Weight};
 use crate::rng::Rng;
 
@@ -78,23 +78,56 @@ struct Example {
 
 /// Weight of the skip term in the loss.
 const SKIP_WEIGHT: f64 = 0.5;
+/// Tensors set from the training data and left alone by the optimizer.
+const FIXED: [&str; 2] = ["sim.mean", "sim.scale"];
+
+/// Mean and `1 / sd` of each similarity feature over the training candidates (`1` where a
+/// feature is constant).
+fn similarity_statistics(set: &[Example]) -> (Vec<f32>, Vec<f32>) {
+    let (mut sum, mut sq, mut n) = ([0f64; SIM_FEATURES], [0f64; SIM_FEATURES], 0usize);
+    for e in set {
+        for row in e.features.cand_sim.chunks_exact(SIM_FEATURES) {
+            for k in 0..SIM_FEATURES {
+                sum[k] += row[k] as f64;
+                sq[k] += (row[k] as f64).powi(2);
+            }
+            n += 1;
+        }
+    }
+    let n = n.max(1) as f64;
+    let mean: Vec<f32> = sum.iter().map(|s| (s / n) as f32).collect();
+    let scale = sq
+        .iter()
+        .zip(&sum)
+        .map(|(q, s)| {
+            let sd = (q / n - (s / n).powi(2)).max(0.0).sqrt();
+            if sd > 1e-6 {
+                (1.0 / sd) as f32
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    (mean, scale)
+}
 
 /// Trains on the training splits of `sources`, validating on their validation splits.
 pub fn train(sources: &[Prepared], config: &TrainConfig) -> Result<TrainOutcome> {
     config.model.validate()?;
     let rng = Rng::new(config.seed);
-    let draw = |p: &Prepared, sessions: &[usize], max: usize, stream: u64| -> Vec<Example> {
+    let draw = |p: &Prepared, part: Part, max: usize, stream: u64| -> Vec<Example> {
         let cc = CaseConfig {
             n_cands: Some(config.n_cands),
             max_events: config.model.max_events,
             per_session: 8,
             max_cases: max,
             seed: rng.fork(stream).next_u64(),
+            ..Default::default()
         };
-        p.cases(sessions, &cc)
+        p.cases(part, &cc)
             .iter()
             .map(|c| Example {
-                features: case_features(c, &p.dataset, &p.embeddings),
+                features: p.features(part, c),
                 target: c.target,
                 skipped: c.skipped.clone(),
             })
@@ -103,19 +136,21 @@ pub fn train(sources: &[Prepared], config: &TrainConfig) -> Result<TrainOutcome>
     let mut train_set: Vec<Example> = Vec::new();
     let mut valid_sets: Vec<Vec<Example>> = Vec::new();
     for (k, p) in sources.iter().enumerate() {
-        train_set.extend(draw(p, &p.split.train, config.max_train_cases, 2 * k as u64));
-        valid_sets.push(draw(p, &p.split.valid, config.max_valid_cases, 2 * k as u64 + 1));
+        train_set.extend(draw(p, Part::Train, config.max_train_cases, 2 * k as u64));
+        valid_sets.push(draw(p, Part::Valid, config.max_valid_cases, 2 * k as u64 + 1));
     }
     if train_set.is_empty() {
         return Err(Error::InvalidOptions("no training cases: the data has no positives after a first event".into()));
     }
 
-    let vars = init_vars(&config.model, config.seed)?;
+    let vars = init_vars(&config.model, config.seed, &similarity_statistics(&train_set))?;
     let weights: HashMap<String, Weight> =
         vars.iter().map(|(k, v)| (k.clone(), Weight::Dense(v.as_tensor().clone()))).collect();
     let model = HrsModel::for_training(config.model.clone(), &weights)?;
+    // The similarity features' normalization is fixed by the training data, not learned.
+    let trained: Vec<Var> = vars.iter().filter(|(k, _)| !FIXED.contains(&k.as_str())).map(|(_, v)| v.clone()).collect();
     let mut opt = AdamW::new(
-        vars.values().cloned().collect(),
+        trained,
         ParamsAdamW { lr: config.lr, weight_decay: config.weight_decay, ..Default::default() },
     )?;
 
@@ -255,8 +290,9 @@ fn validation_ndcg(config: &HrsConfig, weights: &HashMap<String, Tensor>, sets: 
 
 /// Seeded initial weights: scaled normal matmuls (output projections shrunk for the residual
 /// stream), small tables, unit LayerNorm gains, and a head that starts as the server order
-/// (`w_server` = 1, tiny output weights), so training begins from "do no harm".
-fn init_vars(config: &HrsConfig, seed: u64) -> Result<HashMap<String, Var>> {
+/// (`w_server` = 1, tiny output weights, `w_sim` = 0), so training begins from "do no harm";
+/// the similarity normalization from the training data (`sim_stats`: mean and 1/sd).
+fn init_vars(config: &HrsConfig, seed: u64, sim_stats: &(Vec<f32>, Vec<f32>)) -> Result<HashMap<String, Var>> {
     let mut rng = Rng::new(seed).fork(7);
     let depth_scale = 1.0 / ((2 * (config.n_session_layers + config.n_cand_layers)) as f64).sqrt();
     config
@@ -273,11 +309,17 @@ fn init_vars(config: &HrsConfig, seed: u64) -> Result<HashMap<String, Var>> {
                 }
                 TensorKind::Plain if name == "head.w_server" => (1.0, 0.0),
                 TensorKind::Plain if name == "head.out.w" => (0.0, 0.01),
+                TensorKind::Plain if name == "head.w_sim" => (0.0, 0.0),
                 TensorKind::Plain if name.starts_with("embed.") => (0.0, 0.1),
                 TensorKind::Plain if name.ends_with(".g") => (1.0, 0.0),
                 TensorKind::Plain => (0.0, 0.0),
             };
-            let values: Vec<f32> = (0..n).map(|_| (mean + std * rng.normal()) as f32).collect();
+            let mut values: Vec<f32> = (0..n).map(|_| (mean + std * rng.normal()) as f32).collect();
+            match name {
+                "sim.mean" => values.clone_from(&sim_stats.0),
+                "sim.scale" => values.clone_from(&sim_stats.1),
+                _ => {}
+            }
             let t = Tensor::from_vec(values, spec.shape.as_slice(), &Device::Cpu)?.to_dtype(DType::F32)?;
             Ok((spec.name, Var::from_tensor(&t)?))
         })

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use homerank::model::{write_model, HrsConfig, Precision, TensorKind};
-use homerank::{HomePage, HomeRanker, Item, ItemType, Shelf};
+use homerank::{HomePage, HomeRanker, Item, ItemType, Neighbor, Shelf};
 
 /// Small deterministic PRNG (SplitMix64) so fixtures do not depend on a crate's RNG.
 pub struct Rng(pub u64);
@@ -58,6 +58,10 @@ pub fn seeded_weights(config: &HrsConfig, seed: u64) -> HashMap<String, Vec<f32>
                 (0.5, 0.0)
             } else if name == "head.out.w" {
                 (0.0, 0.3)
+            } else if name == "sim.mean" || name == "head.w_sim" {
+                (0.0, 0.3)
+            } else if name == "sim.scale" {
+                (1.0, 0.2)
             } else {
                 (0.0, 0.05)
             };
@@ -82,7 +86,8 @@ pub fn fixture_ranker(seed: u64, precision: Precision) -> HomeRanker {
 }
 
 /// A page of `n_shelves` shelves with `per_shelf` items each, ids `s{shelf}-i{item}`, random
-/// embeddings, types cycling over the catalogue kinds and 5 artists.
+/// embeddings, types cycling over the catalogue kinds, 5 artists, and on items of even rank a
+/// neighbour list of three items of the next shelf.
 pub fn make_page(n_shelves: usize, per_shelf: usize, dim: usize, seed: u64) -> HomePage {
     let mut rng = Rng(seed);
     let types = [ItemType::Track, ItemType::Episode, ItemType::Audiobook, ItemType::Playlist];
@@ -104,6 +109,14 @@ pub fn make_page(n_shelves: usize, per_shelf: usize, dim: usize, seed: u64) -> H
                         embedding: (0..dim).map(|_| rng.normal() as f32).collect(),
                         artist_id: Some(format!("artist:{}", rng.below(5))),
                         duration_ms: Some(180_000.0),
+                        neighbors: (i % 2 == 0).then(|| {
+                            (1..=per_shelf.min(3))
+                                .map(|k| Neighbor {
+                                    id: format!("s{}-i{}", (s + 1) % n_shelves, (i + k) % per_shelf),
+                                    weight: 1.0 / (k as f32 + 1.0),
+                                })
+                                .collect()
+                        }),
                     })
                     .collect(),
             })

@@ -97,6 +97,11 @@ impl Reference {
             .flat_map(|s| s.items.iter())
             .map(|i| (i.id.as_str(), (i.embedding.as_slice(), i.item_type)))
             .collect();
+        // First listing wins, as in the ranker's cache.
+        let mut artist_of: HashMap<&str, Option<&str>> = HashMap::new();
+        for item in page.shelves.iter().flat_map(|s| s.items.iter()) {
+            artist_of.entry(item.id.as_str()).or_insert(item.artist_id.as_deref());
+        }
         let known: Vec<&SessionEvent> =
             events.iter().filter(|e| embedding_of.contains_key(e.item_id.as_str())).collect();
         let known = &known[known.len().saturating_sub(64)..];
@@ -131,6 +136,8 @@ impl Reference {
         s.insert(0, self.vec("embed.bos").to_vec());
         let mut c: Mat = Vec::new();
         let mut server = Vec::new();
+        let mut z: Mat = Vec::new();
+        let (mean, scale, w_sim) = (self.vec("sim.mean"), self.vec("sim.scale"), self.vec("head.w_sim"));
         for (si, shelf) in page.shelves.iter().enumerate() {
             for (rank, item) in shelf.items.iter().enumerate() {
                 let mut tok = self.linear("embed.item", &vec![unit(&item.embedding)]).remove(0);
@@ -153,6 +160,10 @@ impl Reference {
                 {
                     add(&mut tok, &self.row(table, idx));
                 }
+                let raw = similarity(item, known, &embedding_of, &artist_of);
+                let zi: Vec<f64> = raw.iter().zip(mean).zip(scale).map(|((x, m), s)| (x - m) * s).collect();
+                add(&mut tok, &self.linear("sim.proj", &vec![zi.clone()]).remove(0));
+                z.push(zi);
                 c.push(tok);
                 server.push(item.server_score.unwrap_or(0.0) as f64);
             }
@@ -175,9 +186,69 @@ impl Reference {
         let (w, b, ws) = (self.vec("head.out.w"), self.vec("head.out.b")[0], self.vec("head.w_server")[0]);
         h.iter()
             .zip(&server)
-            .map(|(row, srv)| row.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() + b + ws * srv)
+            .zip(&z)
+            .map(|((row, srv), zi)| {
+                let sim: f64 = zi.iter().zip(w_sim).map(|(a, b)| a * b).sum();
+                row.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() + b + ws * srv + sim
+            })
             .collect()
     }
+}
+
+/// The 13 similarity features of `item` after the `known` events (oldest first), written from
+/// their definition in `features::similarity`'s table.
+fn similarity(
+    item: &homerank::Item,
+    known: &[&SessionEvent],
+    embedding_of: &HashMap<&str, (&[f32], ItemType)>,
+    artist_of: &HashMap<&str, Option<&str>>,
+) -> Vec<f64> {
+    let mut f = vec![0f64; 13];
+    let ce = unit(&item.embedding);
+    let (mut max_pos, mut max_neg) = (None::<f64>, None::<f64>);
+    for (pos, e) in known.iter().enumerate() {
+        let w = 0.8f64.powi((known.len() - 1 - pos) as i32);
+        let s = match e.action {
+            Action::Skip | Action::Dislike => -1.0,
+            Action::Play | Action::Complete | Action::Like | Action::Save | Action::Click => 1.0,
+            _ => 0.3,
+        };
+        let ee = unit(embedding_of[e.item_id.as_str()].0);
+        let cos: f64 = ce.iter().zip(&ee).map(|(a, b)| a * b).sum();
+        let same = (e.item_id == item.id) as u8 as f64;
+        let nb = if e.item_id == item.id {
+            1.0
+        } else {
+            item.neighbors
+                .iter()
+                .flatten()
+                .find(|n| n.id == e.item_id)
+                .map_or(0.0, |n| n.weight as f64)
+        };
+        let artist = match (item.artist_id.as_deref(), artist_of[e.item_id.as_str()]) {
+            (Some(a), Some(b)) if a == b => 1.0,
+            _ => 0.0,
+        };
+        f[0] += w * s * cos;
+        f[5] += w * s * nb;
+        if s > 0.0 {
+            f[1] += w * cos;
+            max_pos = Some(max_pos.map_or(cos, |m| m.max(cos)));
+            f[6] += w * nb;
+            f[8] += w * same;
+            f[10] += w * artist;
+        } else if s < 0.0 {
+            f[2] += w * cos;
+            max_neg = Some(max_neg.map_or(cos, |m| m.max(cos)));
+            f[7] += w * nb;
+            f[9] += w * same;
+            f[11] += w * artist;
+        }
+    }
+    f[3] = max_pos.unwrap_or(0.0);
+    f[4] = max_neg.unwrap_or(0.0);
+    f[12] = item.neighbors.is_some() as u8 as f64;
+    f
 }
 
 fn unit(v: &[f32]) -> Vec<f64> {

@@ -95,6 +95,9 @@ pub struct Scratch {
     f: Vec<f32>,
     kt: Vec<f32>,
     scores: Vec<f32>,
+    /// Normalized similarity features, and the head's residual terms.
+    z: Vec<f32>,
+    residual: Vec<f32>,
     /// Session encoder cache: the event inputs it was computed from, and per candidate layer the
     /// cross-attention keys and values.
     session_key: Vec<u32>,
@@ -164,10 +167,18 @@ impl CpuModel {
 
         let cands = [(&f.cand_type, &tables.item_type), (&f.cand_rank, &tables.rank), (&f.cand_shelf, &tables.shelf)];
         self.embed(&f.cand_embeddings, n, &cands, &mut scratch.c);
+        let sim = &self.net.sim;
+        sim.normalize(&f.cand_sim, &mut scratch.z);
+        sim.proj.forward(&scratch.z, n, &mut scratch.o);
+        add(&mut scratch.c, &scratch.o);
         for (i, layer) in self.net.cand_layers.iter().enumerate() {
             self.cand_layer(layer, i, n, ls, scratch);
         }
-        Ok(self.head(n, &f.server_score, scratch))
+        let mut residual = std::mem::take(&mut scratch.residual);
+        self.net.head.residual(&f.server_score, &scratch.z, &mut residual);
+        let scores = self.head(n, &residual, scratch);
+        scratch.residual = residual;
+        Ok(scores)
     }
 
     /// Per candidate layer, the cross-attention keys and values of the session tokens in `s`.
@@ -182,16 +193,14 @@ impl CpuModel {
         }
     }
 
-    /// `out(LN(c)) + w_server · serverScore` for the `n` candidate tokens in `c`.
-    fn head(&self, n: usize, server_score: &[f32], scratch: &mut Scratch) -> Vec<f32> {
+    /// `out(LN(c)) + residual` for the `n` candidate tokens in `c`.
+    fn head(&self, n: usize, residual: &[f32], scratch: &mut Scratch) -> Vec<f32> {
         let (d, head) = (self.config.d_model, &self.net.head);
         let Scratch { c, h, .. } = scratch;
         h.resize(n * d, 0.0);
         kernels::layer_norm(c, d, &head.ln.g, &head.ln.b, self.config.ln_eps as f32, h);
         (0..n)
-            .map(|i| {
-                kernels::dot(&h[i * d..(i + 1) * d], &head.out_w) + head.out_b[0] + head.w_server[0] * server_score[i]
-            })
+            .map(|i| kernels::dot(&h[i * d..(i + 1) * d], &head.out_w) + head.out_b[0] + residual[i])
             .collect()
     }
 
@@ -276,8 +285,8 @@ impl CpuModel {
         attn.o.forward(a, tq, o);
     }
 
-    /// The core alone (tokens already embedded), for the golden fixture: session `l × d`,
-    /// candidates `n × d`, server scores `n`.
+    /// The core alone (tokens already embedded, no similarity features), for the golden
+    /// fixture: session `l × d`, candidates `n × d`, server scores `n`.
     pub fn forward_core(&self, session: &[f32], l: usize, cands: &[f32], n: usize, server: &[f32]) -> Vec<f32> {
         let mut sc = Scratch { s: session.to_vec(), c: cands.to_vec(), ..Default::default() };
         for layer in &self.net.session_layers {
@@ -287,7 +296,8 @@ impl CpuModel {
         for (i, layer) in self.net.cand_layers.iter().enumerate() {
             self.cand_layer(layer, i, n, l, &mut sc);
         }
-        self.head(n, server, &mut sc)
+        let residual: Vec<f32> = server.iter().map(|s| self.net.head.w_server[0] * s).collect();
+        self.head(n, &residual, &mut sc)
     }
 }
 

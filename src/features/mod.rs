@@ -1,13 +1,18 @@
-//! Featurization, schema v1: turns a page and the session into the model's token inputs.
+//! Featurization, schema 3: turns a page and the session into the model's inputs.
 //!
 //! Event token inputs: item embedding, action, dwell bucket (from `msPlayed`), recency bucket
 //! (position from the newest event) and item type. Candidate token inputs: item embedding, type,
-//! server-rank bucket (rank within its shelf), shelf bucket (shelf position on the page) and the
-//! server score. Every embedding is scaled to unit L2 norm (a zero vector stays zero), so servers
-//! with differently scaled embeddings feed the model alike.
+//! server-rank bucket (rank within its shelf), shelf bucket (shelf position on the page), the
+//! server score, and the candidate's similarity to the session ([`similarity`], 13 values).
+//! Every embedding is scaled to unit L2 norm (a zero vector stays zero), so servers with
+//! differently scaled embeddings feed the model alike.
 //!
-//! The trainer builds the same [`Features`] from logs through the `push_*` methods, so training
-//! and serving share one definition of every bucket.
+//! The trainer builds the same [`Features`] from logs through the `push_*` methods and
+//! [`Features::set_similarity`], so training and serving share one definition of every input.
+
+pub mod similarity;
+
+pub use similarity::{CandidateKey, EventKey, SIM_FEATURES, SIM_FEATURE_NAMES};
 
 use crate::error::{Error, Result};
 use crate::event::Action;
@@ -16,8 +21,9 @@ use crate::page::{HomePage, ItemType};
 use crate::session::SessionState;
 
 /// Version of this featurization; stored in model files and checked at load.
-/// Schema 2 adds the learned session-start token (see `model::hrs`).
-pub const FEATURE_SCHEMA: u32 = 2;
+/// Schema 2 added the learned session-start token (see `model::hrs`); schema 3 the similarity
+/// features and the page's optional `neighbors`.
+pub const FEATURE_SCHEMA: u32 = 3;
 /// Rows of the dwell table.
 pub const DWELL_BUCKETS: usize = 8;
 /// Rows of the recency table.
@@ -84,6 +90,8 @@ pub struct Features {
     pub cand_rank: Vec<u32>,
     pub cand_shelf: Vec<u32>,
     pub server_score: Vec<f32>,
+    /// `[n_cands, SIM_FEATURES]`, raw (the model normalizes them).
+    pub cand_sim: Vec<f32>,
 }
 
 impl Features {
@@ -114,6 +122,12 @@ impl Features {
         let (n, l) = (self.n_cands(), self.n_events());
         if n > 0 && (l == 0 || l > config.max_events) {
             return Err(Error::Forward(format!("{l} session events, the model reads 1 to {}", config.max_events)));
+        }
+        if self.cand_sim.len() != n * SIM_FEATURES {
+            return Err(Error::Forward(format!(
+                "{} similarity values for {n} candidates, expected {SIM_FEATURES} each",
+                self.cand_sim.len()
+            )));
         }
         for (ids, table, rows) in [
             (&self.event_action, "action", Action::COUNT),
@@ -163,17 +177,41 @@ impl Features {
         self.server_score.push(server_score);
     }
 
+    /// Computes the similarity features of the candidates pushed so far against the events
+    /// pushed so far (`events` and `cands` describe them, in the same order).
+    pub fn set_similarity<K: Copy + Eq + std::hash::Hash>(&mut self, events: &[EventKey<K>], cands: &[CandidateKey<'_, K>]) {
+        debug_assert_eq!((events.len(), cands.len()), (self.n_events(), self.n_cands()));
+        self.cand_sim.clear();
+        similarity::similarity_features(
+            events,
+            &self.event_embeddings,
+            cands,
+            &self.cand_embeddings,
+            self.dim,
+            &mut self.cand_sim,
+        );
+    }
+
     /// Features of a validated page and the session's last `max_events` resolved events.
     pub fn from_page(page: &HomePage, session: &SessionState, max_events: usize) -> Self {
         let mut f = Features::new(page.embedding_dim);
         let resolved: Vec<_> =
             session.events().rev().filter_map(|e| e.item.as_ref().map(|item| (e, item))).take(max_events).collect();
+        let mut events = Vec::with_capacity(resolved.len());
         for (age, (ev, item)) in resolved.iter().enumerate().rev() {
             f.push_event(&item.embedding, ev.action, ev.ms_played, age, item.item_type);
+            events.push(EventKey { item: ev.item_id.as_str(), artist: item.artist.as_deref(), action: ev.action });
         }
-        for (shelf, rank, item) in page.items() {
+        let neighbors: Vec<Option<Vec<(&str, f32)>>> = page
+            .items()
+            .map(|(_, _, item)| item.neighbors.as_ref().map(|l| l.iter().map(|n| (n.id.as_str(), n.weight)).collect()))
+            .collect();
+        let mut cands = Vec::with_capacity(neighbors.len());
+        for ((shelf, rank, item), neighbors) in page.items().zip(&neighbors) {
             f.push_candidate(&item.embedding, item.item_type, rank, shelf, item.server_score.unwrap_or(0.0));
+            cands.push(CandidateKey { item: item.id.as_str(), artist: item.artist_id.as_deref(), neighbors: neighbors.as_deref() });
         }
+        f.set_similarity(&events, &cands);
         f
     }
 }

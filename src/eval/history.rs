@@ -1,0 +1,52 @@
+//! Everything fitted on one history window (see `split`): the server's item embeddings and
+//! non-session ranker, the co-occurrence statistics behind item-kNN, each item's neighbour list
+//! (what a page's `neighbors` carry), and the session-kNN index. A ranking case is scored with
+//! a `History` none of whose sessions is the case's own.
+
+use super::baselines::ItemKnn;
+use super::cooccur::CoOccurrence;
+use super::embed::{EmbeddingKind, ItemEmbeddings};
+use super::server::ServerModel;
+use super::sknn::Sknn;
+use crate::dataset::Dataset;
+use crate::page::MAX_NEIGHBORS;
+
+#[derive(Debug, Clone)]
+pub struct History {
+    /// The sessions it was fitted on.
+    pub sessions: Vec<usize>,
+    pub embeddings: ItemEmbeddings,
+    pub server: ServerModel,
+    pub knn: ItemKnn,
+    /// Per item, its [`MAX_NEIGHBORS`] most similar items by co-occurrence, with the similarity.
+    pub neighbors: Vec<Vec<(u32, f32)>>,
+    pub sknn: Sknn,
+}
+
+impl History {
+    /// Fits everything on `sessions`; `align_to`: an earlier fit whose embedding basis to keep.
+    pub fn fit(
+        dataset: &Dataset,
+        sessions: &[usize],
+        dim: usize,
+        kind: EmbeddingKind,
+        align_to: Option<&ItemEmbeddings>,
+    ) -> Self {
+        let co = CoOccurrence::fit(dataset, sessions);
+        let mut embeddings = ItemEmbeddings::build_with(dataset, sessions, &co, dim, kind);
+        if let Some(reference) = align_to {
+            embeddings = embeddings.aligned_to(reference);
+        }
+        let server = ServerModel::fit(dataset, sessions, &embeddings);
+        let mut neighbors = co.all_neighbors(MAX_NEIGHBORS);
+        neighbors.resize(dataset.catalog.len(), Vec::new());
+        History {
+            sessions: sessions.to_vec(),
+            embeddings,
+            server,
+            knn: ItemKnn::new(co),
+            neighbors,
+            sknn: Sknn::fit(dataset, sessions),
+        }
+    }
+}
