@@ -1,5 +1,5 @@
 // npm run bench: the full `rerank` call through the package in Node (wasm, one thread), for the
-// DESIGN.md §8 shapes, after ≥ 2 s of warm-up per shape (Node tiers wasm up after ~50 calls).
+// The budget shapes (docs/ARCHITECTURE.md, "Budgets"), after ≥ 2 s of warm-up per shape (Node tiers wasm up after ~50 calls).
 // Prints a table and one JSON line per measurement. Cold start = compile + instantiate + load.
 // Each shape also runs the HR-S core in onnxruntime-web (int8, wasm, one thread) in the same run;
 // `ratio` = onnxruntime-web p50 / homerank p50. homerank's time is the whole rerank call

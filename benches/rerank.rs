@@ -1,5 +1,5 @@
 //! Native rerank benchmark: full `rerank` (validate + featurize + forward + compose) for the
-//! DESIGN.md §8 shapes, on the seeded test model, Q8_0 and f32. Prints a table and JSON lines.
+//! The budget shapes (docs/ARCHITECTURE.md, "Budgets"), on the seeded test model, Q8_0 and f32. Prints a table and JSON lines.
 //!
 //! `cargo bench --bench rerank` (add `-- --quick` for a short run).
 

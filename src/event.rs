@@ -1,4 +1,4 @@
-//! In-session signals from the player (DESIGN.md §3). They stay on the device.
+//! In-session signals from the player (docs/ARCHITECTURE.md, "The contract"). They stay on the device.
 
 use serde::{Deserialize, Serialize};
 

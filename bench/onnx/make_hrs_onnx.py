@@ -1,6 +1,6 @@
 """The HR-S core as an ONNX graph, for comparing homerank with onnxruntime-web (`npm run bench`).
 
-Builds the core of DESIGN.md §4 (session tokens [L, 64], candidate tokens [N, 64], server scores
+Builds the HR-S core (docs/ARCHITECTURE.md, "The model") (session tokens [L, 64], candidate tokens [N, 64], server scores
 [N] -> scores [N]; N and L dynamic) with the weights of the independent golden fixture
 (`../shared/fixtures/hr-s-core`), checks it against that fixture's expected scores under
 onnxruntime, then writes an fp32 graph and a dynamically quantized int8 one (MatMulInteger, the

@@ -1,5 +1,6 @@
 //! A plain-Rust float64 reference of the whole HR-S forward (page + events → scores), written
-//! from DESIGN.md §4 and the feature schema v1 as documented in `src/features.rs`, with naive
+//! from docs/ARCHITECTURE.md ("The model") and feature schema 3 as documented in
+//! `src/features/mod.rs` and `src/features/similarity.rs`, with naive
 //! loops and no candle: an independent check of featurization, embedding and the core.
 
 use std::collections::HashMap;

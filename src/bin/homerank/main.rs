@@ -57,7 +57,7 @@ enum Command {
     /// Train HR-S on logs and/or the listener simulator; writes the Q8_0 model, an f32 twin,
     /// manifest.json entries and the model card's training section.
     Train(offline::TrainArgs),
-    /// Evaluate a model against the baselines on a log (DESIGN.md §5); prints the table.
+    /// Evaluate a model against the baselines on a log (docs/ARCHITECTURE.md, "Evaluation"); prints the tables.
     Eval(offline::EvalArgs),
     /// Write a simulated listening log as JSONL.
     Simulate(offline::SimulateArgs),
