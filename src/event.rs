@@ -24,6 +24,10 @@ pub struct SessionEvent {
     /// The item's type, when known; otherwise taken from a page the item appeared on.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub item_type: Option<ItemType>,
+    /// The item's artist (or show, or author), when known; otherwise taken from a page the item
+    /// appeared on. The model matches artists between the session and the candidates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artist_id: Option<String>,
 }
 
 /// What the listener did. Unknown actions are an [`Error::InvalidEvent`].
@@ -93,6 +97,7 @@ impl SessionEvent {
             timestamp_ms: None,
             embedding: None,
             item_type: None,
+            artist_id: None,
         }
     }
 
@@ -135,6 +140,13 @@ impl SessionEvent {
             return Err(Error::InvalidEvent(format!(
                 "itemId is {} bytes long, at most {MAX_ID_LEN} are allowed",
                 self.item_id.len()
+            )));
+        }
+        if let Some(a) = self.artist_id.as_ref().filter(|a| a.len() > MAX_ID_LEN) {
+            return Err(Error::InvalidEvent(format!(
+                "{}: artistId is {} bytes long, at most {MAX_ID_LEN} are allowed",
+                at(),
+                a.len()
             )));
         }
         for (name, v) in [("msPlayed", self.ms_played), ("timestampMs", self.timestamp_ms)] {

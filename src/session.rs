@@ -33,6 +33,7 @@ pub(crate) struct HeldEvent {
     pub timestamp_ms: Option<f64>,
     pub item: Option<KnownItem>,
     event_type: Option<ItemType>,
+    event_artist: Option<Arc<str>>,
 }
 
 /// Bounded, in-memory session state.
@@ -55,12 +56,13 @@ impl SessionState {
 
     /// Records an already validated event.
     pub(crate) fn push(&mut self, event: &SessionEvent) {
+        let event_artist: Option<Arc<str>> = event.artist_id.as_deref().map(Arc::from);
         let item = match &event.embedding {
             Some(e) => {
                 let known = KnownItem {
                     embedding: e.as_slice().into(),
                     item_type: event.item_type.unwrap_or_default(),
-                    artist: self.cache.get(&event.item_id).and_then(|k| k.artist.clone()),
+                    artist: event_artist.clone().or_else(|| self.cache.get(&event.item_id).and_then(|k| k.artist.clone())),
                 };
                 self.cache.insert(&event.item_id, known.clone());
                 Some(known)
@@ -68,7 +70,11 @@ impl SessionState {
             None => self
                 .cache
                 .get(&event.item_id)
-                .map(|k| KnownItem { item_type: event.item_type.unwrap_or(k.item_type), ..k.clone() }),
+                .map(|k| KnownItem {
+                    item_type: event.item_type.unwrap_or(k.item_type),
+                    artist: event_artist.clone().or_else(|| k.artist.clone()),
+                    ..k.clone()
+                }),
         };
         let held = HeldEvent {
             item_id: event.item_id.clone(),
@@ -77,6 +83,7 @@ impl SessionState {
             timestamp_ms: event.timestamp_ms,
             item,
             event_type: event.item_type,
+            event_artist,
         };
         // Late events (an older timestamp than the newest held) go to their place in time;
         // events without a timestamp count as "now".
@@ -93,6 +100,10 @@ impl SessionState {
     /// Learns the embeddings of a page's items and resolves held events that were waiting for them.
     pub(crate) fn learn_page(&mut self, page: &HomePage) {
         for (_, _, item) in page.items() {
+            // An item first known from an event's embedding learns its artist from the page.
+            if let (Some(known), Some(artist)) = (self.cache.get_mut(&item.id), &item.artist_id) {
+                known.artist.get_or_insert_with(|| Arc::from(artist.as_str()));
+            }
             if self.cache.get(&item.id).is_none() {
                 self.cache.insert(
                     &item.id,
@@ -104,9 +115,19 @@ impl SessionState {
                 );
             }
         }
-        for ev in self.events.iter_mut().filter(|e| e.item.is_none()) {
+        for ev in self.events.iter_mut() {
+            if let (Some(item), Some(k)) = (ev.item.as_mut(), self.cache.get(&ev.item_id)) {
+                if item.artist.is_none() {
+                    item.artist.clone_from(&k.artist);
+                }
+                continue;
+            }
             if let Some(k) = self.cache.get(&ev.item_id) {
-                ev.item = Some(KnownItem { item_type: ev.event_type.unwrap_or(k.item_type), ..k.clone() });
+                ev.item = Some(KnownItem {
+                    item_type: ev.event_type.unwrap_or(k.item_type),
+                    artist: ev.event_artist.clone().or_else(|| k.artist.clone()),
+                    ..k.clone()
+                });
             }
         }
     }
@@ -187,6 +208,10 @@ impl ItemCache {
 
     fn get(&self, id: &str) -> Option<&KnownItem> {
         self.map.get(id)
+    }
+
+    fn get_mut(&mut self, id: &str) -> Option<&mut KnownItem> {
+        self.map.get_mut(id)
     }
 
     fn insert(&mut self, id: &str, item: KnownItem) {

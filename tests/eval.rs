@@ -249,3 +249,36 @@ fn training_is_reproducible_and_the_export_scores_like_the_trainer() {
     println!("Q8_0 vs f32 export: max abs diff {diff}");
     assert!(diff < 0.1);
 }
+
+/// Training and serving share one featurization: a case turned into a page and events
+/// (`case_page`) scores in `HomeRanker` exactly as its offline features do in the same engine.
+#[test]
+fn a_case_as_a_page_scores_on_the_device_as_offline() {
+    let prepared = Prepared::new(toy_dataset(60), 32);
+    let bytes = common::fixture_model_bytes(9, Precision::Q8_0);
+    let file = ModelFile::from_bytes(&bytes).unwrap();
+    let engine = homerank::model::cpu::CpuModel::new(&file.config, &file.tensors).unwrap();
+    let mut scratch = homerank::model::cpu::Scratch::default();
+    let options = homerank::RerankOptions {
+        dedup: false,
+        reorder_shelves: false,
+        negative_feedback: 0.0,
+        ..Default::default()
+    };
+    let cases = prepared.cases(Part::Test, &CaseConfig { n_cands: Some(10), ..Default::default() });
+    assert!(cases.len() > 5);
+    for case in &cases {
+        let offline = engine.score(&prepared.features(Part::Test, case), &mut scratch).unwrap();
+        let (page, events) = homerank::eval::case_page(case, &prepared.dataset, prepared.history(Part::Test), true);
+        let mut ranker = homerank::HomeRanker::from_bytes(&bytes).unwrap();
+        ranker.observe_all(&events).unwrap();
+        let result = ranker.rerank(&page, &options).unwrap();
+        assert!(result.fallback.is_none(), "{:?}", result.fallback);
+        let device_features = homerank::features::Features::from_page(&page, ranker.session(), 64);
+        assert_eq!(device_features, prepared.features(Part::Test, case));
+        for (item, want) in page.shelves[0].items.iter().zip(&offline) {
+            let got = result.shelves[0].items.iter().find(|i| i.id == item.id).unwrap().score.unwrap();
+            assert_eq!(got, *want, "{}", item.id);
+        }
+    }
+}

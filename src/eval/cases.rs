@@ -19,7 +19,8 @@ use super::history::History;
 use crate::dataset::{Dataset, Interaction};
 use crate::event::Action;
 use crate::features::{CandidateKey, EventKey, Features};
-use crate::page::ItemType;
+use crate::event::SessionEvent;
+use crate::page::{HomePage, Item, ItemType, Neighbor, Shelf};
 use crate::rng::Rng;
 
 /// Which candidates a case lists.
@@ -193,6 +194,54 @@ pub fn case_features(case: &RankingCase, dataset: &Dataset, history: &History) -
     }
     f.set_similarity(&events, &cands);
     f
+}
+
+/// The case as the device would see it: one shelf of the candidates in server order
+/// (serverScore = 1 − rank/N, the history's embeddings, artists and — with `neighbors` — the
+/// neighbour lists), and the prefix as session events. `HomeRanker` scores it exactly as
+/// [`case_features`] does (tested).
+pub fn case_page(
+    case: &RankingCase,
+    dataset: &Dataset,
+    history: &History,
+    neighbors: bool,
+) -> (HomePage, Vec<SessionEvent>) {
+    let catalog = &dataset.catalog;
+    let id = |i: u32| catalog.ids[i as usize].clone();
+    let artist_id = |i: u32| artist(dataset, i).map(|a| catalog.artist_ids[a as usize].clone());
+    let n = case.candidates.len();
+    let items = case
+        .candidates
+        .iter()
+        .enumerate()
+        .map(|(rank, &i)| Item {
+            id: id(i),
+            item_type: item_type(&catalog.types, i),
+            server_score: Some(1.0 - rank as f32 / n as f32),
+            embedding: history.embeddings.of(i).to_vec(),
+            artist_id: artist_id(i),
+            duration_ms: None,
+            neighbors: neighbors.then(|| {
+                let list = history.neighbors.get(i as usize).map_or(&[][..], Vec::as_slice);
+                list.iter().map(|&(j, w)| Neighbor { id: id(j), weight: w }).collect()
+            }),
+        })
+        .collect();
+    let shelf = Shelf { id: "case".into(), title: String::new(), pinned: false, min_items: None, max_items: None, items };
+    let page = HomePage { page_id: format!("case-{}", case.session), embedding_dim: history.embeddings.dim, shelves: vec![shelf] };
+    let events = case
+        .prefix
+        .iter()
+        .map(|e| {
+            let mut ev = SessionEvent::new(id(e.item), e.action);
+            ev.ms_played = e.ms_played.map(f64::from);
+            ev.embedding = Some(history.embeddings.of(e.item).to_vec());
+            ev.item_type = Some(item_type(&catalog.types, e.item));
+            ev.artist_id = artist_id(e.item);
+            ev
+        })
+        .collect();
+    (page, events)
 }
 
 fn artist(dataset: &Dataset, item: u32) -> Option<u32> {

@@ -18,7 +18,8 @@ pub struct History {
     pub embeddings: ItemEmbeddings,
     pub server: ServerModel,
     pub knn: ItemKnn,
-    /// Per item, its [`MAX_NEIGHBORS`] most similar items by co-occurrence, with the similarity.
+    /// Per item, its [`MAX_NEIGHBORS`] most similar items by co-occurrence, with the similarity
+    /// (clamped to [0, 1], as a page carries it).
     pub neighbors: Vec<Vec<(u32, f32)>>,
     pub sknn: Sknn,
 }
@@ -40,6 +41,8 @@ impl History {
         let server = ServerModel::fit(dataset, sessions, &embeddings);
         let mut neighbors = co.all_neighbors(MAX_NEIGHBORS);
         neighbors.resize(dataset.catalog.len(), Vec::new());
+        // A page carries weights in [0, 1]; co-occurrence cosines of repeated items can pass 1.
+        neighbors.iter_mut().flatten().for_each(|(_, w)| *w = w.clamp(0.0, 1.0));
         History {
             sessions: sessions.to_vec(),
             embeddings,

@@ -19,7 +19,7 @@ mod svd;
 
 pub use baselines::{embedding_knn_scores, neighbor_knn_scores};
 pub use baselines::{popularity_scores, ItemKnn};
-pub use cases::{build_cases, case_features, is_target, CandidateList, CaseConfig, RankingCase};
+pub use cases::{build_cases, case_features, case_page, is_target, CandidateList, CaseConfig, RankingCase};
 pub use cooccur::CoOccurrence;
 pub use embed::{EmbeddingKind, ItemEmbeddings};
 pub use history::History;

@@ -165,6 +165,14 @@ impl Prepared {
         Prepared { dataset, split, history_train, history_eval }
     }
 
+    /// Keeps only each item's `k` closest neighbours (the page's `neighbors` lists), for
+    /// measuring what shorter lists cost.
+    pub fn truncate_neighbors(&mut self, k: usize) {
+        for h in [&mut self.history_train, &mut self.history_eval] {
+            h.neighbors.iter_mut().for_each(|l| l.truncate(k));
+        }
+    }
+
     pub fn sessions(&self, part: Part) -> &[usize] {
         match part {
             Part::Train => &self.split.train,

@@ -151,6 +151,44 @@ impl EvalReport {
         out
     }
 
+    /// The README's compact block for this dataset: NDCG@10 of every method on both tables and
+    /// HR-S Q8_0's paired differences, with the command that made it.
+    pub fn readme_section(&self, command: &str, report_link: Option<&str>) -> String {
+        let mut out = format!("**{}** — `{}`", self.dataset, command);
+        if let Some(link) = report_link {
+            let _ = write!(out, " ([full report]({link}))");
+        }
+        let _ = writeln!(
+            out,
+            "\n\n| method | NDCG@10, window lists ({} cases) | Δ HR-S Q8_0 | NDCG@10, server top {} ({} cases) | Δ HR-S Q8_0 |\n|---|---|---|---|---|",
+            self.window.n_cases,
+            self.n_cands.map_or("list".to_string(), |n| n.to_string()),
+            self.server_top.n_cases
+        );
+        let delta = |t: &Table, name: &str| {
+            t.deltas.iter().find(|(n, _)| n == name).map_or("".to_string(), |(_, d)| ci(d))
+        };
+        for (w, s) in self.window.rows.iter().zip(&self.server_top.rows) {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                label(w),
+                ci(&w.ndcg10),
+                delta(&self.window, &w.name),
+                ci(&s.ndcg10),
+                delta(&self.server_top, &s.name)
+            );
+        }
+        let _ = write!(
+            out,
+            "\n{}; Q8_0 within {:.2}% of f32; {:.1} s.",
+            self.header(),
+            self.q8_relative_gap * 100.0,
+            self.seconds
+        );
+        out
+    }
+
     /// Horizontal bars of NDCG@10 per method with interval whiskers.
     pub fn svg(&self) -> String {
         let (w, row_h, left, top) = (700.0, 28.0, 230.0, 36.0);

@@ -62,6 +62,15 @@ pub struct EvalArgs {
     /// Model card whose section for this dataset is replaced with the results.
     #[arg(long)]
     card: Option<PathBuf>,
+    /// README whose `eval:<dataset>` block is replaced with the compact table.
+    #[arg(long)]
+    readme: Option<PathBuf>,
+    /// Server embeddings: `learned` (SVD of PPMI co-occurrence) or `codes` (superposed random codes).
+    #[arg(long, default_value = "learned")]
+    embeddings: homerank::eval::EmbeddingKind,
+    /// Neighbours per item in the pages (at most 32).
+    #[arg(long, default_value_t = homerank::MAX_NEIGHBORS)]
+    neighbors: usize,
     #[arg(long, default_value_t = 7)]
     seed: u64,
 }
@@ -169,7 +178,8 @@ mod enabled {
             Err(_) => None,
         };
         let dataset = load(&args.data, args.features.as_deref(), 1)?;
-        let prepared = Prepared::new(dataset, model.config.embedding_dim);
+        let mut prepared = Prepared::with_embeddings(dataset, model.config.embedding_dim, args.embeddings);
+        prepared.truncate_neighbors(args.neighbors);
         let config = EvalConfig {
             cases: CaseConfig {
                 n_cands: Some(args.n_cands),
@@ -190,11 +200,18 @@ mod enabled {
             std::fs::write(path, report.markdown(svg_name.as_deref())).with_context(|| path.display().to_string())?;
             eprintln!("wrote {} and {}", path.display(), svg_path.display());
         }
+        let key = format!("eval:{}", report.dataset);
         if let Some(card) = &args.card {
             let doc = std::fs::read_to_string(card).with_context(|| card.display().to_string())?;
-            let key = format!("eval:{}", report.dataset);
             std::fs::write(card, replace_section(&doc, &key, &report.markdown(None)))
                 .with_context(|| card.display().to_string())?;
+        }
+        if let Some(readme) = &args.readme {
+            let doc = std::fs::read_to_string(readme).with_context(|| readme.display().to_string())?;
+            let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+            let link = args.report.as_ref().map(|p| p.display().to_string());
+            let body = report.readme_section(&format!("homerank {command}"), link.as_deref());
+            std::fs::write(readme, replace_section(&doc, &key, &body)).with_context(|| readme.display().to_string())?;
         }
         Ok(())
     }
