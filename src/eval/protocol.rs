@@ -6,7 +6,7 @@
 use web_time::Instant;
 
 use super::baselines::popularity_scores;
-use super::cases::{build_cases, case_features, CandidateList, CaseConfig, RankingCase};
+use super::cases::{build_cases, case_features, case_page, CandidateList, CaseConfig, RankingCase};
 use super::embed::EmbeddingKind;
 use super::history::History;
 use super::linear::{linear_inputs, LinearModel};
@@ -129,6 +129,8 @@ pub struct EvalReport {
     /// |NDCG@10(Q8_0) − NDCG@10(f32)| / NDCG@10(f32), window protocol.
     pub q8_relative_gap: f64,
     pub full_catalogue: Option<(usize, Vec<MethodRow>)>,
+    /// Mean JSON bytes of a case's page (`case_page`) without and with the neighbour lists.
+    pub page_bytes: (f64, f64),
     pub seconds: f64,
 }
 
@@ -229,6 +231,7 @@ pub fn evaluate(
         Ok(summarize_table(&methods, &cases, config))
     };
     let window = table(CandidateList::Window)?;
+    let page_bytes = page_bytes(prepared, &prepared.cases(Part::Test, &CaseConfig { max_cases: 200, ..case_config.clone() }));
     let server_top = table(CandidateList::ServerTop)?;
     let q8_relative_gap = (window.ndcg("HR-S Q8_0") - window.ndcg("HR-S f32")).abs() / window.ndcg("HR-S f32");
 
@@ -251,8 +254,22 @@ pub fn evaluate(
         server_top,
         q8_relative_gap,
         full_catalogue,
+        page_bytes,
         seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// Mean JSON size of the cases' pages, without and with neighbour lists.
+fn page_bytes(prepared: &Prepared, cases: &[RankingCase]) -> (f64, f64) {
+    let history = prepared.history(Part::Test);
+    let mean = |neighbors: bool| {
+        let total: usize = cases
+            .iter()
+            .map(|c| serde_json::to_string(&case_page(c, &prepared.dataset, history, neighbors).0).map_or(0, |j| j.len()))
+            .sum();
+        total as f64 / cases.len().max(1) as f64
+    };
+    (mean(false), mean(true))
 }
 
 /// The linear baseline, fitted on training-window cases scored with history A.

@@ -96,6 +96,17 @@ impl EvalReport {
         )
     }
 
+    fn payload(&self) -> String {
+        let (plain, with) = self.page_bytes;
+        format!(
+            "a {}-candidate page is {:.1} KB of JSON, {:.1} KB with neighbour lists (+{:.0} %)",
+            self.n_cands.map_or("full".to_string(), |n| n.to_string()),
+            plain / 1e3,
+            with / 1e3,
+            (with / plain.max(1.0) - 1.0) * 100.0
+        )
+    }
+
     /// The summary printed by `homerank eval`.
     pub fn terminal_summary(&self) -> String {
         let mut out = format!("{}: {}\n", self.dataset, self.header());
@@ -110,7 +121,7 @@ impl EvalReport {
             let _ = writeln!(out, "full catalogue ({n} cases):");
             out.push_str(&table(rows, false));
         }
-        let _ = writeln!(out, "{LEGEND}\n({:.1} s)", self.seconds);
+        let _ = writeln!(out, "{LEGEND}\npayload: {}\n({:.1} s)", self.payload(), self.seconds);
         out
     }
 
@@ -138,7 +149,7 @@ impl EvalReport {
         out.push_str(&table(&self.server_top.rows, true));
         out.push('\n');
         deltas(&mut out, &self.server_top, true);
-        let _ = writeln!(out, "\n{LEGEND}\n");
+        let _ = writeln!(out, "\n{LEGEND}\n\nPayload: {}.\n", self.payload());
         out.push_str("NDCG@10 by session length (events before the target), window lists:\n\n");
         out.push_str(&bucket_table(&self.window.rows));
         if let Some((n, rows)) = &self.full_catalogue {
@@ -181,9 +192,10 @@ impl EvalReport {
         }
         let _ = write!(
             out,
-            "\n{}; Q8_0 within {:.2}% of f32; {:.1} s.",
+            "\n{}; Q8_0 within {:.2}% of f32; {}; {:.1} s.",
             self.header(),
             self.q8_relative_gap * 100.0,
+            self.payload(),
             self.seconds
         );
         out
