@@ -192,7 +192,7 @@ impl EvalReport {
         }
         let _ = write!(
             out,
-            "\n{}; Q8_0 within {:.2}% of f32; {}; {:.1} s.",
+            "\n{} Q8_0 within {:.2}% of f32; {}; {:.1} s.",
             self.header(),
             self.q8_relative_gap * 100.0,
             self.payload(),

@@ -71,7 +71,7 @@ pub fn card_training_section(
     let mut s = String::from("## Training\n\n");
     s.push_str(&format!("Command: `{command}`\n\n"));
     s.push_str(&format!(
-        "Data (training splits only; validation split for early stopping): {}. {} training lists of {} candidates; \
+        "Data (cases from the training windows, scored with statistics of the history before them; the validation windows for early stopping, NDCG@10 averaged over the sources): {}. {} training lists of {} candidates; \
          seed {}; AdamW lr {} wd {}; batch {}; best epoch {} of {}.\n\n",
         sources.join(", "),
         outcome.n_train_cases,

@@ -111,7 +111,7 @@ fn similarity_statistics(set: &[Example]) -> (Vec<f32>, Vec<f32>) {
     (mean, scale)
 }
 
-/// Trains on the training splits of `sources`, validating on their validation splits.
+/// Trains on the training windows of `sources`, validating on their validation windows.
 pub fn train(sources: &[Prepared], config: &TrainConfig) -> Result<TrainOutcome> {
     config.model.validate()?;
     let rng = Rng::new(config.seed);
