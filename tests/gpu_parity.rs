@@ -4,7 +4,7 @@
 mod common;
 
 use common::{fixture_model_bytes, Rng};
-use homerank::features::Features;
+use homerank::features::{CandidateKey, EventKey, Features};
 use homerank::gpu::{GpuModel, GpuSettings};
 use homerank::model::cpu::{CpuModel, Scratch};
 use homerank::model::{ModelFile, Precision};
@@ -36,17 +36,32 @@ fn gpu_model(file: &ModelFile, backends: wgpu::Backends) -> Option<GpuModel> {
 fn features(n: usize, l: usize, dim: usize, seed: u64) -> Features {
     let mut rng = Rng(seed);
     let mut f = Features::new(dim);
+    let mut events = Vec::new();
     let actions = [Action::Play, Action::Skip, Action::Complete, Action::Like, Action::Dislike, Action::Dwell];
     let types = [ItemType::Track, ItemType::Episode, ItemType::Audiobook, ItemType::Playlist];
     for age in (0..l).rev() {
         let e: Vec<f32> = (0..dim).map(|_| rng.normal() as f32).collect();
         let ms = [None, Some(2_000.0), Some(40_000.0), Some(300_000.0)][rng.below(4)];
-        f.push_event(&e, actions[rng.below(actions.len())], ms, age, types[rng.below(types.len())]);
+        let action = actions[rng.below(actions.len())];
+        f.push_event(&e, action, ms, age, types[rng.below(types.len())]);
+        events.push(EventKey { item: rng.below(n.max(1)) as u32, artist: Some(rng.below(5) as u32), action });
     }
     for i in 0..n {
         let e: Vec<f32> = (0..dim).map(|_| rng.normal() as f32).collect();
         f.push_candidate(&e, types[rng.below(types.len())], i % 20, i / 20, 1.0 - (i % 20) as f32 / 20.0);
     }
+    // Real similarity features: events on some of the candidates, shared artists, and neighbour
+    // lists on every other candidate.
+    let lists: Vec<Vec<(u32, f32)>> =
+        (0..n).map(|i| (1..4).map(|k| (((i + 7 * k) % n) as u32, 0.2 * k as f32)).collect()).collect();
+    let cands: Vec<CandidateKey<'_, u32>> = (0..n)
+        .map(|i| CandidateKey {
+            item: i as u32,
+            artist: Some((i % 5) as u32),
+            neighbors: (i % 2 == 0).then(|| lists[i].as_slice()),
+        })
+        .collect();
+    f.set_similarity(&events, &cands);
     f
 }
 

@@ -7,7 +7,7 @@
 mod common;
 
 use common::{make_page, Rng};
-use homerank::features::Features;
+use homerank::features::{CandidateKey, EventKey, Features};
 use homerank::gpu::{GpuModel, GpuSettings};
 use homerank::model::cpu::{CpuModel, Scratch};
 use homerank::model::ModelFile;
@@ -33,16 +33,30 @@ fn skip_or_fail(e: homerank::Error) -> Result<(), String> {
 fn features(n: usize, l: usize, seed: u64) -> Features {
     let mut rng = Rng(seed);
     let mut f = Features::new(32);
+    let mut events = Vec::new();
     let types = [ItemType::Track, ItemType::Episode, ItemType::Audiobook, ItemType::Playlist];
     for age in (0..l).rev() {
         let e: Vec<f32> = (0..32).map(|_| rng.normal() as f32).collect();
         let action = [Action::Play, Action::Skip, Action::Like, Action::Dislike][rng.below(4)];
         f.push_event(&e, action, Some(rng.below(300_000) as f64), age, types[rng.below(4)]);
+        events.push(EventKey { item: rng.below(n.max(1)) as u32, artist: Some(rng.below(5) as u32), action });
     }
     for i in 0..n {
         let e: Vec<f32> = (0..32).map(|_| rng.normal() as f32).collect();
         f.push_candidate(&e, types[rng.below(4)], i % 20, i / 20, 1.0 - (i % 20) as f32 / 20.0);
     }
+    // Real similarity features: events on some of the candidates, shared artists, and neighbour
+    // lists on every other candidate.
+    let lists: Vec<Vec<(u32, f32)>> =
+        (0..n).map(|i| (1..4).map(|k| (((i + 7 * k) % n) as u32, 0.2 * k as f32)).collect()).collect();
+    let cands: Vec<CandidateKey<'_, u32>> = (0..n)
+        .map(|i| CandidateKey {
+            item: i as u32,
+            artist: Some((i % 5) as u32),
+            neighbors: (i % 2 == 0).then(|| lists[i].as_slice()),
+        })
+        .collect();
+    f.set_similarity(&events, &cands);
     f
 }
 
