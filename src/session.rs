@@ -62,19 +62,18 @@ impl SessionState {
                 let known = KnownItem {
                     embedding: e.as_slice().into(),
                     item_type: event.item_type.unwrap_or_default(),
-                    artist: event_artist.clone().or_else(|| self.cache.get(&event.item_id).and_then(|k| k.artist.clone())),
+                    artist: event_artist
+                        .clone()
+                        .or_else(|| self.cache.get(&event.item_id).and_then(|k| k.artist.clone())),
                 };
                 self.cache.insert(&event.item_id, known.clone());
                 Some(known)
             }
-            None => self
-                .cache
-                .get(&event.item_id)
-                .map(|k| KnownItem {
-                    item_type: event.item_type.unwrap_or(k.item_type),
-                    artist: event_artist.clone().or_else(|| k.artist.clone()),
-                    ..k.clone()
-                }),
+            None => self.cache.get(&event.item_id).map(|k| KnownItem {
+                item_type: event.item_type.unwrap_or(k.item_type),
+                artist: event_artist.clone().or_else(|| k.artist.clone()),
+                ..k.clone()
+            }),
         };
         let held = HeldEvent {
             item_id: event.item_id.clone(),

@@ -112,16 +112,17 @@ fn no_case_is_scored_with_statistics_of_its_own_session() {
     }
     let fitted = |d: &Dataset, sessions: &[usize], kind| {
         let h = History::fit(d, sessions, 16, kind, None);
-        let knn: Vec<f64> = (0..12).flat_map(|a| (0..12).map(move |b| (a, b))).map(|(a, b)| h.knn.similarity(a, b)).collect();
+        let knn: Vec<f64> =
+            (0..12).flat_map(|a| (0..12).map(move |b| (a, b))).map(|(a, b)| h.knn.similarity(a, b)).collect();
         let server = h.server.scores(Some("u1"), &h.embeddings);
         (h.embeddings.values, h.server.counts, server, knn, h.neighbors)
     };
     let split = &prepared.split;
     for kind in [EmbeddingKind::Learned, EmbeddingKind::Codes] {
-        for (history, unseen) in [(&split.history_train, vec![&split.train, &split.valid, &split.test]), (
-            &split.history_eval,
-            vec![&split.valid, &split.test],
-        )] {
+        for (history, unseen) in [
+            (&split.history_train, vec![&split.train, &split.valid, &split.test]),
+            (&split.history_eval, vec![&split.valid, &split.test]),
+        ] {
             let before = fitted(&data, history, kind);
             let mut changed = data.clone();
             for &s in unseen.into_iter().flatten() {
@@ -187,7 +188,12 @@ fn cases_are_server_windows_around_the_target() {
         assert_eq!(f.cand_sim.len(), 8 * homerank::features::SIM_FEATURES);
     }
     // The server's own top list: the first 8 of its ranking, only where it holds the target.
-    let top = build_cases(&data, prepared.sessions(Part::Test), history, &CaseConfig { list: CandidateList::ServerTop, ..config });
+    let top = build_cases(
+        &data,
+        prepared.sessions(Part::Test),
+        history,
+        &CaseConfig { list: CandidateList::ServerTop, ..config },
+    );
     for c in &top {
         let session = &data.sessions[c.session];
         let scores = history.server.scores(session.user.as_deref(), &history.embeddings);
@@ -259,12 +265,8 @@ fn a_case_as_a_page_scores_on_the_device_as_offline() {
     let file = ModelFile::from_bytes(&bytes).unwrap();
     let engine = homerank::model::cpu::CpuModel::new(&file.config, &file.tensors).unwrap();
     let mut scratch = homerank::model::cpu::Scratch::default();
-    let options = homerank::RerankOptions {
-        dedup: false,
-        reorder_shelves: false,
-        negative_feedback: 0.0,
-        ..Default::default()
-    };
+    let options =
+        homerank::RerankOptions { dedup: false, reorder_shelves: false, negative_feedback: 0.0, ..Default::default() };
     let cases = prepared.cases(Part::Test, &CaseConfig { n_cands: Some(10), ..Default::default() });
     assert!(cases.len() > 5);
     for case in &cases {

@@ -18,8 +18,8 @@ use std::collections::HashMap;
 use super::history::History;
 use crate::dataset::{Dataset, Interaction};
 use crate::event::Action;
-use crate::features::{CandidateKey, EventKey, Features};
 use crate::event::SessionEvent;
+use crate::features::{CandidateKey, EventKey, Features};
 use crate::page::{HomePage, Item, ItemType, Neighbor, Shelf};
 use crate::rng::Rng;
 
@@ -227,8 +227,13 @@ pub fn case_page(
             }),
         })
         .collect();
-    let shelf = Shelf { id: "case".into(), title: String::new(), pinned: false, min_items: None, max_items: None, items };
-    let page = HomePage { page_id: format!("case-{}", case.session), embedding_dim: history.embeddings.dim, shelves: vec![shelf] };
+    let shelf =
+        Shelf { id: "case".into(), title: String::new(), pinned: false, min_items: None, max_items: None, items };
+    let page = HomePage {
+        page_id: format!("case-{}", case.session),
+        embedding_dim: history.embeddings.dim,
+        shelves: vec![shelf],
+    };
     let events = case
         .prefix
         .iter()

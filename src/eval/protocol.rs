@@ -162,8 +162,7 @@ impl Prepared {
     pub fn with_embeddings(dataset: Dataset, dim: usize, kind: EmbeddingKind) -> Self {
         let split = Split::default_for(&dataset);
         let history_train = History::fit(&dataset, &split.history_train, dim, kind, None);
-        let history_eval =
-            History::fit(&dataset, &split.history_eval, dim, kind, Some(&history_train.embeddings));
+        let history_eval = History::fit(&dataset, &split.history_eval, dim, kind, Some(&history_train.embeddings));
         Prepared { dataset, split, history_train, history_eval }
     }
 
@@ -231,7 +230,8 @@ pub fn evaluate(
         Ok(summarize_table(&methods, &cases, config))
     };
     let window = table(CandidateList::Window)?;
-    let page_bytes = page_bytes(prepared, &prepared.cases(Part::Test, &CaseConfig { max_cases: 200, ..case_config.clone() }));
+    let page_bytes =
+        page_bytes(prepared, &prepared.cases(Part::Test, &CaseConfig { max_cases: 200, ..case_config.clone() }));
     let server_top = table(CandidateList::ServerTop)?;
     let q8_relative_gap = (window.ndcg("HR-S Q8_0") - window.ndcg("HR-S f32")).abs() / window.ndcg("HR-S f32");
 
@@ -265,7 +265,9 @@ fn page_bytes(prepared: &Prepared, cases: &[RankingCase]) -> (f64, f64) {
     let mean = |neighbors: bool| {
         let total: usize = cases
             .iter()
-            .map(|c| serde_json::to_string(&case_page(c, &prepared.dataset, history, neighbors).0).map_or(0, |j| j.len()))
+            .map(|c| {
+                serde_json::to_string(&case_page(c, &prepared.dataset, history, neighbors).0).map_or(0, |j| j.len())
+            })
             .sum();
         total as f64 / cases.len().max(1) as f64
     };

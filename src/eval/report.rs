@@ -114,7 +114,12 @@ impl EvalReport {
         out.push_str(&table(&self.window.rows, false));
         deltas(&mut out, &self.window, false);
         let _ = writeln!(out, "Q8_0 vs f32: {:.2}% relative NDCG@10 gap", self.q8_relative_gap * 100.0);
-        let _ = writeln!(out, "server top-{} lists that hold the target ({} cases):", self.n_cands.unwrap_or(0), self.server_top.n_cases);
+        let _ = writeln!(
+            out,
+            "server top-{} lists that hold the target ({} cases):",
+            self.n_cands.unwrap_or(0),
+            self.server_top.n_cases
+        );
         out.push_str(&table(&self.server_top.rows, false));
         deltas(&mut out, &self.server_top, false);
         if let Some((n, rows)) = &self.full_catalogue {
@@ -176,9 +181,8 @@ impl EvalReport {
             self.n_cands.map_or("list".to_string(), |n| n.to_string()),
             self.server_top.n_cases
         );
-        let delta = |t: &Table, name: &str| {
-            t.deltas.iter().find(|(n, _)| n == name).map_or("".to_string(), |(_, d)| ci(d))
-        };
+        let delta =
+            |t: &Table, name: &str| t.deltas.iter().find(|(n, _)| n == name).map_or("".to_string(), |(_, d)| ci(d));
         for (w, s) in self.window.rows.iter().zip(&self.server_top.rows) {
             let _ = writeln!(
                 out,

@@ -179,7 +179,11 @@ impl Features {
 
     /// Computes the similarity features of the candidates pushed so far against the events
     /// pushed so far (`events` and `cands` describe them, in the same order).
-    pub fn set_similarity<K: Copy + Eq + std::hash::Hash>(&mut self, events: &[EventKey<K>], cands: &[CandidateKey<'_, K>]) {
+    pub fn set_similarity<K: Copy + Eq + std::hash::Hash>(
+        &mut self,
+        events: &[EventKey<K>],
+        cands: &[CandidateKey<'_, K>],
+    ) {
         debug_assert_eq!((events.len(), cands.len()), (self.n_events(), self.n_cands()));
         self.cand_sim.clear();
         similarity::similarity_features(
@@ -209,7 +213,11 @@ impl Features {
         let mut cands = Vec::with_capacity(neighbors.len());
         for ((shelf, rank, item), neighbors) in page.items().zip(&neighbors) {
             f.push_candidate(&item.embedding, item.item_type, rank, shelf, item.server_score.unwrap_or(0.0));
-            cands.push(CandidateKey { item: item.id.as_str(), artist: item.artist_id.as_deref(), neighbors: neighbors.as_deref() });
+            cands.push(CandidateKey {
+                item: item.id.as_str(),
+                artist: item.artist_id.as_deref(),
+                neighbors: neighbors.as_deref(),
+            });
         }
         f.set_similarity(&events, &cands);
         f

@@ -93,11 +93,8 @@ pub fn similarity_features<K: Copy + Eq + Hash>(
     out: &mut Vec<f32>,
 ) {
     let l = events.len();
-    let weights: Vec<(f32, f32)> = events
-        .iter()
-        .enumerate()
-        .map(|(p, e)| (DECAY.powi((l - 1 - p) as i32), action_sign(e.action)))
-        .collect();
+    let weights: Vec<(f32, f32)> =
+        events.iter().enumerate().map(|(p, e)| (DECAY.powi((l - 1 - p) as i32), action_sign(e.action))).collect();
     // Events by item, for the neighbour lists (at most 32 look-ups per candidate).
     let mut by_item: HashMap<K, Vec<usize>> = HashMap::with_capacity(l);
     for (p, e) in events.iter().enumerate() {

@@ -2,8 +2,8 @@
 //! command buffer: every dispatch gets its own 256-byte slot of one uniform buffer, so a whole
 //! forward is one `write_buffer`, one compute pass and one submit.
 
-use wgpu::util::DeviceExt;
 use crate::error::{Error, Result};
+use wgpu::util::DeviceExt;
 
 /// Uniform slot size: the largest `min_uniform_buffer_offset_alignment` WebGPU allows.
 pub const PARAM_SLOT: u64 = 256;

@@ -83,7 +83,8 @@ impl Batch {
 
     /// Scores `[B, N]` of the batch.
     pub fn forward(&self, model: &HrsModel) -> Result<Tensor> {
-        Ok((model.forward_core(&self.session, &self.cands, &self.server, &self.masks)? + model.similarity_term(&self.sim_z)?)?)
+        Ok((model.forward_core(&self.session, &self.cands, &self.server, &self.masks)?
+            + model.similarity_term(&self.sim_z)?)?)
     }
 }
 

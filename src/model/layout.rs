@@ -202,9 +202,10 @@ impl<W: Weights<Vector = Vec<f32>>> Similarity<W> {
     /// `out = (raw − mean) · scale`, row by row (`raw` is `[N, F]`).
     pub fn normalize(&self, raw: &[f32], out: &mut Vec<f32>) {
         out.clear();
-        out.extend(raw.chunks_exact(SIM_FEATURES).flat_map(|row| {
-            row.iter().zip(&self.mean).zip(&self.scale).map(|((x, m), s)| (x - m) * s)
-        }));
+        out.extend(
+            raw.chunks_exact(SIM_FEATURES)
+                .flat_map(|row| row.iter().zip(&self.mean).zip(&self.scale).map(|((x, m), s)| (x - m) * s)),
+        );
     }
 }
 
@@ -212,9 +213,12 @@ impl<W: Weights<Vector = Vec<f32>>> Head<W> {
     /// The head's residual terms per candidate: `w_server · serverScore + w_sim · z`.
     pub fn residual(&self, server_score: &[f32], z: &[f32], out: &mut Vec<f32>) {
         out.clear();
-        out.extend(server_score.iter().zip(z.chunks_exact(SIM_FEATURES)).map(|(s, z)| {
-            self.w_server[0] * s + z.iter().zip(&self.w_sim).map(|(a, b)| a * b).sum::<f32>()
-        }));
+        out.extend(
+            server_score
+                .iter()
+                .zip(z.chunks_exact(SIM_FEATURES))
+                .map(|(s, z)| self.w_server[0] * s + z.iter().zip(&self.w_sim).map(|(a, b)| a * b).sum::<f32>()),
+        );
     }
 }
 

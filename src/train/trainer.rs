@@ -126,11 +126,7 @@ pub fn train(sources: &[Prepared], config: &TrainConfig) -> Result<TrainOutcome>
         };
         p.cases(part, &cc)
             .iter()
-            .map(|c| Example {
-                features: p.features(part, c),
-                target: c.target,
-                skipped: c.skipped.clone(),
-            })
+            .map(|c| Example { features: p.features(part, c), target: c.target, skipped: c.skipped.clone() })
             .collect()
     };
     let mut train_set: Vec<Example> = Vec::new();
@@ -149,10 +145,8 @@ pub fn train(sources: &[Prepared], config: &TrainConfig) -> Result<TrainOutcome>
     let model = HrsModel::for_training(config.model.clone(), &weights)?;
     // The similarity features' normalization is fixed by the training data, not learned.
     let trained: Vec<Var> = vars.iter().filter(|(k, _)| !FIXED.contains(&k.as_str())).map(|(_, v)| v.clone()).collect();
-    let mut opt = AdamW::new(
-        trained,
-        ParamsAdamW { lr: config.lr, weight_decay: config.weight_decay, ..Default::default() },
-    )?;
+    let mut opt =
+        AdamW::new(trained, ParamsAdamW { lr: config.lr, weight_decay: config.weight_decay, ..Default::default() })?;
 
     let steps_per_epoch = train_set.len().div_ceil(config.batch_size);
     let bar = progress_bar(config.progress, (steps_per_epoch * config.epochs) as u64);

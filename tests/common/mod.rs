@@ -56,9 +56,7 @@ pub fn seeded_weights(config: &HrsConfig, seed: u64) -> HashMap<String, Vec<f32>
                 (0.0, 0.5)
             } else if name == "head.w_server" {
                 (0.5, 0.0)
-            } else if name == "head.out.w" {
-                (0.0, 0.3)
-            } else if name == "sim.mean" || name == "head.w_sim" {
+            } else if name == "head.out.w" || name == "sim.mean" || name == "head.w_sim" {
                 (0.0, 0.3)
             } else if name == "sim.scale" {
                 (1.0, 0.2)

@@ -199,9 +199,7 @@ impl CpuModel {
         let Scratch { c, h, .. } = scratch;
         h.resize(n * d, 0.0);
         kernels::layer_norm(c, d, &head.ln.g, &head.ln.b, self.config.ln_eps as f32, h);
-        (0..n)
-            .map(|i| kernels::dot(&h[i * d..(i + 1) * d], &head.out_w) + head.out_b[0] + residual[i])
-            .collect()
+        (0..n).map(|i| kernels::dot(&h[i * d..(i + 1) * d], &head.out_w) + head.out_b[0] + residual[i]).collect()
     }
 
     /// Tokens into `out`: the item projection plus, per `(ids, table)`, the table's row.
