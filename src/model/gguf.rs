@@ -44,11 +44,18 @@ impl TensorType {
         }
     }
 
-    /// Bytes needed for `elements` values, or `None` when Q8_0 does not divide them.
+    /// Bytes needed for `elements` values, or `None` when Q8_0 does not divide them or the size
+    /// does not fit a `usize` (on wasm32, 4 GiB: `[15790321, 256]` in Q8_0 is 4294967312 bytes,
+    /// which unchecked arithmetic wraps to 16).
     pub fn bytes_for(self, elements: usize) -> Option<usize> {
+        usize::try_from(self.bytes_for_u64(u64::try_from(elements).ok()?)?).ok()
+    }
+
+    /// [`TensorType::bytes_for`] in u64, the same on every target; `None` on overflow.
+    pub fn bytes_for_u64(self, elements: u64) -> Option<u64> {
         match self {
             TensorType::F32 => elements.checked_mul(4),
-            TensorType::Q8_0 => (elements % 32 == 0).then(|| elements / 32 * 34),
+            TensorType::Q8_0 => (elements % 32 == 0).then_some(elements / 32)?.checked_mul(34),
         }
     }
 }
@@ -142,7 +149,8 @@ impl<'a> Reader<'a> {
         if len > MAX_STRING {
             return Err(bad(format!("{what}: a string of {len} bytes")));
         }
-        let raw = self.take(len as usize, what)?;
+        let len = usize::try_from(len).map_err(|_| bad(format!("{what}: a string of {len} bytes")))?;
+        let raw = self.take(len, what)?;
         Ok(String::from_utf8_lossy(raw).trim_end_matches('\0').to_owned())
     }
 
@@ -176,10 +184,13 @@ impl<'a> Reader<'a> {
                 let count = self.u64(key)?;
                 match size_of(elem) {
                     Some(sz) => {
-                        let total = count.checked_mul(sz as u64).filter(|&t| t <= self.bytes.len() as u64);
+                        let total = count
+                            .checked_mul(sz as u64)
+                            .filter(|&t| t <= self.bytes.len() as u64)
+                            .and_then(|t| usize::try_from(t).ok());
                         let total =
                             total.ok_or_else(|| bad(format!("metadata '{key}': an array of {count} elements")))?;
-                        self.take(total as usize, key)?;
+                        self.take(total, key)?;
                     }
                     None => {
                         if count > self.bytes.len() as u64 {
@@ -227,12 +238,14 @@ pub fn parse(bytes: &[u8]) -> Result<Gguf<'_>> {
             return Err(bad(format!("tensor '{name}' has {n_dims} dimensions")));
         }
         let mut shape = Vec::with_capacity(n_dims as usize);
+        let max_dim = (bytes.len() as u64).saturating_mul(8);
         for _ in 0..n_dims {
             let d = r.u64(&name)?;
-            if d == 0 || d > bytes.len() as u64 * 8 {
-                return Err(bad(format!("tensor '{name}' has a dimension of {d}")));
+            // A dimension must fit a usize (on wasm32 a u64 would otherwise be truncated).
+            match usize::try_from(d) {
+                Ok(d) if d != 0 && d as u64 <= max_dim => shape.push(d),
+                _ => return Err(bad(format!("tensor '{name}' has a dimension of {d}"))),
             }
-            shape.push(d as usize);
         }
         shape.reverse();
         let kind = r.u32(&name)?;
@@ -245,18 +258,28 @@ pub fn parse(bytes: &[u8]) -> Result<Gguf<'_>> {
     if !(1..=4096).contains(&alignment) {
         return Err(bad(format!("general.alignment {alignment} is out of range")));
     }
-    let data_offset = r.pos.div_ceil(alignment as usize) * alignment as usize;
+    // Every size below is computed in u64 with checked arithmetic and compared with the file's
+    // length before it becomes a usize: the same answer on wasm32 (32-bit usize) as natively.
+    let data_offset = (r.pos as u64)
+        .div_ceil(alignment)
+        .checked_mul(alignment)
+        .and_then(|o| usize::try_from(o).ok())
+        .ok_or_else(|| bad("the tensor data offset overflows"))?;
     let mut tensors = HashMap::with_capacity(infos.len());
     for (name, dtype, shape, offset) in infos {
-        let elements = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-        let size = elements
-            .and_then(|e| dtype.bytes_for(e))
-            .ok_or_else(|| bad(format!("tensor '{name}' of shape {shape:?} does not fit its type {dtype:?}")))?;
+        let elements = shape.iter().try_fold(1u64, |a, &d| a.checked_mul(d as u64));
+        let size = elements.and_then(|e| dtype.bytes_for_u64(e)).ok_or_else(|| {
+            bad(format!("tensor '{name}' of shape {shape:?} does not fit its type {dtype:?} (not whole blocks, or a size that overflows)"))
+        })?;
         let start = (data_offset as u64).checked_add(offset).filter(|&s| s <= bytes.len() as u64);
-        let end = start.and_then(|s| s.checked_add(size as u64)).filter(|&e| e <= bytes.len() as u64);
+        let end = start.and_then(|s| s.checked_add(size)).filter(|&e| e <= bytes.len() as u64);
         let (Some(start), Some(end)) = (start, end) else {
-            return Err(bad(format!("truncated: tensor '{name}' needs {size} bytes at offset {offset} of the data")));
+            return Err(bad(format!(
+                "truncated: tensor '{name}' of shape {shape:?} needs {size} bytes at offset {offset} of the data, the file has {}",
+                bytes.len()
+            )));
         };
+        // Both are at most bytes.len(), so they fit a usize.
         let data = &bytes[start as usize..end as usize];
         if tensors.insert(name.clone(), TensorRef { dtype, shape, data }).is_some() {
             return Err(bad(format!("tensor '{name}' appears twice")));
