@@ -1,9 +1,9 @@
 // Types of the homerank package. The contract types are generated from the Rust side
 // (src/wasm/contract.d.ts, a wasm-bindgen typescript_custom_section).
-import type { Backend, HomePage, SessionEvent, RerankOptions, RerankResult, RankerStats } from "../pkg/simd/homerank.js";
+import type { Backend, ErrorCode, HomePage, SessionEvent, RerankOptions, RerankResult, RankerStats } from "../pkg/simd/homerank.js";
 
 export type {
-  Action, Backend, HomePage, Item, ItemScore, ItemType, RankerStats, RemovedItem, RerankOptions, RerankResult,
+  Action, Backend, ErrorCode, HomePage, Item, ItemScore, ItemType, RankerStats, RemovedItem, RerankOptions, RerankResult,
   SessionEvent, Shelf, ShelfResult,
 } from "../pkg/simd/homerank.js";
 
@@ -22,15 +22,22 @@ export interface LoadOptions {
   onProgress?: (progress: { loaded: number; total: number }) => void;
 }
 
-/** An error thrown by homerank: `code` is stable, the message names what to fix. */
+/**
+ * An error thrown by homerank: `code` is stable (one of `ErrorCode`, the Rust `Error::CODES`),
+ * the message names what to fix and where (`shelves[2].items[7].serverScore: expected a number,
+ * got the string "0.5"`). Every error the package throws or rejects with is one of these.
+ */
 export interface HomerankError extends Error {
-  code: string;
+  code: ErrorCode;
 }
+
+/** Model bytes: copied into the wasm module (a SharedArrayBuffer too; a detached one is INVALID_MODEL). */
+export type ModelBytes = Uint8Array | ArrayBuffer | SharedArrayBuffer | ArrayBufferView;
 
 export declare class HomeRanker {
   private constructor();
   /** Loads a model from its bytes (a GGUF file written by `homerank train`). */
-  static load(modelBytes: Uint8Array | ArrayBuffer | ArrayBufferView, options?: LoadOptions): Promise<HomeRanker>;
+  static load(modelBytes: ModelBytes, options?: LoadOptions): Promise<HomeRanker>;
   /** Loads the model shipped in the package, verifying its checksum. */
   static loadDefault(options?: LoadOptions): Promise<HomeRanker>;
   /** Records one event or several; returns how many were recorded. Throws on a bad event. */
@@ -46,7 +53,10 @@ export declare class HomeRanker {
   stats(): RankerStats & { wasm: "simd" | "plain" | "webgpu"; linearMemoryBytes: number };
   readonly modelId: string;
   readonly embeddingDim: number;
-  /** Frees the wasm memory of this ranker. */
+  /**
+   * Frees the wasm memory of this ranker. Idempotent; every later call throws `FREED`. Called
+   * from inside a call (a getter of an argument), it frees once that call has returned.
+   */
   free(): void;
 }
 
@@ -64,6 +74,7 @@ export interface Simulator {
   choose(shownIds: string[]): number | undefined;
   listen(itemId: string): { action: "skip" | "complete"; msPlayed: number; reaction: "like" | "dislike" | null };
   itemInfo(itemId: string): { id: string; type: string; creator: string; durationMs: number; affinity: number };
+  /** Idempotent; every later call throws `FREED`. */
   free(): void;
 }
 /** A simulated catalogue (`catalogSeed`) and listener persona (`personaSeed`). */

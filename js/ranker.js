@@ -2,6 +2,7 @@
 // `platform` supplies how bytes are found (fetch in browsers, fs in Node); see index.js, node.js.
 
 import { DEFAULT_MODEL } from "./default-model.js";
+import { asHomerankError, checkOption, homerankError, messageOf, modelBytes, readOptions } from "./boundary.js";
 // Both glue modules are imported statically (they are small; only the chosen flavour's .wasm is
 // ever fetched): a dynamic import would force bundlers into code splitting, which Vite's default
 // (iife) worker format refuses.
@@ -31,25 +32,31 @@ export function simdSupported() {
 }
 
 function loadError(message, cause) {
-  const err = new Error(message, { cause });
-  err.code = "LOAD";
-  return err;
+  return homerankError("LOAD", message, cause);
 }
 
 /**
  * The wasm module for these options: the WebGPU build when a backend other than "cpu" is asked
  * for and the page has WebGPU (and SIMD), else simd or plain.
  */
-function flavourFor(options) {
-  const simd = options.simd ?? simdSupported();
-  const backend = options.backend ?? "cpu";
-  if (backend !== "cpu" && simd && webGpuAvailable()) return "webgpu";
-  return simd ? "simd" : "plain";
+function flavourFor({ simd, backend }) {
+  checkOption(simd, "boolean", "simd");
+  const useSimd = simd ?? simdSupported();
+  // A backend that is not a string is refused by the Rust side, with the others' checks.
+  if (typeof backend === "string" && backend !== "cpu" && useSimd && webGpuAvailable()) return "webgpu";
+  return useSimd ? "simd" : "plain";
 }
 
+const LOAD_OPTIONS = ["sha256", "backend", "simd", "onProgress"];
+
 /** Loads and instantiates the chosen wasm module, once per flavour. */
-export function initWasm(platform, options = {}) {
-  const flavour = flavourFor(options);
+export function initWasm(platform, options) {
+  let flavour;
+  try {
+    flavour = flavourFor(readOptions(options, LOAD_OPTIONS));
+  } catch (e) {
+    return Promise.reject(e);
+  }
   if (!wasmReady.has(flavour)) {
     const ready = (async () => {
       const glue = GLUE[flavour];
@@ -58,20 +65,11 @@ export function initWasm(platform, options = {}) {
       return { glue, flavour, memory: exports.memory };
     })().catch((e) => {
       wasmReady.delete(flavour);
-      throw loadError(`homerank: could not load the ${flavour} wasm module: ${e.message}`, e);
+      throw loadError(`homerank: could not load the ${flavour} wasm module: ${messageOf(e)}`, e);
     });
     wasmReady.set(flavour, ready);
   }
   return wasmReady.get(flavour);
-}
-
-function bytesOf(model) {
-  if (model instanceof Uint8Array) return model;
-  if (model instanceof ArrayBuffer) return new Uint8Array(model);
-  if (ArrayBuffer.isView(model)) return new Uint8Array(model.buffer, model.byteOffset, model.byteLength);
-  const err = new TypeError("homerank: model bytes must be a Uint8Array, ArrayBuffer or typed array");
-  err.code = "INVALID_MODEL";
-  throw err;
 }
 
 /**
@@ -80,17 +78,100 @@ function bytesOf(model) {
  */
 export async function createSimulatorWith(platform, catalogSeed = 7, personaSeed = 1, options = {}) {
   const { glue } = await initWasm(platform, options);
-  return new glue.WasmSimulator(catalogSeed, personaSeed);
+  try {
+    return new Simulator(new glue.WasmSimulator(catalogSeed, personaSeed));
+  } catch (e) {
+    throw asHomerankError(e);
+  }
+}
+
+/**
+ * Calls into one wasm object: `FREED` after `free()`, which is idempotent and, made from inside
+ * a call (a getter of an argument), waits for that call to return; an error without a code
+ * (a trap) comes out as `INTERNAL`.
+ */
+class Guard {
+  #inner;
+  #what;
+  #calls = 0;
+  #freed = false;
+
+  constructor(inner, what) {
+    this.#inner = inner;
+    this.#what = what;
+  }
+
+  run(fn) {
+    if (this.#freed) throw homerankError("FREED", `homerank: this ${this.#what} was freed; load a new one`);
+    this.#calls++;
+    try {
+      return fn(this.#inner);
+    } catch (e) {
+      throw asHomerankError(e);
+    } finally {
+      if (--this.#calls === 0 && this.#freed) this.#release();
+    }
+  }
+
+  free() {
+    if (this.#freed) return;
+    this.#freed = true;
+    if (this.#calls === 0) this.#release();
+  }
+
+  #release() {
+    const inner = this.#inner;
+    this.#inner = null;
+    try {
+      inner?.free();
+    } catch {
+      // Freed already: nothing is left to release.
+    }
+  }
+}
+
+const rejectCoded = (e) => Promise.reject(asHomerankError(e));
+
+class Simulator {
+  #guard;
+
+  constructor(inner) {
+    this.#guard = new Guard(inner, "simulator");
+  }
+
+  setPersona(personaSeed) {
+    this.#guard.run((s) => s.setPersona(personaSeed));
+  }
+
+  homePage(nShelves, perShelf) {
+    return this.#guard.run((s) => s.homePage(nShelves, perShelf));
+  }
+
+  choose(shownIds) {
+    return this.#guard.run((s) => s.choose(shownIds));
+  }
+
+  listen(itemId) {
+    return this.#guard.run((s) => s.listen(itemId));
+  }
+
+  itemInfo(itemId) {
+    return this.#guard.run((s) => s.itemInfo(itemId));
+  }
+
+  free() {
+    this.#guard.free();
+  }
 }
 
 export function makeHomeRanker(platform) {
   class HomeRanker {
-    #inner;
+    #guard;
     #flavour;
     #memory;
 
     constructor(inner, flavour, memory) {
-      this.#inner = inner;
+      this.#guard = new Guard(inner, "ranker");
       this.#flavour = flavour;
       this.#memory = memory;
     }
@@ -100,29 +181,43 @@ export function makeHomeRanker(platform) {
      * `options.backend`: "cpu" (the default), "gpu" or "auto" (WebGPU where the page has it and,
      * for "auto", where it measures faster; see `rerankAsync`).
      */
-    static async load(modelBytes, options = {}) {
-      const bytes = bytesOf(modelBytes);
-      const { glue, flavour, memory } = await initWasm(platform, options);
+    static async load(modelBytesIn, options) {
+      const opts = readOptions(options, LOAD_OPTIONS);
+      const bytes = modelBytes(modelBytesIn);
+      const { glue, flavour, memory } = await initWasm(platform, opts);
       // One parse of the bytes; the GPU, when asked for, is set up from it in Rust, which also
-      // records why it is not used (no WebGPU, no adapter, a module without GPU support).
-      const inner = await glue.WasmRanker.load(bytes, options.sha256 ?? undefined, options.backend ?? "cpu");
+      // records why it is not used (no WebGPU, no adapter, a module without GPU support). Rust
+      // type-checks sha256 and backend.
+      let inner;
+      try {
+        inner = await glue.WasmRanker.load(bytes, opts.sha256 ?? undefined, opts.backend ?? "cpu");
+      } catch (e) {
+        throw asHomerankError(e);
+      }
       return new HomeRanker(inner, flavour, memory);
     }
 
     /** Loads the model shipped in the package, checking its manifest checksum. */
-    static async loadDefault(options = {}) {
-      const bytes = await platform.modelBytes(DEFAULT_MODEL.file, DEFAULT_MODEL.bytes, options.onProgress);
-      return HomeRanker.load(bytes, { ...options, sha256: DEFAULT_MODEL.sha256 });
+    static async loadDefault(options) {
+      const opts = readOptions(options, LOAD_OPTIONS);
+      checkOption(opts.onProgress, "function", "onProgress");
+      let bytes;
+      try {
+        bytes = await platform.modelBytes(DEFAULT_MODEL.file, DEFAULT_MODEL.bytes, opts.onProgress);
+      } catch (e) {
+        throw homerankError("LOAD", `homerank: could not read the default model: ${messageOf(e)}`, e);
+      }
+      return HomeRanker.load(bytes, { ...opts, sha256: DEFAULT_MODEL.sha256 });
     }
 
     /** Records one event or an array of events; returns how many were recorded. */
     observe(events) {
-      return this.#inner.observe(events);
+      return this.#guard.run((r) => r.observe(events));
     }
 
     /** Reranks a page; on any internal failure the server order comes back with `fallback` set. */
     rerank(page, options) {
-      return this.#inner.rerank(page, options);
+      return this.#guard.run((r) => r.rerank(page, options));
     }
 
     /**
@@ -131,34 +226,39 @@ export function makeHomeRanker(platform) {
      * ranker stays usable meanwhile; a rerank made then is scored on the CPU.
      */
     rerankAsync(page, options) {
-      return this.#inner.rerankAsync(page, options);
+      return this.#guard.run((r) => r.rerankAsync(page, options)).catch(rejectCoded);
     }
 
     /** "auto", "cpu" or "gpu" from now on ("gpu" needs the GPU attached at load). */
     setBackend(backend) {
-      this.#inner.setBackend(backend);
+      this.#guard.run((r) => r.setBackend(backend));
     }
 
-    /** Wipes every event and cached embedding. */
+    /** Wipes every event and cached embedding (their bytes are overwritten). */
     forget() {
-      this.#inner.forget();
+      this.#guard.run((r) => r.forget());
     }
 
     stats() {
-      return { ...this.#inner.stats(), wasm: this.#flavour, linearMemoryBytes: this.#memory?.buffer.byteLength ?? 0 };
+      const stats = this.#guard.run((r) => r.stats());
+      return { ...stats, wasm: this.#flavour, linearMemoryBytes: this.#memory?.buffer.byteLength ?? 0 };
     }
 
     get modelId() {
-      return this.#inner.modelId;
+      return this.#guard.run((r) => r.modelId);
     }
 
     get embeddingDim() {
-      return this.#inner.embeddingDim;
+      return this.#guard.run((r) => r.embeddingDim);
     }
 
-    /** Frees the wasm memory held by this ranker; it cannot be used afterwards. */
+    /**
+     * Frees the wasm memory held by this ranker. Idempotent; every later call throws `FREED`.
+     * Called while a call is running (from a getter of its argument), it frees once that call
+     * has returned.
+     */
     free() {
-      this.#inner.free();
+      this.#guard.free();
     }
   }
   return HomeRanker;

@@ -1,4 +1,4 @@
-import type { HomePage, SessionEvent, RerankOptions, RerankResult, RankerStats, LoadOptions } from "./index.js";
+import type { HomePage, SessionEvent, RerankOptions, RerankResult, RankerStats, LoadOptions, ModelBytes } from "./index.js";
 
 export interface WorkerLoadOptions extends LoadOptions {
   /** A worker running homerank/worker's script; by default one is started. */
@@ -6,11 +6,16 @@ export interface WorkerLoadOptions extends LoadOptions {
   // `backend: "gpu" | "auto"` works here too: WebGPU is available in workers.
 }
 
-/** The HomeRanker API in a Web Worker: the UI thread never runs the model. */
+/**
+ * The HomeRanker API in a Web Worker: the UI thread never runs the model. Every promise settles:
+ * a rejection is a `HomerankError` — the ranker's codes, `FREED` after `free()`, `WORKER` when the
+ * worker fails or is terminated (pending calls included), `INVALID_JSON` for an argument the
+ * structured clone cannot send (Proxies and getters are read on this thread first).
+ */
 export declare class HomeRankerWorker {
   private constructor();
-  /** Transfers the model bytes to a new worker and loads them there. */
-  static load(modelBytes: Uint8Array | ArrayBuffer, options?: WorkerLoadOptions): Promise<HomeRankerWorker>;
+  /** Transfers the model bytes to a new worker (shared bytes are copied) and loads them there. */
+  static load(modelBytes: ModelBytes, options?: WorkerLoadOptions): Promise<HomeRankerWorker>;
   static loadDefault(options?: WorkerLoadOptions): Promise<HomeRankerWorker>;
   readonly modelId: string;
   readonly embeddingDim: number;
@@ -18,6 +23,6 @@ export declare class HomeRankerWorker {
   rerank(page: HomePage, options?: RerankOptions): Promise<RerankResult>;
   forget(): Promise<void>;
   stats(): Promise<RankerStats & { wasm: "simd" | "plain" | "webgpu"; linearMemoryBytes: number }>;
-  /** Frees the ranker and terminates the worker. */
+  /** Terminates the worker (freeing all it held). Idempotent; pending and later calls reject with `FREED`. */
   free(): Promise<void>;
 }

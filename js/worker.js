@@ -1,12 +1,15 @@
 // Runs inside a Web Worker: one HomeRanker, driven by messages from worker-client.js.
 // Message in: { id, method, args }; out: { id, result } or { id, error: { message, code } }.
+// Every failure is answered with a code (the package's `ErrorCode` union).
 import { HomeRanker } from "./index.js";
+import { messageOf } from "./boundary.js";
 
 let ranker = null;
 
 const methods = {
   async load([bytes, options]) {
     ranker?.free();
+    ranker = null;
     ranker = bytes ? await HomeRanker.load(bytes, options) : await HomeRanker.loadDefault(options);
     return { modelId: ranker.modelId, embeddingDim: ranker.embeddingDim };
   },
@@ -21,12 +24,27 @@ const methods = {
   },
 };
 
-self.onmessage = async ({ data: { id, method, args } }) => {
+function codeOf(e) {
   try {
-    if (!ranker && method !== "load") throw Object.assign(new Error("homerank worker: no model loaded"), { code: "NOT_LOADED" });
-    const result = await methods[method](args ?? []);
+    return typeof e?.code === "string" ? e.code : "INTERNAL";
+  } catch {
+    return "INTERNAL";
+  }
+}
+
+self.onmessage = async ({ data }) => {
+  const id = data?.id;
+  try {
+    const method = data?.method;
+    if (typeof method !== "string" || !Object.hasOwn(methods, method)) {
+      throw Object.assign(new Error(`homerank worker: unknown method ${JSON.stringify(String(method))}`), { code: "WORKER" });
+    }
+    if (!ranker && method !== "load") {
+      throw Object.assign(new Error("homerank worker: no model is loaded"), { code: "NOT_LOADED" });
+    }
+    const result = await methods[method](Array.isArray(data.args) ? data.args : []);
     self.postMessage({ id, result });
   } catch (e) {
-    self.postMessage({ id, error: { message: e.message, code: e.code ?? "WORKER" } });
+    self.postMessage({ id, error: { message: messageOf(e), code: codeOf(e) } });
   }
 };

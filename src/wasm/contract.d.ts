@@ -125,3 +125,30 @@ export interface RankerStats {
   cachedItems: number;
   embeddingDim: number;
 }
+
+/**
+ * The `code` of every error homerank throws or rejects with (Rust `Error::code`, plus the
+ * package's own: FREED, WORKER, NOT_LOADED, LOAD, INTERNAL). The same list as `Error::CODES`
+ * in src/error.rs (tests/boundary.rs and js/tests/boundary.test.mjs check).
+ */
+export type ErrorCode =
+  | "INVALID_JSON"
+  | "INVALID_PAGE"
+  | "INVALID_EVENT"
+  | "INVALID_OPTIONS"
+  | "INVALID_MODEL"
+  | "MODEL_CHECKSUM"
+  | "MODEL_SCHEMA"
+  | "EMBEDDING_DIM"
+  | "FORWARD"
+  | "NON_FINITE_SCORE"
+  | "GPU"
+  | "IO"
+  | "NOT_ENABLED"
+  | "INVALID_ARGUMENT"
+  | "FREED"
+  | "BUSY"
+  | "WORKER"
+  | "NOT_LOADED"
+  | "LOAD"
+  | "INTERNAL";

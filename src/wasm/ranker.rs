@@ -1,16 +1,23 @@
 //! `WasmRanker`: the JS face of [`crate::HomeRanker`]. The npm package's `HomeRanker` class
-//! (js/ranker.js) wraps it with module loading and the default model.
+//! (js/ranker.js) wraps it with module loading, the default model, `free()` and `FREED`.
 //!
-//! The ranker sits in an `Rc<RefCell<_>>` so that `rerankAsync` can reach it after an await; it
-//! borrows it only around the GPU forward, never across it.
+//! The ranker sits in an `Rc<RefCell<_>>` so that `rerankAsync` can reach it after an await.
+//! Every method first converts its arguments (convert.rs: no JS exception can cross a Rust
+//! frame), then borrows the ranker for the Rust work alone, then converts the answer after the
+//! borrow is released: no JS code runs while the ranker is borrowed, so a getter that calls back
+//! into the ranker (or throws) can neither wedge it nor find it busy. Methods take `&self`, so a
+//! re-entrant call from such a getter is a plain call.
 
 use std::cell::{RefCell, RefMut};
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
-use super::convert::{from_js, is_array, js_error, to_js};
+use super::convert::{
+    bytes_arg, from_js, is_array, js_error, optional_string, options_from_js, string_arg, text_arg, to_js,
+};
 use crate::backend::Backend;
+use crate::error::Error;
 use crate::event::SessionEvent;
 use crate::gpu::GpuSettings;
 use crate::manifest::check_sha256;
@@ -18,22 +25,6 @@ use crate::model::ModelFile;
 use crate::options::RerankOptions;
 use crate::page::HomePage;
 use crate::ranker::{HomeRanker, Started};
-
-/// Options go through JSON text: serde-wasm-bindgen reads only the fields a struct names, so an
-/// unknown (misspelt) option would pass silently; the JSON path refuses it, as in Rust and the CLI.
-fn options_from_js(options: JsValue) -> Result<RerankOptions, JsValue> {
-    if options.is_undefined() || options.is_null() {
-        return Ok(RerankOptions::default());
-    }
-    let text = js_sys::JSON::stringify(&options).ok().and_then(|s| s.as_string()).unwrap_or_default();
-    RerankOptions::from_json(&text).map_err(js_error)
-}
-
-fn busy() -> JsValue {
-    let e = js_sys::Error::new("homerank: the ranker is in use by a call that has not returned");
-    let _ = js_sys::Reflect::set(&e, &"code".into(), &"BUSY".into());
-    e.into()
-}
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_CONTRACT: &'static str = include_str!("contract.d.ts");
@@ -43,8 +34,9 @@ pub struct WasmRanker {
     inner: Rc<RefCell<HomeRanker>>,
 }
 
+/// For Rust callers (the wasm tests): the same calls with Rust arguments.
 impl WasmRanker {
-    /// [`WasmRanker::load`] for Rust callers (the wasm tests).
+    /// [`WasmRanker::load`] for Rust callers.
     pub fn load_async(
         bytes: &[u8],
         sha256: Option<String>,
@@ -65,6 +57,22 @@ impl WasmRanker {
         }
     }
 
+    /// [`WasmRanker::from_bytes_js`] for Rust callers.
+    pub fn from_bytes(bytes: &[u8], sha256: Option<String>) -> Result<WasmRanker, JsValue> {
+        let (ranker, _) = Self::parse(bytes, sha256)?;
+        Ok(WasmRanker { inner: Rc::new(RefCell::new(ranker)) })
+    }
+
+    /// [`WasmRanker::rerank_json_js`] for Rust callers.
+    pub fn rerank_json(&self, page: &str, options: Option<String>) -> Result<String, JsValue> {
+        let page = HomePage::from_json(page).map_err(js_error)?;
+        let options = match options {
+            Some(o) => RerankOptions::from_json(&o).map_err(js_error)?,
+            None => RerankOptions::default(),
+        };
+        Ok(self.ranker()?.rerank(&page, &options).map_err(js_error)?.to_json())
+    }
+
     fn parse(bytes: &[u8], sha256: Option<String>) -> Result<(HomeRanker, ModelFile), JsValue> {
         #[cfg(debug_assertions)]
         console_error_panic_hook::set_once();
@@ -77,41 +85,61 @@ impl WasmRanker {
     }
 
     fn ranker(&self) -> Result<RefMut<'_, HomeRanker>, JsValue> {
-        self.inner.try_borrow_mut().map_err(|_| busy())
+        self.inner.try_borrow_mut().map_err(|_| js_error(Error::Busy))
+    }
+
+    /// The load arguments from JS: bytes, `sha256` and `backend` type-checked.
+    fn load_args(
+        bytes: &JsValue,
+        sha256: &JsValue,
+        backend: &JsValue,
+    ) -> Result<(Vec<u8>, Option<String>, Option<String>), JsValue> {
+        let sha256 = optional_string(sha256, "sha256").map_err(|m| js_error(Error::InvalidOptions(m)))?;
+        let backend = optional_string(backend, "backend").map_err(|m| js_error(Error::InvalidOptions(m)))?;
+        let bytes = bytes_arg(bytes).map_err(js_error)?;
+        Ok((bytes, sha256, backend))
     }
 }
 
 #[wasm_bindgen]
 impl WasmRanker {
-    /// Loads a model file for the CPU; `sha256` (hex), when given, must match the bytes.
+    /// Loads a model file (a `Uint8Array`) for the CPU; `sha256` (hex), when given, must match.
     #[wasm_bindgen(js_name = fromBytes)]
-    pub fn from_bytes(bytes: &[u8], sha256: Option<String>) -> Result<WasmRanker, JsValue> {
-        let (ranker, _) = Self::parse(bytes, sha256)?;
-        Ok(WasmRanker { inner: Rc::new(RefCell::new(ranker)) })
+    pub fn from_bytes_js(
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string | undefined")] sha256: JsValue,
+    ) -> Result<WasmRanker, JsValue> {
+        let (bytes, sha256, _) = Self::load_args(&bytes, &sha256, &JsValue::UNDEFINED)?;
+        Self::from_bytes(&bytes, sha256)
     }
 
     /// Loads a model file; `sha256` (hex), when given, must match the bytes. With `backend`
     /// `"gpu"` or `"auto"` the same parsed file then goes onto the GPU (WebGPU); where that fails
     /// (no WebGPU, no adapter, a module built without it) the ranker scores on the CPU and
     /// `stats().gpuError` says why.
-    #[wasm_bindgen(unchecked_return_type = "Promise<WasmRanker>")]
-    pub fn load(bytes: &[u8], sha256: Option<String>, backend: Option<String>) -> Result<js_sys::Promise, JsValue> {
-        let loading = Self::load_async(bytes, sha256, backend);
+    #[wasm_bindgen(js_name = load, unchecked_return_type = "Promise<WasmRanker>")]
+    pub fn load_js(
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string | undefined")] sha256: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Backend | undefined")] backend: JsValue,
+    ) -> Result<js_sys::Promise, JsValue> {
+        let (bytes, sha256, backend) = Self::load_args(&bytes, &sha256, &backend)?;
+        let loading = Self::load_async(&bytes, sha256, backend);
+        drop(bytes);
         Ok(wasm_bindgen_futures::future_to_promise(async move { Ok(loading.await?.into()) }))
     }
 
     /// Records one event or an array of events; returns how many were recorded.
     pub fn observe(
-        &mut self,
+        &self,
         #[wasm_bindgen(unchecked_param_type = "SessionEvent | SessionEvent[]")] events: JsValue,
     ) -> Result<usize, JsValue> {
-        let mut ranker = self.ranker()?;
         if is_array(&events) {
-            let events: Vec<SessionEvent> = from_js(events, "events")?;
-            ranker.observe_all(&events).map_err(js_error)
+            let events: Vec<SessionEvent> = from_js(&events, "events").map_err(js_error)?;
+            self.ranker()?.observe_all(&events).map_err(js_error)
         } else {
-            let event: SessionEvent = from_js(events, "event")?;
-            ranker.observe(&event).map_err(js_error)?;
+            let event: SessionEvent = from_js(&events, "event").map_err(js_error)?;
+            self.ranker()?.observe(&event).map_err(js_error)?;
             Ok(1)
         }
     }
@@ -119,12 +147,12 @@ impl WasmRanker {
     /// Reranks a page on the CPU; fail-open (see `RerankResult.fallback`).
     #[wasm_bindgen(unchecked_return_type = "RerankResult")]
     pub fn rerank(
-        &mut self,
+        &self,
         #[wasm_bindgen(unchecked_param_type = "HomePage")] page: JsValue,
         #[wasm_bindgen(unchecked_param_type = "RerankOptions | undefined")] options: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let page: HomePage = from_js(page, "page")?;
-        let options = options_from_js(options)?;
+        let page: HomePage = from_js(&page, "page").map_err(js_error)?;
+        let options = options_from_js(&options).map_err(js_error)?;
         let result = self.ranker()?.rerank(&page, &options).map_err(js_error)?;
         to_js(&result)
     }
@@ -132,12 +160,12 @@ impl WasmRanker {
     /// Reranks a page on the backend the setting picks, awaiting the GPU when it is used.
     #[wasm_bindgen(js_name = rerankAsync, unchecked_return_type = "Promise<RerankResult>")]
     pub fn rerank_async(
-        &mut self,
+        &self,
         #[wasm_bindgen(unchecked_param_type = "HomePage")] page: JsValue,
         #[wasm_bindgen(unchecked_param_type = "RerankOptions | undefined")] options: JsValue,
     ) -> Result<js_sys::Promise, JsValue> {
-        let page: HomePage = from_js(page, "page")?;
-        let options = options_from_js(options)?;
+        let page: HomePage = from_js(&page, "page").map_err(js_error)?;
+        let options = options_from_js(&options).map_err(js_error)?;
         // The ranker is borrowed only before and after the GPU forward, so other calls (observe,
         // rerank, another rerankAsync, which then scores on the CPU) go on while it runs.
         let started = self.ranker()?.start_rerank(&page, &options).map_err(js_error)?;
@@ -147,41 +175,53 @@ impl WasmRanker {
                 Started::Done(result) => result,
                 Started::Pending(mut pending) => {
                     pending.run().await;
-                    inner.try_borrow_mut().map_err(|_| busy())?.complete_rerank(&page, &options, pending)
+                    let mut ranker = inner.try_borrow_mut().map_err(|_| js_error(Error::Busy))?;
+                    ranker.complete_rerank(&page, &options, pending)
                 }
             };
             to_js(&result)
         }))
     }
 
-    /// Like `rerank`, with JSON text in and out (faster for very large pages).
+    /// Like `rerank`, with JSON text in and out.
     #[wasm_bindgen(js_name = rerankJson)]
-    pub fn rerank_json(&mut self, page: &str, options: Option<String>) -> Result<String, JsValue> {
-        let page = HomePage::from_json(page).map_err(js_error)?;
-        let options = match options {
-            Some(o) => RerankOptions::from_json(&o).map_err(js_error)?,
-            None => RerankOptions::default(),
+    pub fn rerank_json_js(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] page: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string | undefined")] options: JsValue,
+    ) -> Result<String, JsValue> {
+        let page = text_arg(&page, "page").map_err(|m| js_error(Error::Json { what: "page", message: m }))?;
+        let options = match options.is_undefined() || options.is_null() {
+            true => None,
+            false => {
+                Some(text_arg(&options, "options").map_err(|m| js_error(Error::Json { what: "options", message: m }))?)
+            }
         };
-        Ok(self.ranker()?.rerank(&page, &options).map_err(js_error)?.to_json())
+        self.rerank_json(&page, options)
     }
 
     /// `"auto"`, `"cpu"` or `"gpu"`.
     #[wasm_bindgen(js_name = setBackend)]
-    pub fn set_backend(&mut self, backend: &str) -> Result<(), JsValue> {
+    pub fn set_backend(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Backend")] backend: JsValue,
+    ) -> Result<(), JsValue> {
+        let backend = string_arg(&backend, "backend").map_err(|m| js_error(Error::InvalidOptions(m)))?;
         let backend: Backend = backend.parse().map_err(js_error)?;
         self.ranker()?.set_backend(backend);
         Ok(())
     }
 
-    /// Wipes every event and cached embedding.
-    pub fn forget(&mut self) -> Result<(), JsValue> {
+    /// Wipes every event and cached embedding (their bytes are overwritten).
+    pub fn forget(&self) -> Result<(), JsValue> {
         self.ranker()?.forget();
         Ok(())
     }
 
     #[wasm_bindgen(unchecked_return_type = "RankerStats")]
     pub fn stats(&self) -> Result<JsValue, JsValue> {
-        to_js(&self.ranker()?.stats())
+        let stats = self.ranker()?.stats();
+        to_js(&stats)
     }
 
     #[wasm_bindgen(getter, js_name = modelId)]
