@@ -5,6 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { HomeRanker } from "../node.js";
+import { DEFAULT_MODEL } from "../default-model.js";
 import { syntheticPage } from "../../bench/rerank.mjs";
 
 const ranker = await HomeRanker.loadDefault();
@@ -102,7 +103,7 @@ test("bad options and bad model bytes throw typed errors", async () => {
   withEvents();
   throwsCode(() => ranker.rerank(fresh(), { dedupe: true }), "INVALID_JSON", /unknown field `dedupe`/);
   throwsCode(() => ranker.rerank(fresh(), { maxArtistRun: 0 }), "INVALID_OPTIONS", /maxArtistRun/);
-  const good = readFileSync(new URL("../../models/homerank-s.gguf", import.meta.url));
+  const good = readFileSync(new URL(`../../models/${DEFAULT_MODEL.file}`, import.meta.url));
   const flipped = Uint8Array.from(good);
   flipped[flipped.length - 1000] ^= 1;
   const cases = [
