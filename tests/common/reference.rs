@@ -220,11 +220,7 @@ fn similarity(
         let nb = if e.item_id == item.id {
             1.0
         } else {
-            item.neighbors
-                .iter()
-                .flatten()
-                .find(|n| n.id == e.item_id)
-                .map_or(0.0, |n| n.weight as f64)
+            item.neighbors.iter().flatten().find(|n| n.id == e.item_id).map_or(0.0, |n| n.weight as f64)
         };
         let artist = match (item.artist_id.as_deref(), artist_of[e.item_id.as_str()]) {
             (Some(a), Some(b)) if a == b => 1.0,
