@@ -2,7 +2,8 @@
 // event, side by side with the server's order. All state that describes a layout lives in
 // `layout` and round-trips through the URL hash and the export file.
 import { HomeRanker, createSimulator } from "../js/index.js";
-import { artworkStyle, glyph, titleOf, subtitleOf } from "./names.js";
+import { DEFAULT_LAYOUT, encodeLayout, layoutFromHash, normalizeLayout } from "./layout-state.js";
+import { renderHome } from "./cards.js";
 
 const $ = (id) => document.getElementById(id);
 const CATALOG_SEED = 7;
@@ -11,20 +12,7 @@ const PERSONAS = [
   [5, "Genre explorer"], [6, "Focus worker"], [7, "Weekend DJ"], [8, "Random"],
 ];
 
-const DEFAULT_LAYOUT = {
-  source: "persona",
-  persona: 1,
-  shelves: 6,
-  cards: 12,
-  size: "m",
-  template: "carousel",
-  shelfOrder: [],     // shelf ids in the designer's order (missing ids keep the server's order)
-  pinned: [],         // shelf ids held in place
-  options: { dedup: true, reorderShelves: true, maxArtistRun: null },
-  view: "side",
-};
-
-let layout = readLayoutFromUrl() ?? structuredClone(DEFAULT_LAYOUT);
+let layout = layoutFromHash(location.hash) ?? structuredClone(DEFAULT_LAYOUT);
 let ranker;
 let sim;
 let pastedPage = null;
@@ -34,36 +22,7 @@ let nowPlaying = null;   // { id, startedAt, durationMs, timer }
 let autoTimer = null;
 const times = [];
 
-// ---------- layout state <-> URL / file ----------
-
-function encodeLayout(l) {
-  return btoa(unescape(encodeURIComponent(JSON.stringify(l)))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function readLayoutFromUrl() {
-  const m = location.hash.match(/[#&]layout=([^&]+)/);
-  if (!m) return null;
-  try {
-    const json = decodeURIComponent(escape(atob(m[1].replace(/-/g, "+").replace(/_/g, "/"))));
-    return normalizeLayout(JSON.parse(json));
-  } catch {
-    return null;
-  }
-}
-
-/** Fills missing fields with defaults and clamps numbers, so any imported layout is usable. */
-function normalizeLayout(input) {
-  const l = structuredClone(DEFAULT_LAYOUT);
-  for (const key of Object.keys(l)) if (input[key] !== undefined) l[key] = input[key];
-  l.options = { ...DEFAULT_LAYOUT.options, ...(input.options ?? {}) };
-  l.shelves = Math.min(12, Math.max(1, Number(l.shelves) || 6));
-  l.cards = Math.min(30, Math.max(3, Number(l.cards) || 12));
-  if (!["s", "m", "l"].includes(l.size)) l.size = "m";
-  if (!["carousel", "grid", "hero"].includes(l.template)) l.template = "carousel";
-  if (!Array.isArray(l.shelfOrder)) l.shelfOrder = [];
-  if (!Array.isArray(l.pinned)) l.pinned = [];
-  return l;
-}
+// ---------- layout state <-> URL ----------
 
 function saveLayoutToUrl() {
   const { page, ...rest } = layout;
@@ -102,102 +61,6 @@ function rerank() {
 // ---------- rendering ----------
 
 const itemIndex = new Map();   // item id -> item (from the server page)
-
-function card(item, { rank, result, maxScore, minScore, visible }) {
-  const el = document.createElement("button");
-  el.type = "button";
-  el.className = "card" + (visible ? "" : " hidden-slot") + (nowPlaying?.id === item.id ? " playing" : "");
-  el.dataset.id = item.id;
-  el.dataset.testid = "card";
-  const title = titleOf(item);
-  el.setAttribute("aria-label", `${title}, ${item.type ?? "item"}${result ? `, rank ${result.newRank + 1}, was ${result.serverRank + 1}` : ""}. Play`);
-  const art = document.createElement("div");
-  art.className = "art";
-  art.setAttribute("style", artworkStyle(item.embedding));
-  art.innerHTML = `<span class="glyph" aria-hidden="true">${glyph(item.type)}</span>`;
-  el.append(art);
-  const badge = document.createElement("span");
-  badge.className = "type";
-  badge.textContent = item.type ?? "other";
-  el.append(badge);
-  if (result && result.score !== null) {
-    const delta = result.serverRank - result.newRank;
-    if (delta !== 0) {
-      const mv = document.createElement("span");
-      mv.className = `move ${delta > 0 ? "up" : "down"}`;
-      mv.textContent = `${delta > 0 ? "▲" : "▼"}${Math.abs(delta)}`;
-      mv.setAttribute("aria-hidden", "true");
-      el.append(mv);
-    }
-  }
-  const t = document.createElement("div");
-  t.className = "title";
-  t.textContent = title;
-  const sub = document.createElement("div");
-  sub.className = "sub";
-  sub.textContent = subtitleOf(item);
-  el.append(t, sub);
-  if (result && result.score !== null && maxScore > minScore) {
-    const bar = document.createElement("div");
-    bar.className = "score";
-    bar.title = `score ${result.score.toFixed(3)}`;
-    bar.innerHTML = `<i style="width:${(100 * (result.score - minScore)) / (maxScore - minScore)}%"></i>`;
-    el.append(bar);
-  }
-  el.addEventListener("click", () => startPlaying(item.id));
-  return el;
-}
-
-function renderHome(container, shelves, { device }) {
-  // FLIP: remember where every card was, move the DOM, then animate from the old place.
-  const before = new Map();
-  for (const c of container.querySelectorAll(".card")) before.set(c.dataset.key, c.getBoundingClientRect());
-  container.className = `size-${layout.size} ${layout.template}`;
-  container.replaceChildren();
-  let maxScore = -Infinity;
-  let minScore = Infinity;
-  for (const s of shelves) for (const i of s.items) if (i.result?.score != null) {
-    maxScore = Math.max(maxScore, i.result.score);
-    minScore = Math.min(minScore, i.result.score);
-  }
-  for (const shelf of shelves) {
-    const sec = document.createElement("section");
-    sec.className = "shelf";
-    sec.dataset.shelf = shelf.id;
-    sec.dataset.testid = "shelf";
-    const head = document.createElement("div");
-    head.className = "shelf-head";
-    const h = document.createElement("h3");
-    h.textContent = shelf.title || shelf.id;
-    head.append(h);
-    if (shelf.pinned) head.insertAdjacentHTML("beforeend", `<span class="badge-pin">⚑ pinned</span>`);
-    if (device && shelf.serverRank !== undefined && shelf.serverRank !== shelf.newRank) {
-      const d = shelf.serverRank - shelf.newRank;
-      head.insertAdjacentHTML("beforeend", `<span class="shelf-move ${d > 0 ? "up" : "down"}">${d > 0 ? "▲" : "▼"}${Math.abs(d)}</span>`);
-    }
-    sec.append(head);
-    const row = document.createElement("div");
-    row.className = "cards";
-    shelf.items.forEach((entry, k) => {
-      const el = card(entry.item, { rank: k, result: entry.result, maxScore, minScore, visible: k < shelf.visible });
-      el.dataset.key = `${shelf.id}/${entry.item.id}`;
-      row.append(el);
-    });
-    sec.append(row);
-    container.append(sec);
-  }
-  if (matchMedia("(prefers-reduced-motion: reduce)").matches) return;
-  for (const c of container.querySelectorAll(".card")) {
-    const old = before.get(c.dataset.key);
-    if (!old) continue;
-    const now = c.getBoundingClientRect();
-    const dx = old.left - now.left;
-    const dy = old.top - now.top;
-    if (dx || dy) {
-      c.animate([{ transform: `translate(${dx}px, ${dy}px)` }, { transform: "none" }], { duration: 450, easing: "cubic-bezier(.2,.8,.2,1)" });
-    }
-  }
-}
 
 // `?backend=auto` or `?backend=gpu` in the URL scores with WebGPU where the browser has it
 // (asynchronously: a render asked for while one is in flight is folded into a single re-render).
@@ -241,8 +104,9 @@ function draw(result) {
       items: r.items.map((ri) => ({ item: s.items[ri.serverRank], result: ri })),
     };
   });
-  renderHome($("server-home"), serverShelves, { device: false });
-  renderHome($("device-home"), deviceShelves, { device: true });
+  const view = { size: layout.size, template: layout.template, playingId: nowPlaying?.id, onPlay: startPlaying };
+  renderHome($("server-home"), serverShelves, { ...view, device: false });
+  renderHome($("device-home"), deviceShelves, { ...view, device: true });
   renderStatus(result);
 }
 
