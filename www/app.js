@@ -4,6 +4,7 @@
 import { HomeRanker, createSimulator } from "../js/index.js";
 import { DEFAULT_LAYOUT, encodeLayout, layoutFromHash, normalizeLayout } from "./layout-state.js";
 import { renderHome } from "./cards.js";
+import { artworkStyle, subtitleOf, titleOf } from "./names.js";
 
 const $ = (id) => document.getElementById(id);
 const CATALOG_SEED = 7;
