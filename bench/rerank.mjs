@@ -5,8 +5,10 @@
 // `ratio` = onnxruntime-web p50 / homerank p50. homerank's time is the whole rerank call
 // (featurize + forward + compose, through the JS boundary); onnxruntime-web's is the core forward
 // on ready tokens, so the ratio understates homerank's advantage.
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
+import { cpus, loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import { ortFeeds, ortSession, timeAsync } from "./ort.mjs";
 
@@ -72,12 +74,16 @@ async function main() {
   const coldMs = performance.now() - t0;
   const rows = [];
   const line = (o) => console.log(JSON.stringify(o));
-  for (const flavour of ["simd", "plain"]) {
+  const loadBefore = loadavg()[0];
+  const sizes = {};
+  for (const flavour of ["simd", "plain", "webgpu", "sim"]) {
     const path = `pkg/${flavour}/homerank_bg.wasm`;
     const bytes = readFileSync(new URL(`../${path}`, import.meta.url));
-    line({ bench: "wasm-size", flavour, raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length });
+    sizes[flavour] = { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+    line({ bench: "wasm-size", flavour, ...sizes[flavour] });
   }
-  line({ bench: "model-size", bytes: readFileSync(new URL("../models/homerank-s.gguf", import.meta.url)).length });
+  const modelBytes = readFileSync(new URL("../models/homerank-s.gguf", import.meta.url)).length;
+  line({ bench: "model-size", bytes: modelBytes });
   line({ bench: "cold-start", ms: +coldMs.toFixed(2), includes: "import + wasm compile + instantiate + model load/verify" });
   const ort = await ortSession();
   if (!ort.session) console.error(`onnxruntime-web comparison skipped: ${ort.reason}`);
@@ -109,6 +115,56 @@ async function main() {
   for (const r of rows) {
     console.log(`${String(r.n).padStart(5)} ${String(r.l).padStart(4)} ${fmt(r.p50, 10)} ${fmt(r.p90, 10)} ${fmt(r.gflops, 9, 2)} ${String(r.iters).padStart(7)} ${fmt(r.ort?.p50, 12)} ${fmt(r.ort?.p90, 12)} ${fmt(r.ort && r.ort.p50 / r.p50, 14, 2)}`);
   }
+  const readme = process.argv.indexOf("--readme");
+  if (readme > 0) {
+    const run = { rows, sizes, modelBytes, coldMs, peakLinear, wasm: ranker.stats().wasm, loads: [loadBefore, loadavg()[0]] };
+    writeReadme(process.argv[readme + 1] ?? "README.md", run);
+  }
+}
+
+// Budgets of docs/ARCHITECTURE.md ("Budgets"): p50 ms and the margin over onnxruntime-web.
+const BUDGETS = { "200x64": 2, "1000x64": 12 };
+const BEGIN = "<!-- begin:bench-results (written by `node bench/rerank.mjs --readme README.md`) -->";
+const END = "<!-- end:bench-results -->";
+
+/** The README's results block, from this run: the table, sizes, cold start, and what is not met. */
+function writeReadme(path, run) {
+  const git = (...args) => { try { return execFileSync("git", args, { encoding: "utf8" }).trim(); } catch { return "?"; } };
+  const commit = git("rev-parse", "--short", "HEAD") + (git("status", "--porcelain", "--untracked-files=no") ? " + uncommitted changes" : "");
+  const kb = (b) => b.toLocaleString("en-US");
+  const ms = (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+  const lines = [
+    BEGIN,
+    `Run at commit ${commit} on ${new Date().toISOString().slice(0, 10)}: Node ${process.versions.node}, wasm ${run.wasm}, ` +
+      `${cpus().length} cores, 1-minute load average ${run.loads[0].toFixed(2)} before and ${run.loads[1].toFixed(2)} after ` +
+      "(above ~0.3 the machine was not idle and the times are pessimistic).",
+    "",
+    "| N | L | homerank p50 ms | p90 ms | GFLOP/s | onnxruntime-web p50 ms | ort / homerank | budget |",
+    "|---|---|---|---|---|---|---|---|",
+  ];
+  const unmet = [];
+  for (const r of run.rows) {
+    const budget = BUDGETS[`${r.n}x${r.l}`];
+    const ratio = r.ort ? r.ort.p50 / r.p50 : null;
+    lines.push(`| ${r.n} | ${r.l} | ${ms(r.p50)} | ${ms(r.p90)} | ${r.gflops.toFixed(1)} | ${r.ort ? ms(r.ort.p50) : "–"} | ` +
+      `${ratio === null ? "–" : ratio.toFixed(2)} | ${budget ? `${budget} ms, ≥ 2× ort` : "–"} |`);
+    if (budget && r.p50 > budget) unmet.push(`p50 ${ms(r.p50)} ms at N = ${r.n} (budget ${budget} ms)`);
+    if (budget && ratio !== null && ratio < 2) unmet.push(`${ratio.toFixed(2)}× onnxruntime-web at N = ${r.n} (budget 2×)`);
+  }
+  if (run.coldMs > 60) unmet.push(`cold start ${run.coldMs.toFixed(0)} ms (budget 60 ms)`);
+  const size = (f) => `${kb(run.sizes[f].raw)} B raw / ${kb(run.sizes[f].gzip)} B gzip`;
+  lines.push("",
+    `Sizes: wasm simd ${size("simd")}, plain ${size("plain")}, the WebGPU build (loaded only when asked for) ` +
+      `${size("webgpu")}, the demo's simulator module ${size("sim")} (budget 900 KB raw / 300 KB gzip per ` +
+      `shipped module); model ${kb(run.modelBytes)} B (budget 300 KB); peak linear memory ` +
+      `${(run.peakLinear / 2 ** 20).toFixed(1)} MiB; cold start (import + compile + instantiate + model load and ` +
+      `checksum) ${run.coldMs.toFixed(0)} ms.`,
+    "", unmet.length ? `**Not met in this run:** ${unmet.join("; ")}.` : "Every budget is met in this run.", END);
+  const text = readFileSync(path, "utf8");
+  const [a, b] = [text.indexOf(BEGIN), text.indexOf(END)];
+  if (a < 0 || b < a) throw new Error(`${path}: no ${BEGIN} … ${END} block`);
+  writeFileSync(path, text.slice(0, a) + lines.join("\n") + text.slice(b + END.length));
+  console.log(`wrote the bench results into ${path}`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

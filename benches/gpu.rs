@@ -11,8 +11,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::make_page;
-use homerank::gpu::GpuSettings;
 use homerank::model::ModelFile;
+use homerank::GpuSettings;
 use homerank::{Action, Backend, HomePage, HomeRanker, RerankOptions, SessionEvent};
 
 fn p50(ranker: &mut HomeRanker, page: &HomePage, budget: Duration) -> (f64, usize) {

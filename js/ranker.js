@@ -9,8 +9,11 @@ import { asHomerankError, checkOption, homerankError, messageOf, modelBytes, rea
 import * as simdGlue from "../pkg/simd/homerank.js";
 import * as plainGlue from "../pkg/plain/homerank.js";
 import * as webgpuGlue from "../pkg/webgpu/homerank.js";
+// The demo's listener simulator is its own module (no SIMD, so it runs everywhere), so that the
+// ranker's modules do not carry it.
+import * as simGlue from "../pkg/sim/homerank.js";
 
-const GLUE = { simd: simdGlue, plain: plainGlue, webgpu: webgpuGlue };
+const GLUE = { simd: simdGlue, plain: plainGlue, webgpu: webgpuGlue, sim: simGlue };
 const wasmReady = new Map();
 
 /** Whether this page can use WebGPU (`navigator.gpu`; Node has none). */
@@ -49,7 +52,7 @@ function flavourFor({ simd, backend }) {
 
 const LOAD_OPTIONS = ["sha256", "backend", "simd", "onProgress"];
 
-/** Loads and instantiates the chosen wasm module, once per flavour. */
+/** Loads and instantiates the wasm module these options choose, once per flavour. */
 export function initWasm(platform, options) {
   let flavour;
   try {
@@ -57,6 +60,10 @@ export function initWasm(platform, options) {
   } catch (e) {
     return Promise.reject(e);
   }
+  return loadFlavour(platform, flavour);
+}
+
+function loadFlavour(platform, flavour) {
   if (!wasmReady.has(flavour)) {
     const ready = (async () => {
       const glue = GLUE[flavour];
@@ -74,10 +81,12 @@ export function initWasm(platform, options) {
 
 /**
  * The listener simulator of the demo (a catalogue, a persona with drifting intent, its server
- * Home page and its reactions), from the same wasm module.
+ * Home page and its reactions), from its own wasm module; `options` are checked as `load`'s
+ * but do not choose a module.
  */
 export async function createSimulatorWith(platform, catalogSeed = 7, personaSeed = 1, options = {}) {
-  const { glue } = await initWasm(platform, options);
+  flavourFor(readOptions(options, LOAD_OPTIONS));
+  const { glue } = await loadFlavour(platform, "sim");
   try {
     return new Simulator(new glue.WasmSimulator(catalogSeed, personaSeed));
   } catch (e) {

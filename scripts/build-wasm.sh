@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the npm package's wasm modules: a simd128 build, a plain one for engines without
-# simd, and a simd128 build with the WebGPU backend (`gpu` feature, loaded only when a ranker
+# simd, the demo's simulator module (`sim` feature), and a simd128 build with the WebGPU backend (`gpu` feature, loaded only when a ranker
 # asks for backend "auto" or "gpu" where the page has WebGPU), each through wasm-bindgen (--target web, loadable from Node too) and wasm-opt (npm
 # `binaryen`; Debian's binaryen 108 produces modules that fail at start-up, never use it).
 set -euo pipefail
@@ -28,6 +28,8 @@ post_mvp="--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-e
 build simd "-C target-feature=+simd128" "--enable-simd $post_mvp"
 build webgpu "-C target-feature=+simd128" "--enable-simd $post_mvp" gpu
 build plain "" "$post_mvp"
+# The demo's listener simulator (and a plain ranker beside it): `createSimulator` loads it.
+build sim "" "$post_mvp" sim
 
 # The default model's checksum, for `HomeRanker.loadDefault()` to verify.
 node -e '

@@ -5,10 +5,17 @@ import { gzipSync } from "node:zlib";
 
 const NETWORK = /fetch|xmlhttprequest|websocket|sendbeacon|eventsource|rtcpeerconnection/i;
 let failed = false;
-for (const flavour of ["simd", "plain", "webgpu"]) {
+for (const flavour of ["simd", "plain", "webgpu", "sim"]) {
   const path = `pkg/${flavour}/homerank_bg.wasm`;
   const bytes = readFileSync(path);
-  const imports = WebAssembly.Module.imports(new WebAssembly.Module(bytes));
+  const module = new WebAssembly.Module(bytes);
+  const imports = WebAssembly.Module.imports(module);
+  // Only the demo's module carries the listener simulator.
+  const simulator = WebAssembly.Module.exports(module).some((e) => e.name.includes("wasmsimulator"));
+  if (simulator !== (flavour === "sim")) {
+    console.error(`  ${path}: the simulator is ${simulator ? "in" : "missing from"} this module`);
+    failed = true;
+  }
   const network = imports.filter((i) => NETWORK.test(i.name) || NETWORK.test(i.module));
   console.log(`${path}: ${bytes.length} bytes, ${gzipSync(bytes, { level: 9 }).length} gzip, ${imports.length} imports`);
   if (network.length) {

@@ -29,6 +29,7 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// The setting's name as in JSON, the CLI and JS: `auto`, `cpu` or `gpu`.
     pub fn as_str(self) -> &'static str {
         match self {
             Backend::Auto => "auto",
@@ -66,6 +67,8 @@ pub struct AutoChoice {
 }
 
 impl AutoChoice {
+    /// The class a page of `n_candidates` belongs to: the count rounded up to a power of two
+    /// (1 for an empty page).
     pub fn size_class(n_candidates: usize) -> usize {
         n_candidates.next_power_of_two()
     }
@@ -75,6 +78,8 @@ impl AutoChoice {
         self.faster_on_gpu.get(&Self::size_class(n_candidates)).copied()
     }
 
+    /// Keeps the faster engine for the size class of `n_candidates`, from one timing of each
+    /// (milliseconds); a tie goes to the CPU. Replaces an earlier measurement of that class.
     pub fn record(&mut self, n_candidates: usize, cpu_ms: f64, gpu_ms: f64) {
         self.faster_on_gpu.insert(Self::size_class(n_candidates), gpu_ms < cpu_ms);
     }

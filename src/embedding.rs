@@ -30,6 +30,8 @@ pub struct ContentProjection {
 }
 
 impl ContentProjection {
+    /// The projection for `from` features to `to` values; the same `from` always gives the same
+    /// matrix (the seed depends only on it), so embeddings agree across runs and targets.
     pub fn new(from: usize, to: usize) -> Self {
         let mut rng = Rng::new(0xC0DE_0000 + from as u64);
         let scale = 1.0 / (to.max(1) as f64).sqrt();

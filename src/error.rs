@@ -12,7 +12,12 @@ pub enum Error {
     // === Input (page and event) errors ===
     /// The page or event JSON could not be parsed at all.
     #[error("invalid {what} JSON: {}", echo(message))]
-    Json { what: &'static str, message: String },
+    Json {
+        /// What was being read: `"page"`, `"event"`, `"options"` or `"manifest"`.
+        what: &'static str,
+        /// The parser's message, with the line or path where it stopped.
+        message: String,
+    },
 
     /// The page parsed but breaks the contract (`HomePage::validate`).
     #[error("invalid page: {}", echo(.0))]
@@ -37,22 +42,46 @@ pub enum Error {
 
     /// A tensor has another shape than the model's layout gives it.
     #[error("invalid model file: tensor '{}' has shape {got:?}, expected {expected:?}", cap(name))]
-    TensorShape { name: String, expected: Vec<usize>, got: Vec<usize> },
+    TensorShape {
+        /// The tensor's name in the file, e.g. `"sim.mean"`.
+        name: String,
+        /// The dims the layout gives it.
+        expected: Vec<usize>,
+        /// The dims the file has.
+        got: Vec<usize>,
+    },
 
     /// The file's checksum is not the one the manifest (or the file itself) promises.
     #[error("model checksum mismatch: expected sha256 {}, got {actual}", cap(expected))]
-    Checksum { expected: String, actual: String },
+    Checksum {
+        /// The promised SHA-256, as written in the manifest or the file's metadata (hex).
+        expected: String,
+        /// The SHA-256 of the bytes at hand, lowercase hex.
+        actual: String,
+    },
 
     /// The file was written for another feature schema than this build understands.
     #[error("model feature schema {found} is not supported by this build (supports {supported})")]
-    UnsupportedSchema { found: u32, supported: u32 },
+    UnsupportedSchema {
+        /// The schema version written in the file.
+        found: u32,
+        /// The one schema version this build reads.
+        supported: u32,
+    },
 
     /// The page's embedding dimension differs from the model's.
     #[error(
         "embedding dimension mismatch: the model expects {expected} values per embedding, {} has {got}",
         echo(context)
     )]
-    EmbeddingDim { expected: usize, got: usize, context: String },
+    EmbeddingDim {
+        /// Values per embedding the model (or the manifest) expects.
+        expected: usize,
+        /// Values found.
+        got: usize,
+        /// Where the mismatch is: the page's `embeddingDim`, an item, an event or a model file.
+        context: String,
+    },
 
     // === Compute errors ===
     /// The forward pass failed inside the tensor library.
@@ -61,7 +90,14 @@ pub enum Error {
 
     /// A feature's lookup index is beyond its table (features built by hand, not by `Features::from_page`).
     #[error("model forward failed: {table} index {index} out of range for a table of {rows} rows")]
-    FeatureIndex { table: &'static str, index: u32, rows: usize },
+    FeatureIndex {
+        /// The lookup table: `"action"`, `"dwell"`, `"recency"`, `"type"`, `"rank"` or `"shelf"`.
+        table: &'static str,
+        /// The offending index.
+        index: u32,
+        /// The table's size; valid indices are `0..rows`.
+        rows: usize,
+    },
 
     /// The forward produced a non-finite score.
     #[error("model produced a non-finite score for item '{}'", cap(.0))]
@@ -74,7 +110,12 @@ pub enum Error {
     // === Environment ===
     /// Reading or writing a file (CLI, training) failed.
     #[error("{}: {}", cap(path), echo(message))]
-    Io { path: String, message: String },
+    Io {
+        /// The file (or directory) being read or written.
+        path: String,
+        /// The operating system's or the parser's message, with the line number where there is one.
+        message: String,
+    },
 
     /// A part of the library that this build was compiled without.
     #[error("{0} is not enabled in this build of homerank")]

@@ -9,7 +9,9 @@ use crate::page::{ItemType, MAX_ID_LEN};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionEvent {
+    /// The item acted on (`itemId`): the `id` of a page item, non-empty, at most 512 bytes.
     pub item_id: String,
+    /// What the listener did (`action`, lower-case in JSON).
     pub action: Action,
     /// How long the item played (or the card was looked at, for `dwell`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -34,14 +36,24 @@ pub struct SessionEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
+    /// The card was shown. A weak signal (weight 0.3 in the similarity features).
     Impression,
+    /// The listener opened the card. Positive.
     Click,
+    /// Playback started (or ended, without a skip, before the item's end). Positive.
     Play,
+    /// The item played to its end. Positive.
     Complete,
+    /// Playback was skipped. Negative: candidates close to the item move down
+    /// (`RerankOptions::negative_feedback`).
     Skip,
+    /// The listener liked the item. Positive.
     Like,
+    /// The listener disliked the item. Negative, like [`Action::Skip`].
     Dislike,
+    /// Saved to the library or a playlist. Positive.
     Save,
+    /// The card was looked at (for `msPlayed` ms) without a play. A weak signal, like an impression.
     Dwell,
 }
 

@@ -27,38 +27,61 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # What is public
+//!
+//! * The runtime, what a player embeds: [`HomeRanker`] and the JSON contract at the crate root
+//!   ([`HomePage`] with [`Shelf`], [`Item`], [`Neighbor`]; [`SessionEvent`]; [`RerankOptions`];
+//!   [`RerankResult`]), [`Backend`] and [`GpuSettings`], [`Manifest`] for shipped model files,
+//!   [`Error`].
+//! * [`model`]: model files ([`model::ModelFile`], [`model::write_model`]) and the architecture
+//!   ([`model::HrsConfig`]).
+//! * Offline, native only: [`data`] (log adapters into a [`dataset::Dataset`]), [`sim`] (the
+//!   listener simulator), and with the `train` feature `eval` and `train`.
+//!
+//! Everything else is internal; [`testing`] re-exports what the project's own tests, benches and
+//! fuzz targets reach into, and is not part of the API.
+//!
 //! # Module map (the data flow)
 //!
 //! `page` (contract, validation) → `event` + `session` (events, cache) → `features` (tokens) →
-//! `model` (HR-S config, GGUF file, CPU engine; the candle model for training) → `compose`
-//! (layout rules) → `result`;
-//! `ranker` ties them together; `manifest` describes shipped model files; `backend` and, with the
-//! `gpu` feature, `gpu` (the same forward on wgpu) choose and run the GPU.
+//! `model` (HR-S config, GGUF file, CPU engine; the candle model for training) → `feedback` and
+//! `compose` (layout rules) → `result`; `ranker` ties them together; `manifest` describes shipped
+//! model files; `backend` and `gpu` (the same forward on wgpu, or a stand-in without the `gpu`
+//! feature) choose and run the GPU. docs/ARCHITECTURE.md has the longer tour.
+
+#![deny(missing_docs)]
 
 mod backend;
 mod compose;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod data;
-pub mod dataset;
-pub mod embedding;
 mod error;
-#[cfg(all(feature = "train", not(target_arch = "wasm32")))]
-pub mod eval;
 mod event;
-pub mod features;
-pub mod feedback;
+mod features;
+mod feedback;
 // The GPU backend, or its stand-in with the same names when the `gpu` feature is off.
 #[cfg_attr(feature = "gpu", path = "gpu/mod.rs")]
 #[cfg_attr(not(feature = "gpu"), path = "gpu/disabled.rs")]
-pub mod gpu;
+mod gpu;
 mod manifest;
 pub mod model;
 mod options;
 mod page;
 mod ranker;
 mod result;
-pub mod rng;
 mod session;
+
+// Offline: logs, the simulator, evaluation and training. The wasm modules carry the simulator
+// only when built with the `sim` feature (the demo's module).
+#[cfg(not(target_arch = "wasm32"))]
+pub mod data;
+#[cfg(any(feature = "sim", not(target_arch = "wasm32")))]
+pub mod dataset;
+#[cfg(any(feature = "sim", not(target_arch = "wasm32")))]
+pub mod embedding;
+#[cfg(all(feature = "train", not(target_arch = "wasm32")))]
+pub mod eval;
+#[cfg(any(feature = "sim", not(target_arch = "wasm32")))]
+pub mod rng;
+#[cfg(any(feature = "sim", not(target_arch = "wasm32")))]
 pub mod sim;
 #[cfg(all(feature = "train", not(target_arch = "wasm32")))]
 pub mod train;
@@ -67,13 +90,25 @@ pub mod train;
 #[doc(hidden)]
 pub mod wasm;
 
-pub use backend::{AutoChoice, Backend};
-pub use compose::compose;
+pub use backend::Backend;
 pub use error::{Error, Result};
 pub use event::{Action, SessionEvent};
+pub use gpu::GpuSettings;
 pub use manifest::{Manifest, ManifestEntry};
 pub use options::RerankOptions;
 pub use page::{HomePage, Item, ItemType, Neighbor, Shelf, MAX_NEIGHBORS, MAX_PAGE_ITEMS};
 pub use ranker::{HomeRanker, PendingRerank, RankerStats, Started, MAX_EVENTS_PER_CALL};
 pub use result::{ItemScore, RemovedItem, RerankResult, ShelfResult};
-pub use session::SessionState;
+
+/// Internals that the project's own tests, benches and fuzz targets drive directly (the feature
+/// builder, the CPU and GPU engines, the session buffers, the layout rules). Not part of the API:
+/// anything here may change in any release.
+#[doc(hidden)]
+pub mod testing {
+    pub use crate::backend::AutoChoice;
+    pub use crate::compose::compose;
+    pub use crate::features::{CandidateKey, EventKey, Features, SIM_FEATURES, SIM_FEATURE_NAMES};
+    pub use crate::feedback::apply_negative_feedback;
+    pub use crate::gpu::GpuModel;
+    pub use crate::session::SessionState;
+}

@@ -17,6 +17,7 @@ use crate::model::{sha256_hex, ModelFile};
 pub struct Manifest {
     /// Name of the model loaded when none is named.
     pub default: String,
+    /// One entry per model file in the directory.
     pub models: Vec<ManifestEntry>,
 }
 
@@ -24,17 +25,24 @@ pub struct Manifest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ManifestEntry {
+    /// The model's `general.name`, e.g. `homerank-s`; what `default` refers to.
     pub name: String,
     /// File name relative to the manifest.
     pub file: String,
+    /// SHA-256 of the whole file, hex (any case); checked before the file is parsed.
     pub sha256: String,
+    /// File size in bytes (informational: for download progress, not checked on load).
     pub bytes: u64,
+    /// Matmul weight format, `f32` or `q8_0` (informational, not checked on load).
     pub precision: String,
+    /// Feature schema the model was trained on (`featureSchema`); must match the file's.
     pub feature_schema: u32,
+    /// Values per item embedding (`embeddingDim`); must match the file's and every page's.
     pub embedding_dim: usize,
 }
 
 impl Manifest {
+    /// Parses `manifest.json` (camelCase fields).
     pub fn from_json(json: &str) -> Result<Self> {
         serde_json::from_str(json).map_err(|e| Error::Json { what: "manifest", message: e.to_string() })
     }

@@ -43,6 +43,8 @@ impl RerankOptions {
         serde_json::from_str(json).map_err(|e| Error::Json { what: "options", message: e.to_string() })
     }
 
+    /// Refuses `shelfAggregateTopK` 0, `maxArtistRun` 0 and a `negativeFeedback` that is
+    /// negative or not finite ([`Error::InvalidOptions`]); every rerank checks this first.
     pub fn validate(&self) -> Result<()> {
         if self.shelf_aggregate_top_k == 0 {
             return Err(Error::InvalidOptions("shelfAggregateTopK must be at least 1".into()));

@@ -35,7 +35,9 @@ pub struct HomePage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Shelf {
+    /// Unique on the page, non-empty, at most 512 bytes (`MAX_ID_LEN`); echoed in the result.
     pub id: String,
+    /// Display title; optional, and not read by the ranker.
     #[serde(default)]
     pub title: String,
     /// A pinned shelf keeps its place on the page.
@@ -55,7 +57,10 @@ pub struct Shelf {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Item {
+    /// Non-empty, at most 512 bytes (`MAX_ID_LEN`), once per shelf (the same item may sit on several
+    /// shelves); session events refer to it by this id.
     pub id: String,
+    /// The JSON field `type`; missing or unknown means [`ItemType::Other`].
     #[serde(rename = "type", default)]
     pub item_type: ItemType,
     /// The server's relevance score; missing means 0.
@@ -63,8 +68,11 @@ pub struct Item {
     pub server_score: Option<f32>,
     /// The server's item embedding, `embeddingDim` values.
     pub embedding: Vec<f32>,
+    /// The item's artist (or show, or author), at most 512 bytes (`MAX_ID_LEN`); the model matches
+    /// it against the session's artists and `maxArtistRun` limits runs of it. `None`: unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artist_id: Option<String>,
+    /// Length in milliseconds, finite and ≥ 0 when given. Validated but not used for scoring.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<f64>,
     /// Optional: the items the server's co-occurrence statistics rank closest to this one, with
@@ -78,7 +86,9 @@ pub struct Item {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Neighbor {
+    /// The neighbour's item id (it need not be on the page); unique within the list.
     pub id: String,
+    /// Similarity in [0, 1]; higher is closer.
     pub weight: f32,
 }
 
@@ -86,13 +96,21 @@ pub struct Neighbor {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum ItemType {
+    /// A music track (`track`).
     Track,
+    /// A podcast episode (`episode`).
     Episode,
+    /// A podcast or show (`show`).
     Show,
+    /// An audiobook (`audiobook`).
     Audiobook,
+    /// A playlist (`playlist`).
     Playlist,
+    /// An album (`album`).
     Album,
+    /// An artist's card (`artist`).
     Artist,
+    /// Anything else, and the default when `type` is missing or unknown (`other`).
     #[default]
     #[serde(other)]
     Other,

@@ -27,6 +27,7 @@ pub const MAX_EVENTS_PER_CALL: usize = 100_000;
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RankerStats {
+    /// The loaded model, `name@sha256:<first 12 hex digits of the file's SHA-256>`.
     pub model_id: String,
     /// The CPU engine's name (`cpu-simd` or `cpu`), or `gpu` when the setting is `gpu`.
     pub backend: String,
@@ -36,22 +37,33 @@ pub struct RankerStats {
     pub gpu_adapter: Option<String>,
     /// Why the GPU could not be attached or last failed, if it did.
     pub gpu_error: Option<String>,
-    /// Reranks scored on the GPU, and GPU forwards that failed and fell back to the CPU.
+    /// Reranks scored on the GPU.
     pub gpu_calls: u64,
+    /// GPU forwards that failed, the page then scored on the CPU. `auto`'s measuring calls
+    /// count in neither this nor `gpuCalls`.
     pub gpu_fallbacks: u64,
     /// What `auto` measured: `[size class, gpu faster]` per page-size class.
     pub auto_choices: Vec<(usize, bool)>,
+    /// The model's matmul weight format: `f32` or `q8_0`.
     pub precision: String,
+    /// Session events held, at most `maxEvents`.
     pub events_held: usize,
+    /// Held events whose item embedding is known (from the event or from a page seen since);
+    /// only these reach the model.
     pub events_resolved: usize,
+    /// Most events the session holds: the model's `max_events` (L, 64 for `homerank-s`).
     pub max_events: usize,
+    /// Item embeddings cached from pages and events, for resolving later events (at most 8,192).
     pub cached_items: usize,
+    /// Values per item embedding the model expects (E); every page's `embeddingDim` must equal it.
     pub embedding_dim: usize,
 }
 
 /// What [`HomeRanker::start_rerank`] gives: the result, or a GPU forward still to run.
 pub enum Started {
+    /// Finished without the GPU (CPU scoring, nothing to score, or a fallback).
     Done(RerankResult),
+    /// The GPU forward is to run: [`PendingRerank::run`], then [`HomeRanker::complete_rerank`].
     Pending(PendingRerank),
 }
 
@@ -143,10 +155,12 @@ impl HomeRanker {
         })
     }
 
+    /// The loaded model's architecture (dims, `max_events`, feature schema).
     pub fn config(&self) -> &HrsConfig {
         self.model.config()
     }
 
+    /// `name@sha256:<first 12 hex digits of the file's SHA-256>`, as in every result's `modelId`.
     pub fn model_id(&self) -> &str {
         &self.model_id
     }
@@ -156,6 +170,7 @@ impl HomeRanker {
         self.gpu.setting = backend;
     }
 
+    /// The backend setting ([`HomeRanker::set_backend`]); [`Backend::Cpu`] until changed.
     pub fn backend_setting(&self) -> Backend {
         self.gpu.setting
     }
@@ -390,10 +405,12 @@ impl HomeRanker {
         self.session.forget();
     }
 
+    /// The events held and the item cache, read-only.
     pub fn session(&self) -> &SessionState {
         &self.session
     }
 
+    /// A snapshot of the model, the backend and the session (the npm package's `stats()`).
     pub fn stats(&self) -> RankerStats {
         RankerStats {
             model_id: self.model_id.clone(),

@@ -8,6 +8,7 @@ use crate::page::HomePage;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RerankResult {
+    /// The page's `pageId`, echoed.
     pub page_id: String,
     /// Shelves in their new order.
     pub shelves: Vec<ShelfResult>,
@@ -20,9 +21,12 @@ pub struct RerankResult {
     /// lost, validation error, timeout): the scores then come from the CPU. `None` otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend_fallback: Option<String>,
+    /// The ranker's model, `name@sha256:<12 hex digits>`, set also when no model ran (empty only
+    /// from [`RerankResult::server_order`]).
     pub model_id: String,
     /// Session events the model read.
     pub events_used: usize,
+    /// Wall-clock time of the call, in milliseconds.
     pub elapsed_ms: f64,
     /// Why the server order was kept, when a step failed; `None` on success and when there
     /// were no session events (then the server order is the answer, not a fallback).
@@ -33,12 +37,17 @@ pub struct RerankResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ShelfResult {
+    /// The shelf's `id` on the page.
     pub id: String,
+    /// Position of the shelf on the server's page, from 0.
     pub server_rank: usize,
+    /// Position of the shelf in the result, from 0; equal to `serverRank` for a pinned shelf.
     pub new_rank: usize,
+    /// The page's `pinned`: the shelf kept its place.
     pub pinned: bool,
     /// How many of `items` the layout shows (`maxItems`); the rest follow in rank order.
     pub visible: usize,
+    /// The shelf's items in their new order, minus those dedup removed.
     pub items: Vec<ItemScore>,
 }
 
@@ -46,6 +55,7 @@ pub struct ShelfResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ItemScore {
+    /// The item's `id` on the page.
     pub id: String,
     /// The model's score; `None` when no model ran.
     pub score: Option<f32>,
@@ -59,8 +69,11 @@ pub struct ItemScore {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RemovedItem {
+    /// The item's `id`.
     pub id: String,
+    /// The shelf it was removed from (`shelfId`).
     pub shelf_id: String,
+    /// Its position in that shelf on the server's page, from 0.
     pub server_rank: usize,
     /// Shelf where the item is shown instead.
     pub kept_in: String,
@@ -114,6 +127,7 @@ impl RerankResult {
         self.shelves.iter().map(|s| (s.id.clone(), s.items.iter().map(|i| i.id.clone()).collect())).collect()
     }
 
+    /// The result as JSON, camelCase fields (the shape the npm package returns).
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a result always serializes")
     }

@@ -2,7 +2,8 @@
 
 mod common;
 
-use homerank::{compose, HomePage, Item, ItemType, RerankOptions, Shelf};
+use homerank::testing::compose;
+use homerank::{HomePage, Item, ItemType, RerankOptions, Shelf};
 
 fn item(id: &str, artist: &str) -> Item {
     Item {

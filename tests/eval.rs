@@ -185,7 +185,7 @@ fn cases_are_server_windows_around_the_target() {
         let f = prepared.features(Part::Test, c);
         assert_eq!((f.n_events(), f.n_cands()), (t, 8));
         assert_eq!(f.server_score[0], 1.0);
-        assert_eq!(f.cand_sim.len(), 8 * homerank::features::SIM_FEATURES);
+        assert_eq!(f.cand_sim.len(), 8 * homerank::testing::SIM_FEATURES);
     }
     // The server's own top list: the first 8 of its ranking, only where it holds the target.
     let top = build_cases(
@@ -276,7 +276,7 @@ fn a_case_as_a_page_scores_on_the_device_as_offline() {
         ranker.observe_all(&events).unwrap();
         let result = ranker.rerank(&page, &options).unwrap();
         assert!(result.fallback.is_none(), "{:?}", result.fallback);
-        let device_features = homerank::features::Features::from_page(&page, ranker.session(), 64);
+        let device_features = homerank::testing::Features::from_page(&page, ranker.session(), 64);
         assert_eq!(device_features, prepared.features(Part::Test, case));
         for (item, want) in page.shelves[0].items.iter().zip(&offline) {
             let got = result.shelves[0].items.iter().find(|i| i.id == item.id).unwrap().score.unwrap();

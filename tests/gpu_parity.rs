@@ -4,10 +4,10 @@
 mod common;
 
 use common::{fixture_model_bytes, Rng};
-use homerank::features::{CandidateKey, EventKey, Features};
-use homerank::gpu::{GpuModel, GpuSettings};
 use homerank::model::cpu::{CpuModel, Scratch};
 use homerank::model::{ModelFile, Precision};
+use homerank::testing::{CandidateKey, EventKey, Features, GpuModel};
+use homerank::GpuSettings;
 use homerank::{Action, ItemType};
 
 /// Largest |gpu − cpu| accepted: the two differ only in summation order and the attention's

@@ -4,7 +4,8 @@ mod common;
 
 use common::{fixture_ranker, make_page};
 use homerank::model::Precision;
-use homerank::{Action, RerankOptions, SessionEvent, SessionState};
+use homerank::testing::SessionState;
+use homerank::{Action, RerankOptions, SessionEvent};
 
 #[test]
 fn events_resolve_once_their_item_is_seen_on_a_page() {

@@ -27,9 +27,13 @@ use crate::error::{Error, Result};
 /// A log format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// The Spotify Music Streaming Sessions Dataset CSV, with optional track features ([`mssd`]).
     Mssd,
+    /// RecBole atomic files, `.inter` and optionally `.item` ([`recbole`]).
     RecBole,
+    /// The DIGINETICA (CIKM Cup 2016) session CSV ([`diginetica`]); clicks only.
     Diginetica,
+    /// A plain newline-delimited JSON event log, one event per line ([`jsonl`]).
     Jsonl,
     /// Spotify streaming-history exports: a directory of listener folders, or one listener's.
     SpotifyExports,

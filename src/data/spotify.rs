@@ -92,6 +92,7 @@ pub const BASIC_SKIP_MS: f64 = 30_000.0;
 /// What was read besides the dataset.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
+    /// Listener folders read (each one listener id).
     pub listeners: usize,
     /// Export files read.
     pub files: usize,

@@ -26,6 +26,7 @@ pub struct ItemKnn {
 }
 
 impl ItemKnn {
+    /// Counts co-occurrences in the `train` sessions (indices into `dataset.sessions`).
     pub fn fit(dataset: &Dataset, train: &[usize]) -> Self {
         ItemKnn { co: CoOccurrence::fit(dataset, train) }
     }
@@ -40,10 +41,13 @@ impl ItemKnn {
         &self.co
     }
 
+    /// Cosine of the co-occurrence counts of items `a` and `b`: 1 for `a == b`, 0 for items
+    /// never together.
     pub fn similarity(&self, a: u32, b: u32) -> f64 {
         self.co.similarity(a, b)
     }
 
+    /// Item-kNN score of each of the case's candidates, in candidate order (higher is better).
     pub fn scores(&self, case: &RankingCase) -> Vec<f32> {
         prefix_scores(case, |a, b| self.co.similarity(a, b))
     }

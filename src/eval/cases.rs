@@ -44,7 +44,9 @@ pub struct CaseConfig {
     pub per_session: usize,
     /// Most cases overall (a seeded sample of sessions when there are more).
     pub max_cases: usize,
+    /// Seeds the session sample, the window offsets and the skipped items' slots.
     pub seed: u64,
+    /// Which protocol's lists: the window around the target, or the server's top N.
     pub list: CandidateList,
 }
 
@@ -64,6 +66,7 @@ impl Default for CaseConfig {
 /// One list to rank.
 #[derive(Debug, Clone)]
 pub struct RankingCase {
+    /// The case's session, an index into `dataset.sessions`.
     pub session: usize,
     /// Events before the target, oldest first (at most `max_events`).
     pub prefix: Vec<Interaction>,

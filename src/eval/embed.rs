@@ -28,8 +28,11 @@ const SVD_SEED: u64 = 0x5EED_0E4B;
 /// How item embeddings are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EmbeddingKind {
+    /// Truncated SVD of the history's PPMI co-occurrence matrix (`learned` or `svd` on the
+    /// command line); unseen items get zeros.
     #[default]
     Learned,
+    /// Superposed random codes: identity + content + co-occurring identities (`codes`).
     Codes,
 }
 
@@ -48,11 +51,14 @@ impl std::str::FromStr for EmbeddingKind {
 /// One embedding per catalogue item, row-major.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemEmbeddings {
+    /// Values per embedding.
     pub dim: usize,
+    /// `dim` values per catalogue item, in catalogue order.
     pub values: Vec<f32>,
 }
 
 impl ItemEmbeddings {
+    /// The embedding of catalogue item `item` (`dim` values).
     pub fn of(&self, item: u32) -> &[f32] {
         &self.values[item as usize * self.dim..(item as usize + 1) * self.dim]
     }

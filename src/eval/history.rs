@@ -11,16 +11,22 @@ use super::sknn::Sknn;
 use crate::dataset::Dataset;
 use crate::page::MAX_NEIGHBORS;
 
+/// The statistics of one history window, each fitted on its sessions only.
 #[derive(Debug, Clone)]
 pub struct History {
     /// The sessions it was fitted on.
     pub sessions: Vec<usize>,
+    /// The server's item embeddings (what a page's `embedding` carries); aligned to history
+    /// A's basis for history B.
     pub embeddings: ItemEmbeddings,
+    /// The server's session-blind ranker (popularity plus the user's profile).
     pub server: ServerModel,
+    /// The item-kNN baseline over this history's co-occurrence counts.
     pub knn: ItemKnn,
     /// Per item, its [`MAX_NEIGHBORS`] most similar items by co-occurrence, with the similarity
     /// (clamped to [0, 1], as a page carries it).
     pub neighbors: Vec<Vec<(u32, f32)>>,
+    /// The session-kNN index over these sessions (the SKNN baseline).
     pub sknn: Sknn,
 }
 

@@ -15,6 +15,8 @@ const LEARNING_RATE: f64 = 0.1;
 pub struct LinearModel {
     mean: Vec<f64>,
     inv_sd: Vec<f64>,
+    /// One weight per input ([`LINEAR_INPUTS`]), over inputs standardized with the training
+    /// cases' mean and standard deviation.
     pub weights: Vec<f64>,
 }
 

@@ -34,9 +34,13 @@ pub fn skip_at_3(order: &[usize], skipped: &[usize]) -> Option<f64> {
 /// Mean and a two-sided percentile bootstrap interval of the mean.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Estimate {
+    /// Mean of the values; NaN when there are none.
     pub mean: f64,
+    /// Lower end of the interval (the `(1 − level) / 2` quantile of the resampled means).
     pub lo: f64,
+    /// Upper end of the interval.
     pub hi: f64,
+    /// Number of values (cases) the estimate is over.
     pub n: usize,
 }
 

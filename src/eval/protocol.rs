@@ -26,7 +26,9 @@ pub const BUCKETS: [(usize, usize, &str); 5] =
 /// server's statistics, which a device does not have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inputs {
+    /// Only the page and the session: the method could run on the device (◆ in reports).
     Device,
+    /// Also the server's statistics (co-occurrence counts, the session index, popularity).
     Server,
 }
 
@@ -43,14 +45,18 @@ pub const METHODS: [(&str, Inputs); 9] = [
     ("HR-S Q8_0", Inputs::Device),
 ];
 
+/// Settings of one evaluation run.
 #[derive(Debug, Clone)]
 pub struct EvalConfig {
+    /// How test cases are drawn; its `max_events` is replaced by the model's.
     pub cases: CaseConfig,
     /// Cases for the full-catalogue ranking (0: skip it).
     pub full_catalogue_cases: usize,
     /// Training cases the linear baseline is fitted on.
     pub linear_train_cases: usize,
+    /// Bootstrap resamples per interval (default 1,000).
     pub bootstrap: usize,
+    /// Seeds the bootstrap resampling.
     pub seed: u64,
 }
 
@@ -69,9 +75,13 @@ impl Default for EvalConfig {
 /// Per-case metrics of one method.
 #[derive(Debug, Clone, Default)]
 pub struct CaseMetrics {
+    /// NDCG@10 of the target per case, in [0, 1].
     pub ndcg10: Vec<f64>,
+    /// Reciprocal rank of the target per case, in (0, 1].
     pub mrr: Vec<f64>,
+    /// 1 when the target is in the top 10, else 0, per case.
     pub hr10: Vec<f64>,
+    /// Share of the top 3 taken by skipped items per case; `None` for a case without any.
     pub skip3: Vec<Option<f64>>,
 }
 
@@ -88,11 +98,18 @@ impl CaseMetrics {
 /// One row of a results table.
 #[derive(Debug, Clone)]
 pub struct MethodRow {
+    /// The method, as in [`METHODS`] (e.g. `"HR-S Q8_0"`).
     pub name: String,
+    /// Whether a device could run it.
     pub inputs: Inputs,
+    /// NDCG@10 over the cases, with its 95 % interval.
     pub ndcg10: Estimate,
+    /// MRR over the cases, with its 95 % interval.
     pub mrr: Estimate,
+    /// HR@10 over the cases, with its 95 % interval.
     pub hr10: Estimate,
+    /// skip@3 over the cases that have skipped candidates (lower is better); `None` when no
+    /// case has any.
     pub skip3: Option<Estimate>,
     /// NDCG@10 per session-length bucket (label, estimate).
     pub buckets: Vec<(String, Estimate)>,
@@ -101,13 +118,16 @@ pub struct MethodRow {
 /// One table: its cases, rows and HR-S Q8_0's paired differences.
 #[derive(Debug, Clone)]
 pub struct Table {
+    /// Test cases every row is measured on.
     pub n_cases: usize,
+    /// One row per method, in [`METHODS`] order.
     pub rows: Vec<MethodRow>,
     /// HR-S Q8_0 minus each baseline, NDCG@10, paired bootstrap.
     pub deltas: Vec<(String, Estimate)>,
 }
 
 impl Table {
+    /// Mean NDCG@10 of the row named `name`; NaN when there is no such row.
     pub fn ndcg(&self, name: &str) -> f64 {
         self.rows.iter().find(|r| r.name == name).map_or(f64::NAN, |r| r.ndcg10.mean)
     }
@@ -116,11 +136,15 @@ impl Table {
 /// Everything one evaluation produced.
 #[derive(Debug, Clone)]
 pub struct EvalReport {
+    /// The dataset's name ([`Dataset::name`]).
     pub dataset: String,
+    /// The evaluated model file's id, `name@sha256:<12 hex digits>`.
     pub model_id: String,
+    /// Items in the dataset's catalogue.
     pub n_items: usize,
     /// Sessions per window: history A, training cases, validation, test.
     pub n_sessions: [usize; 4],
+    /// Candidates per list (`None`: the whole catalogue).
     pub n_cands: Option<usize>,
     /// The window protocol (the target among items the server ranks alike).
     pub window: Table,
@@ -128,23 +152,30 @@ pub struct EvalReport {
     pub server_top: Table,
     /// |NDCG@10(Q8_0) − NDCG@10(f32)| / NDCG@10(f32), window protocol.
     pub q8_relative_gap: f64,
+    /// The full-catalogue ranking, `(cases, rows)`; `None` when `full_catalogue_cases` is 0.
     pub full_catalogue: Option<(usize, Vec<MethodRow>)>,
     /// Mean JSON bytes of a case's page (`case_page`) without and with the neighbour lists.
     pub page_bytes: (f64, f64),
+    /// Wall-clock time of the whole evaluation, in seconds.
     pub seconds: f64,
 }
 
 /// Which cases: from which window, scored with which history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
+    /// The training window (60–80 %), scored with history A.
     Train,
+    /// The validation window (80–90 %), scored with history B.
     Valid,
+    /// The test window (90–100 %), scored with history B.
     Test,
 }
 
 /// A dataset made ready for ranking: the windows and the statistics of both histories.
 pub struct Prepared {
+    /// The dataset, as given.
     pub dataset: Dataset,
+    /// Its sessions cut into the time-ordered windows.
     pub split: Split,
     /// Fitted on `split.history_train`: scores the training cases.
     pub history_train: History,
@@ -159,6 +190,7 @@ impl Prepared {
         Self::with_embeddings(dataset, dim, EmbeddingKind::Learned)
     }
 
+    /// Like [`Prepared::new`], with the item embeddings of `kind` (learned, or from content only).
     pub fn with_embeddings(dataset: Dataset, dim: usize, kind: EmbeddingKind) -> Self {
         let split = Split::default_for(&dataset);
         let history_train = History::fit(&dataset, &split.history_train, dim, kind, None);
@@ -174,6 +206,7 @@ impl Prepared {
         }
     }
 
+    /// The sessions of `part`'s window, as indices into `dataset.sessions`.
     pub fn sessions(&self, part: Part) -> &[usize] {
         match part {
             Part::Train => &self.split.train,
@@ -182,6 +215,7 @@ impl Prepared {
         }
     }
 
+    /// The statistics `part`'s cases are scored with: history A for training, B otherwise.
     pub fn history(&self, part: Part) -> &History {
         match part {
             Part::Train => &self.history_train,
@@ -189,10 +223,13 @@ impl Prepared {
         }
     }
 
+    /// The ranking cases of `part`'s window, drawn as `config` says.
     pub fn cases(&self, part: Part, config: &CaseConfig) -> Vec<RankingCase> {
         build_cases(&self.dataset, self.sessions(part), self.history(part), config)
     }
 
+    /// The model's inputs for `case`, built with `part`'s history as the ranker would build them
+    /// from the case's page.
     pub fn features(&self, part: Part, case: &RankingCase) -> Features {
         case_features(case, &self.dataset, self.history(part))
     }

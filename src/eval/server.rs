@@ -13,6 +13,7 @@ const W_POPULAR: f32 = 1.0;
 const W_RECENT: f32 = 0.5;
 const W_PROFILE: f32 = 1.0;
 
+/// The server's session-blind ranker over the catalogue, fitted on one history window.
 #[derive(Debug, Clone)]
 pub struct ServerModel {
     /// log1p(count) / log1p(max count) over training events.
@@ -24,6 +25,8 @@ pub struct ServerModel {
 }
 
 impl ServerModel {
+    /// Fits popularity (all-time, and over the last tenth of the `train` sessions) and each
+    /// known user's profile from the `train` sessions, with `embeddings` for the profiles.
     pub fn fit(dataset: &Dataset, train: &[usize], embeddings: &ItemEmbeddings) -> Self {
         let n = dataset.catalog.len();
         let mut counts = vec![0u32; n];

@@ -55,6 +55,7 @@ impl Sknn {
         Self::fit_with(dataset, sessions, SknnConfig::default())
     }
 
+    /// [`Sknn::fit`] with another sample and neighbourhood size.
     pub fn fit_with(dataset: &Dataset, sessions: &[usize], config: SknnConfig) -> Self {
         let mut order: Vec<(f64, usize)> = sessions
             .iter()
@@ -75,6 +76,7 @@ impl Sknn {
         sknn
     }
 
+    /// The sample and neighbourhood sizes it was built with.
     pub fn config(&self) -> SknnConfig {
         self.config
     }

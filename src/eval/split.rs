@@ -24,7 +24,9 @@ pub struct Split {
     pub train: Vec<usize>,
     /// History the validation and test cases are scored with: `history_train` then `train`.
     pub history_eval: Vec<usize>,
+    /// Sessions the validation cases come from (early stopping).
     pub valid: Vec<usize>,
+    /// Sessions the test cases come from (the reported tables).
     pub test: Vec<usize>,
 }
 

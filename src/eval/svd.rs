@@ -33,10 +33,15 @@ pub const POWER_ITERS: usize = 3;
 /// (increasing) with values `vals[..]` at the same positions.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SparseRows {
+    /// Rows of the matrix.
     pub n_rows: usize,
+    /// Columns of the matrix; every entry of `cols` is below it.
     pub n_cols: usize,
+    /// `n_rows + 1` increasing offsets into `cols` and `vals`, from 0 to `nnz`.
     pub offsets: Vec<usize>,
+    /// Column index of each stored entry, increasing within a row.
     pub cols: Vec<u32>,
+    /// Value of each stored entry.
     pub vals: Vec<f64>,
 }
 
@@ -64,6 +69,7 @@ impl SparseRows {
         (&self.cols[a..b], &self.vals[a..b])
     }
 
+    /// Number of stored (non-zero) entries.
     pub fn nnz(&self) -> usize {
         self.cols.len()
     }

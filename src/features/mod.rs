@@ -80,15 +80,23 @@ pub struct Features {
     pub dim: usize,
     /// `[n_events, E]`, oldest event first, unit-normalized.
     pub event_embeddings: Vec<f32>,
+    /// Per event, its [`Action::index`] (`< Action::COUNT`).
     pub event_action: Vec<u32>,
+    /// Per event, its `dwell_bucket` (`< DWELL_BUCKETS`).
     pub event_dwell: Vec<u32>,
+    /// Per event, its `recency_bucket` (`< RECENCY_BUCKETS`).
     pub event_recency: Vec<u32>,
+    /// Per event, its [`ItemType::index`] (`< ItemType::COUNT`).
     pub event_type: Vec<u32>,
     /// `[n_cands, E]`, page order, unit-normalized.
     pub cand_embeddings: Vec<f32>,
+    /// Per candidate, its [`ItemType::index`] (`< ItemType::COUNT`).
     pub cand_type: Vec<u32>,
+    /// Per candidate, the `rank_bucket` of its rank in its shelf (`< RANK_BUCKETS`).
     pub cand_rank: Vec<u32>,
+    /// Per candidate, the `shelf_bucket` of its shelf's position on the page (`< SHELF_BUCKETS`).
     pub cand_shelf: Vec<u32>,
+    /// Per candidate, the page's `serverScore` (0 when missing), as sent.
     pub server_score: Vec<f32>,
     /// `[n_cands, SIM_FEATURES]`, raw (the model normalizes them).
     pub cand_sim: Vec<f32>,
@@ -100,10 +108,12 @@ impl Features {
         Features { dim, ..Default::default() }
     }
 
+    /// Event rows (L), at most the model's `max_events`.
     pub fn n_events(&self) -> usize {
         self.event_action.len()
     }
 
+    /// Candidate rows (N), one per page item in page order.
     pub fn n_cands(&self) -> usize {
         self.cand_type.len()
     }

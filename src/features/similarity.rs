@@ -68,15 +68,20 @@ pub fn action_sign(action: Action) -> f32 {
 /// What the features need of one event.
 #[derive(Debug, Clone, Copy)]
 pub struct EventKey<K> {
+    /// The event's item (a string id on the device, a catalogue index offline).
     pub item: K,
+    /// The item's artist; `None` when unknown (then no artist feature counts it).
     pub artist: Option<K>,
+    /// What the listener did; it gives the event its sign (`action_sign`).
     pub action: Action,
 }
 
 /// What the features need of one candidate.
 #[derive(Debug, Clone, Copy)]
 pub struct CandidateKey<'a, K> {
+    /// The candidate's item, in the same id space as [`EventKey::item`].
     pub item: K,
+    /// The candidate's artist; `None` when unknown.
     pub artist: Option<K>,
     /// The server's neighbour list, `(item, weight)`, when the page has one.
     pub neighbors: Option<&'a [(K, f32)]>,

@@ -29,9 +29,13 @@ impl Default for GpuSettings {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AdapterSummary {
+    /// The adapter's name, or its driver's when the name is empty.
     pub name: String,
+    /// `vulkan`, `gl`, `webgpu`, ….
     pub backend: String,
+    /// `cpu` for software adapters (lavapipe, llvmpipe, SwiftShader).
     pub device_type: String,
+    /// Whether WGSL's `dot4I8Packed` is available (not used).
     pub packed_int8_dot: bool,
 }
 
@@ -51,22 +55,27 @@ impl GpuModel {
         ))
     }
 
+    /// The adapter the model runs on (never called: no `GpuModel` exists in this build).
     pub fn adapter(&self) -> &AdapterSummary {
         match *self {}
     }
 
+    /// The architecture of the model on the GPU (never called in this build).
     pub fn config(&self) -> &HrsConfig {
         match *self {}
     }
 
+    /// Stands in for the test hook that destroys the device (never called in this build).
     pub fn simulate_device_loss(&self) {
         match *self {}
     }
 
+    /// Would score a page's candidates in page order (never called in this build).
     pub async fn score(&mut self, _features: &Features) -> Result<Vec<f32>> {
         match *self {}
     }
 
+    /// [`GpuModel::score`], blocking (never called in this build; see [`CAN_BLOCK`]).
     pub fn score_blocking(&mut self, _features: &Features) -> Result<Vec<f32>> {
         match *self {}
     }

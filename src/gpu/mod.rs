@@ -62,6 +62,7 @@ impl Default for GpuSettings {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AdapterSummary {
+    /// The adapter's name, or its driver's when the name is empty.
     pub name: String,
     /// `vulkan`, `gl`, `webgpu`, ….
     pub backend: String,
@@ -208,10 +209,12 @@ impl GpuModel {
         })
     }
 
+    /// The adapter the model was uploaded to (name, wgpu backend, device type).
     pub fn adapter(&self) -> &AdapterSummary {
         &self.adapter
     }
 
+    /// The architecture of the model on the GPU.
     pub fn config(&self) -> &HrsConfig {
         &self.config
     }

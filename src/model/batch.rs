@@ -9,11 +9,15 @@ use crate::features::{Features, SIM_FEATURES};
 /// Batched, padded model inputs.
 #[derive(Debug, Clone)]
 pub struct Batch {
+    /// Session tokens `[B, L + 1, d]`: the start token, then the events (zero-padded).
     pub session: Tensor,
+    /// Candidate tokens `[B, N, d]`, page order (padded).
     pub cands: Tensor,
+    /// Server scores `[B, N]` (0 in padding).
     pub server: Tensor,
     /// Normalized similarity features `[B, N, F]` (padding rows hold the normalized zero).
     pub sim_z: Tensor,
+    /// Which session and candidate positions are real (1) or padding (0).
     pub masks: Masks,
     /// Real candidate count of each row.
     pub lens: Vec<usize>,

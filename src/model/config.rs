@@ -9,6 +9,7 @@ use crate::features::FEATURE_SCHEMA;
 pub struct HrsConfig {
     /// Width of every token.
     pub d_model: usize,
+    /// Attention heads per layer; must divide `d_model`.
     pub n_heads: usize,
     /// Hidden width of the feed-forward blocks.
     pub d_ff: usize,
@@ -20,7 +21,10 @@ pub struct HrsConfig {
     pub embedding_dim: usize,
     /// Most events the session encoder reads (L).
     pub max_events: usize,
+    /// Epsilon added to the variance in every LayerNorm; in (0, 1), default 1e-5.
     pub ln_eps: f64,
+    /// Version of the input features the model was trained on; a file loads only when it equals
+    /// this build's schema (3).
     pub feature_schema: u32,
 }
 
@@ -52,8 +56,11 @@ pub enum TensorKind {
 /// Name, shape and kind of one model tensor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TensorSpec {
+    /// The tensor's name in the file, e.g. `sim.mean` or `sess0.attn.q.w`.
     pub name: String,
+    /// Dims, outermost first; matmul weights are `[out, in]`.
     pub shape: Vec<usize>,
+    /// Whether it may be stored quantized.
     pub kind: TensorKind,
 }
 

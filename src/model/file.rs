@@ -28,8 +28,11 @@ const SHA_PLACEHOLDER: &str = "0000000000000000000000000000000000000000000000000
 /// One tensor as stored: element type, shape (outermost first) and raw little-endian bytes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawTensor {
+    /// How `data` encodes the values: f32 or Q8_0.
     pub dtype: TensorType,
+    /// Dims, outermost first (`[out, in]` for matmul weights).
     pub shape: Vec<usize>,
+    /// The values: 4 bytes each for f32, 34-byte blocks of 32 values for Q8_0.
     pub data: Vec<u8>,
 }
 
@@ -48,6 +51,7 @@ impl RawTensor {
 /// A parsed and checked model file.
 #[derive(Debug, Clone)]
 pub struct ModelFile {
+    /// The architecture read from the `homerank.*` metadata, already validated.
     pub config: HrsConfig,
     /// `general.name`, e.g. `homerank-s`.
     pub name: String,
@@ -57,6 +61,7 @@ pub struct ModelFile {
     pub sha256: String,
     /// Matmul weight format in the file.
     pub precision: Precision,
+    /// Every tensor the layout needs, by name, each checked for shape, type and finite values.
     pub tensors: HashMap<String, RawTensor>,
     /// String metadata under `homerank.` other than the checksum (`homerank.trained_on`, …).
     pub notes: Vec<(String, String)>,

@@ -47,7 +47,9 @@ pub enum Weight {
 /// Padding masks for a batch of unequal sessions or pages: `[B, T]`, 1 keep, 0 padding.
 #[derive(Debug, Clone, Default)]
 pub struct Masks {
+    /// `[B, L + 1]` over the session tokens (start token included); `None`: nothing padded.
     pub session: Option<Tensor>,
+    /// `[B, N]` over the candidates; `None`: nothing padded.
     pub cands: Option<Tensor>,
 }
 
@@ -194,10 +196,13 @@ impl HrsModel {
         Ok(HrsModel { config, precision, differentiable, net })
     }
 
+    /// The architecture the weights were loaded for.
     pub fn config(&self) -> &HrsConfig {
         &self.config
     }
 
+    /// The precision of the matmuls, as asked for when the model was built (Q8_0 quantizes f32
+    /// weights, F32 dequantizes Q8_0 ones).
     pub fn precision(&self) -> Precision {
         self.precision
     }

@@ -3,10 +3,13 @@
 //! feature, the candle model used for training and as the reference ([`HrsModel`]).
 
 mod config;
+#[doc(hidden)]
 pub mod cpu;
 pub(crate) mod file;
+#[doc(hidden)]
 pub mod gguf;
 pub(crate) mod layout;
+#[doc(hidden)]
 pub mod quant;
 
 #[cfg(feature = "candle")]
@@ -33,6 +36,7 @@ pub enum Precision {
 }
 
 impl Precision {
+    /// The name in stats and reports (`RankerStats::precision`): `f32` or `q8_0`.
     pub fn as_str(self) -> &'static str {
         match self {
             Precision::F32 => "f32",

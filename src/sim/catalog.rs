@@ -10,12 +10,16 @@ use crate::rng::Rng;
 /// One catalogue item.
 #[derive(Debug, Clone)]
 pub struct SimItem {
+    /// `track:N`, `episode:N`, `audiobook:N` or `playlist:N`, numbered per type from 0.
     pub id: String,
+    /// Track, Episode, Audiobook or Playlist.
     pub item_type: ItemType,
     /// Index into [`SimCatalog::creators`].
     pub creator: u32,
     /// Unit latent vector (`latent_dim` values).
     pub latent: Vec<f32>,
+    /// Length in milliseconds: 2–6 min for tracks, 20–90 min for episodes, 10–40 min for
+    /// audiobook chapters, 2.5–5 min for playlists.
     pub duration_ms: f32,
     /// Relative popularity (Zipf weight, the most popular item is 1).
     pub popularity: f32,
@@ -24,23 +28,33 @@ pub struct SimItem {
 /// The catalogue and its creators.
 #[derive(Debug, Clone)]
 pub struct SimCatalog {
+    /// Every item, in the order tracks, episodes, audiobooks, playlists; an item's index here is
+    /// its index in [`crate::sim::dataset_catalog`].
     pub items: Vec<SimItem>,
     /// Creator ids (`artist:7`, `show:3`, `author:2`, `curator:1`).
     pub creators: Vec<String>,
     /// Genre centres (unit vectors); listeners' tastes are drawn near them.
     pub genres: Vec<Vec<f32>>,
+    /// Width of every latent vector.
     pub latent_dim: usize,
 }
 
 /// Catalogue sizes.
 #[derive(Debug, Clone)]
 pub struct CatalogSpec {
+    /// Tracks, by `n_artists` artists.
     pub n_tracks: usize,
+    /// Podcast episodes, one show per 12 (at least one show).
     pub n_episodes: usize,
+    /// Audiobook chapters, one author per 8 (at least one author).
     pub n_audiobooks: usize,
+    /// Playlists, by 8 curators; each follows a genre rather than its curator.
     pub n_playlists: usize,
+    /// Track artists (at least 1).
     pub n_artists: usize,
+    /// Genre centres creators gather around (at least 1).
     pub n_genres: usize,
+    /// Width of the latent vectors.
     pub latent_dim: usize,
 }
 

@@ -14,6 +14,7 @@ use crate::rng::Rng;
 pub struct Listen {
     /// `Skip` or `Complete`.
     pub action: Action,
+    /// Milliseconds played: the item's whole duration for a complete, less for a skip.
     pub ms_played: f32,
     /// `Like` after a play that hit the spot, `Dislike` after a quick skip, sometimes.
     pub reaction: Option<Action>,

@@ -31,21 +31,29 @@ use crate::rng::Rng;
 /// Size and shape of a simulated log.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
+    /// Tracks in the catalogue (default 3,000).
     pub n_tracks: usize,
+    /// Podcast episodes (default 600), about 12 per show.
     pub n_episodes: usize,
+    /// Audiobook chapters (default 200), about 8 per author.
     pub n_audiobooks: usize,
+    /// Playlists (default 200), spread over 8 curators.
     pub n_playlists: usize,
+    /// Artists the tracks are spread over (default 300).
     pub n_artists: usize,
     /// Genre centres that creators and listener tastes gather around.
     pub n_genres: usize,
     /// Width of the latent taste vectors (and of the catalogue's content features).
     pub latent_dim: usize,
+    /// Simulated listeners (default 400), users `user:0…`.
     pub n_users: usize,
+    /// Sessions per listener (default 3); the log has `n_users × sessions_per_user` sessions.
     pub sessions_per_user: usize,
     /// Mean plays per session (lengths are 5 + exponential, so every session has at least 5).
     pub mean_session_len: usize,
     /// Candidates the server shows at each step.
     pub shown: usize,
+    /// Seeds the whole simulation: the same configuration gives the same log on every target.
     pub seed: u64,
 }
 

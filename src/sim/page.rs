@@ -14,6 +14,7 @@ const TOP: usize = 400;
 /// The server's ranking of the catalogue for one listener, best first, with scores.
 #[derive(Debug, Clone)]
 pub struct ServerRanking {
+    /// `(catalogue index, server score)`, best first, the listener's top 400 at most.
     pub items: Vec<(u32, f32)>,
 }
 

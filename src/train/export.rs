@@ -14,9 +14,13 @@ use crate::model::{write_model, HrsConfig, ModelFile, Precision};
 /// Paths written by [`export`].
 #[derive(Debug, Clone)]
 pub struct Exported {
+    /// The Q8_0 model, the file that ships (the `out` path given).
     pub q8: PathBuf,
+    /// Its f32 twin, `<stem>-f32.gguf` beside it.
     pub f32: PathBuf,
+    /// The `manifest.json` updated in that directory.
     pub manifest: PathBuf,
+    /// The Q8_0 model's manifest entry, as written.
     pub q8_entry: ManifestEntry,
 }
 

@@ -16,18 +16,25 @@ use crate::rng::Rng;
 /// Training hyper-parameters.
 #[derive(Debug, Clone)]
 pub struct TrainConfig {
+    /// The architecture to train (default `homerank-s`).
     pub model: HrsConfig,
+    /// Most passes over the training cases (default 12); early stopping may end sooner.
     pub epochs: usize,
+    /// Lists per optimizer step (default 32).
     pub batch_size: usize,
+    /// AdamW learning rate (default 1e-3).
     pub lr: f64,
+    /// AdamW decoupled weight decay (default 0.01).
     pub weight_decay: f64,
     /// Epochs without a better validation NDCG@10 before stopping.
     pub patience: usize,
+    /// Seeds the initial weights, the cases drawn and the batch order.
     pub seed: u64,
     /// Candidates per training list.
     pub n_cands: usize,
     /// Most training / validation cases drawn from each source.
     pub max_train_cases: usize,
+    /// Most validation cases drawn from each source (default 1,500).
     pub max_valid_cases: usize,
     /// Show a progress bar on stderr.
     pub progress: bool,
@@ -54,7 +61,9 @@ impl Default for TrainConfig {
 /// One epoch's numbers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EpochLog {
+    /// From 1.
     pub epoch: usize,
+    /// Mean loss over the epoch's batches (listwise cross-entropy plus the skip term).
     pub train_loss: f64,
     /// Mean validation NDCG@10 over the sources.
     pub valid_ndcg: f64,
@@ -63,9 +72,13 @@ pub struct EpochLog {
 /// The trained weights (best validation epoch) and the curve that led there.
 #[derive(Debug, Clone)]
 pub struct TrainOutcome {
+    /// Every tensor of the model by name (`HrsConfig::tensor_specs`), f32, from the best epoch.
     pub weights: HashMap<String, Tensor>,
+    /// One entry per epoch run, in order.
     pub log: Vec<EpochLog>,
+    /// The epoch whose weights these are (highest validation NDCG@10), from 1.
     pub best_epoch: usize,
+    /// Training lists over all sources.
     pub n_train_cases: usize,
 }
 

@@ -7,7 +7,9 @@
 mod alloc;
 mod convert;
 mod ranker;
+#[cfg(feature = "sim")]
 mod simulator;
 
 pub use ranker::WasmRanker;
+#[cfg(feature = "sim")]
 pub use simulator::WasmSimulator;

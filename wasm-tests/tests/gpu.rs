@@ -7,8 +7,8 @@
 mod common;
 
 use common::{make_page, Rng};
-use homerank::features::{CandidateKey, EventKey, Features};
-use homerank::gpu::{GpuModel, GpuSettings};
+use homerank::testing::{CandidateKey, EventKey, Features, GpuModel};
+use homerank::GpuSettings;
 use homerank::model::cpu::{CpuModel, Scratch};
 use homerank::model::ModelFile;
 use homerank::{Action, Backend, HomeRanker, ItemType, RerankOptions, SessionEvent};

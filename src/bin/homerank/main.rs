@@ -84,7 +84,7 @@ fn run(cli: Cli) -> Result<()> {
             ranker.set_backend(backend);
             if backend != Backend::Cpu {
                 let file = ModelFile::from_bytes(&std::fs::read(&model)?)?;
-                let settings = homerank::gpu::GpuSettings::default();
+                let settings = homerank::GpuSettings::default();
                 if let Err(e) = pollster::block_on(ranker.attach_gpu(&file, &settings)) {
                     eprintln!("homerank: {e}; scoring on the CPU");
                 }
