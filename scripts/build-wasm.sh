@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the npm package's wasm modules: a simd128 build, a plain one for engines without
-# simd, the demo's simulator module (`sim` feature), and a simd128 build with the WebGPU backend (`gpu` feature, loaded only when a ranker
-# asks for backend "auto" or "gpu" where the page has WebGPU), each through wasm-bindgen (--target web, loadable from Node too) and wasm-opt (npm
+# simd, a simd128 build with the WebGPU backend (`gpu` feature, loaded only when a ranker asks
+# for backend "auto" or "gpu" where the page has WebGPU) and the demo's simulator module (`sim`
+# feature), each through wasm-bindgen (--target web, loadable from Node too) and wasm-opt (npm
 # `binaryen`; Debian's binaryen 108 produces modules that fail at start-up, never use it).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -105,10 +105,8 @@ pub use result::{ItemScore, RemovedItem, RerankResult, ShelfResult};
 /// anything here may change in any release.
 #[doc(hidden)]
 pub mod testing {
-    pub use crate::backend::AutoChoice;
     pub use crate::compose::compose;
-    pub use crate::features::{CandidateKey, EventKey, Features, SIM_FEATURES, SIM_FEATURE_NAMES};
-    pub use crate::feedback::apply_negative_feedback;
+    pub use crate::features::{CandidateKey, EventKey, Features, SIM_FEATURES};
     pub use crate::gpu::GpuModel;
     pub use crate::session::SessionState;
 }

@@ -12,7 +12,7 @@
 
 pub mod similarity;
 
-pub use similarity::{CandidateKey, EventKey, SIM_FEATURES, SIM_FEATURE_NAMES};
+pub use similarity::{CandidateKey, EventKey, SIM_FEATURES};
 
 use crate::error::{Error, Result};
 use crate::event::Action;

@@ -36,23 +36,6 @@ use crate::event::Action;
 /// Number of similarity features per candidate.
 pub const SIM_FEATURES: usize = 13;
 
-/// Their names, in order (model card, reports).
-pub const SIM_FEATURE_NAMES: [&str; SIM_FEATURES] = [
-    "emb_signed",
-    "emb_pos",
-    "emb_neg",
-    "max_cos_pos",
-    "max_cos_neg",
-    "nb_signed",
-    "nb_pos",
-    "nb_neg",
-    "repeat_pos",
-    "repeat_neg",
-    "artist_pos",
-    "artist_neg",
-    "has_neighbors",
-];
-
 /// Recency decay per event of age.
 pub const DECAY: f32 = 0.8;
 
