@@ -9,6 +9,52 @@ use crate::event::Action;
 use crate::page::ItemType;
 use crate::rng::Rng;
 
+/// A kind of listener for layout experiments: the base listener's habits per item type, shifted
+/// toward what this kind of listener comes to Home for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Persona {
+    /// Tracks first (+0.35), playlists a little (+0.1), spoken word rarely (−0.3).
+    MusicFirst,
+    /// Podcast episodes (+0.6), fewer tracks (−0.1) and audiobooks (−0.2).
+    PodcastCommuter,
+    /// Audiobook chapters (+0.6), fewer tracks (−0.2).
+    AudiobookListener,
+    /// Playlists (+0.5).
+    PlaylistHopper,
+    /// No shift: the base listener's habits.
+    Explorer,
+}
+
+impl Persona {
+    /// Every persona, in report order.
+    pub const ALL: [Persona; 5] =
+        [Persona::MusicFirst, Persona::PodcastCommuter, Persona::AudiobookListener, Persona::PlaylistHopper, Persona::Explorer];
+
+    /// The persona's name in JSON and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Persona::MusicFirst => "music-first",
+            Persona::PodcastCommuter => "podcast-commuter",
+            Persona::AudiobookListener => "audiobook-listener",
+            Persona::PlaylistHopper => "playlist-hopper",
+            Persona::Explorer => "explorer",
+        }
+    }
+
+    fn type_shift(self) -> &'static [(ItemType, f32)] {
+        match self {
+            Persona::MusicFirst => {
+                &[(ItemType::Track, 0.35), (ItemType::Playlist, 0.1), (ItemType::Episode, -0.3), (ItemType::Audiobook, -0.3)]
+            }
+            Persona::PodcastCommuter => &[(ItemType::Episode, 0.6), (ItemType::Track, -0.1), (ItemType::Audiobook, -0.2)],
+            Persona::AudiobookListener => &[(ItemType::Audiobook, 0.6), (ItemType::Track, -0.2)],
+            Persona::PlaylistHopper => &[(ItemType::Playlist, 0.5)],
+            Persona::Explorer => &[],
+        }
+    }
+}
+
 /// What one listen produced: the play's outcome and an optional reaction right after it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Listen {
@@ -54,6 +100,15 @@ impl Listener {
         let intent = taste[0].clone();
         let mut listener = Listener { taste, intent, type_bias };
         listener.start_session(rng);
+        listener
+    }
+
+    /// A listener of `persona`: [`Listener::new`] with the persona's type habits added.
+    pub fn for_persona(catalog: &SimCatalog, persona: Persona, rng: &mut Rng) -> Self {
+        let mut listener = Listener::new(catalog, rng);
+        for &(t, shift) in persona.type_shift() {
+            listener.type_bias[t.index()] += shift;
+        }
         listener
     }
 

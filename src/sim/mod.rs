@@ -11,18 +11,30 @@
 //! sessions) or [`server_page`] (a [`crate::HomePage`]; item embeddings come from the caller,
 //! e.g. [`crate::embedding::content_embeddings`] over [`dataset_catalog`]).
 //!
+//! The layout lab builds on it: [`BrowseModel`] (how a listener scans a laid-out Home: examination
+//! falls with scroll depth and carousel swipes, the first card played ends the scan) and
+//! [`LayoutLab`] (two layouts on a [`Population`] of [`Persona`]s, paired, with bootstrap
+//! intervals in a [`LabReport`]).
+//!
 //! ```
 //! use homerank::sim::{simulate, SimConfig};
 //! let log = simulate(&SimConfig { n_users: 5, ..Default::default() });
 //! assert_eq!(log.sessions.len(), 15);
 //! ```
 
+mod browse;
 mod catalog;
+mod lab;
 mod listener;
 mod page;
 
+pub use browse::{place, BrowseModel, CardSize, Placement, Scan, Template, Viewport};
 pub use catalog::{CatalogSpec, SimCatalog, SimItem};
-pub use listener::{Listen, Listener};
+pub use lab::{
+    ArmReport, HeatRow, LabLayout, LabReport, LayoutLab, ListenerRecord, MetricRow, PersonaRow, PersonaShare, Population,
+    Tally, HEAT_POSITIONS,
+};
+pub use listener::{Listen, Listener, Persona};
 pub use page::{server_page, ServerRanking};
 
 use crate::dataset::{Catalog, Dataset, Interaction, Session};

@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod layout_ab;
 mod offline;
 
 use anyhow::{Context, Result};
@@ -61,6 +62,8 @@ enum Command {
     Eval(offline::EvalArgs),
     /// Write a simulated listening log as JSONL.
     Simulate(offline::SimulateArgs),
+    /// Compare two Home layouts on a simulated listener population (the demo's layout lab).
+    LayoutAb(layout_ab::LayoutAbArgs),
 }
 
 fn main() -> ExitCode {
@@ -105,6 +108,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Train(args) => offline::train(args),
         Command::Eval(args) => offline::eval(args),
         Command::Simulate(args) => offline::simulate(args),
+        Command::LayoutAb(args) => layout_ab::layout_ab(args),
         Command::Inspect { model } => {
             let bytes = std::fs::read(&model).with_context(|| format!("{}", model.display()))?;
             let file = ModelFile::from_bytes(&bytes).with_context(|| format!("{}", model.display()))?;
