@@ -19,12 +19,12 @@ before(async () => {
 });
 after(() => server.close());
 
-async function open({ webgpu = false, hash = "" } = {}) {
+async function open({ webgpu = false, hash = "", reducedMotion = "no-preference" } = {}) {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: [...BASE_ARGS, ...(webgpu ? ["--enable-unsafe-webgpu"] : ["--disable-gpu", "--disable-webgpu"])],
   });
-  const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
+  const page = await browser.newPage({ viewport: { width: 1500, height: 950 }, reducedMotion });
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   await page.goto(base + hash);
@@ -40,6 +40,66 @@ async function act(page, id, action) {
   await page.click(`#device-home .card[data-id="${id}"]`);
   await page.click(`[data-testid=${action}]`);
 }
+
+/**
+ * Layout probes in the page, on `window.__layout`: `problems()` lists the card boxes that overlap
+ * another card or a shelf title as drawn (cut to the scrolling rows around them, so the part of a
+ * carousel scrolled out of sight does not count); `watch()` checks every frame until the function
+ * it returns is called, which gives what went wrong while things moved: a row that scrolled by
+ * itself, or a card drawn above or below its own row (a move that leaves its shelf behind).
+ */
+function installLayoutProbes() {
+  const clipped = (el) => {
+    const r = el.getBoundingClientRect();
+    let box = { left: r.left, top: r.top, right: r.right, bottom: r.bottom };
+    for (let a = el.parentElement; a; a = a.parentElement) {
+      const cs = getComputedStyle(a);
+      if (cs.overflowX === "visible" && cs.overflowY === "visible") continue;
+      const c = a.getBoundingClientRect();
+      box = { left: Math.max(box.left, c.left), top: Math.max(box.top, c.top), right: Math.min(box.right, c.right), bottom: Math.min(box.bottom, c.bottom) };
+    }
+    return box.right - box.left > 1 && box.bottom - box.top > 1 ? box : null;
+  };
+  const overlap = (a, b) => Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1 && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1;
+  const home = (el) => el.closest("[id$=-home]").id;
+  const problems = () => {
+    const cards = [...document.querySelectorAll("#device-home .card, #server-home .card")].map((el) => [el, clipped(el)]).filter(([, b]) => b);
+    const titles = [...document.querySelectorAll(".shelf-head")].map((el) => [el, clipped(el)]).filter(([, b]) => b);
+    const out = [];
+    cards.forEach(([a, ab], i) => {
+      for (const [b, bb] of cards.slice(i + 1)) if (overlap(ab, bb)) out.push(`${home(a)} ${a.dataset.key} overlaps ${home(b)} ${b.dataset.key}`);
+      for (const [t, tb] of titles) if (overlap(ab, tb)) out.push(`${home(a)} ${a.dataset.key} covers the title "${t.textContent}"`);
+    });
+    return out;
+  };
+  const watch = () => {
+    const seen = new Map();   // the first of each kind of problem per row
+    const note = (what, text) => seen.has(what) || seen.set(what, text);
+    let on = true;
+    const frame = () => {
+      if (!on) return;
+      for (const row of document.querySelectorAll("#device-home .cards, #server-home .cards")) {
+        const shelf = `${home(row)} ${row.parentElement.dataset.shelf}`;
+        if (row.scrollLeft || row.scrollTop) note(`${shelf} scroll`, `${shelf}: the row scrolled by itself to ${Math.round(row.scrollLeft)},${Math.round(row.scrollTop)}`);
+        const r = row.getBoundingClientRect();
+        for (const c of row.children) {
+          const b = c.getBoundingClientRect();
+          if (b.top < r.top - 1 || b.bottom > r.bottom + 1) note(`${shelf} outside`, `${shelf}: ${c.dataset.key} drawn ${Math.round(b.top - r.top)} px from the top of its row`);
+        }
+      }
+      requestAnimationFrame(frame);
+    };
+    requestAnimationFrame(frame);
+    return () => {
+      on = false;
+      return [...seen.values()];
+    };
+  };
+  window.__layout = { problems, watch };
+}
+
+const settle = (page) => page.waitForFunction(() => document.getAnimations().length === 0, null, { timeout: 5_000 });
+const few = (list) => `${list.length}: ${list.slice(0, 6).join("; ")}`;
 
 test("the page loads and renders both Homes", async () => {
   const { browser, page, errors } = await open();
@@ -139,6 +199,80 @@ test("layout export and import round-trip, and the URL carries the layout", asyn
   }
 });
 
+test("Auto-listen keeps the layout whole: moves stay in their shelves, and the page they leave is clean", async () => {
+  const { browser, page, errors } = await open();
+  try {
+    await page.evaluate(installLayoutProbes);
+    for (const [template, ms] of [["carousel", 20_000], ["grid", 6_000], ["hero", 6_000]]) {
+      if (template !== "carousel") {
+        await page.selectOption("[data-testid=template]", template);
+        await settle(page);
+      }
+      const events = Number(await page.textContent("#st-events"));
+      await page.evaluate(() => (window.__stopWatch = window.__layout.watch()));
+      await page.click("[data-testid=auto]");
+      await page.waitForTimeout(ms);
+      await page.click("[data-testid=auto]");
+      await settle(page);
+      const moving = await page.evaluate(() => window.__stopWatch());
+      const still = await page.evaluate(() => window.__layout.problems());
+      if (template === "carousel") await page.screenshot({ path: new URL("demo-auto-listen-settled.png", ARTIFACTS).pathname });
+      assert.ok(Number(await page.textContent("#st-events")) >= events + 5, `${template}: Auto-listen ran`);
+      assert.deepEqual(still, [], `${template}, after the moves: ${few(still)}`);
+      assert.deepEqual(moving, [], `${template}, while cards moved: ${few(moving)}`);
+    }
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("a rerank in the middle of a move takes it over from where the cards are drawn", async () => {
+  const { browser, page, errors } = await open();
+  try {
+    await act(page, await page.evaluate(() => window.__demo.result.shelves[0].items[1].id), "skip");
+    await page.waitForTimeout(150);
+    const jumps = await page.evaluate(() => {
+      const drawn = () => new Map([...document.querySelectorAll("#device-home .card, #device-home .shelf-head")].map((el) =>
+        [el.dataset.key ?? `title of ${el.parentElement.dataset.shelf}`, el.getBoundingClientRect()]));
+      if (document.getAnimations().length === 0) return ["the first skip moved nothing, or its moves already ended"];
+      const before = drawn();
+      // The second skip in the same task as the measures: nothing is drawn in between.
+      const id = window.__demo.result.shelves[0].items[0].id;
+      document.querySelector(`#device-home .card[data-id="${CSS.escape(id)}"]`).click();
+      document.querySelector("[data-testid=skip]").click();
+      const out = [];
+      for (const [key, now] of drawn()) {
+        const was = before.get(key);
+        if (was && Math.hypot(now.left - was.left, now.top - was.top) > 1) out.push(`${key} jumped ${Math.round(now.left - was.left)},${Math.round(now.top - was.top)} px`);
+      }
+      const stacked = [...document.querySelectorAll("#device-home .card, #device-home .shelf")].filter((el) => el.getAnimations().length > 1);
+      if (stacked.length) out.push(`${stacked.length} elements with more than one move`);
+      return out;
+    });
+    assert.deepEqual(jumps, [], few(jumps));
+    await settle(page);
+    await page.evaluate(installLayoutProbes);
+    assert.deepEqual(await page.evaluate(() => window.__layout.problems()), []);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("with reduced motion a rerank moves the cards without animating them", async () => {
+  const { browser, page, errors } = await open({ reducedMotion: "reduce" });
+  try {
+    const shelf = await page.evaluate(() => window.__demo.serverPage.shelves[0]);
+    await act(page, shelf.items[1].id, "skip");
+    assert.notDeepEqual(await deviceOrder(page), await serverOrder(page));
+    assert.equal(await page.evaluate(() => document.getAnimations().length), 0);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
 test("with WebGPU disabled the demo runs on the CPU", async () => {
   const { browser, page, errors } = await open({ webgpu: false });
   try {
@@ -147,6 +281,7 @@ test("with WebGPU disabled the demo runs on the CPU", async () => {
     await page.waitForFunction(() => window.__demo.result.eventsUsed >= 3, null, { timeout: 30_000 });
     await page.click("[data-testid=auto]");
     assert.match(await page.textContent("#st-backend"), /^cpu/);
+    await settle(page);
     await page.screenshot({ path: new URL("demo-auto-listen.png", ARTIFACTS).pathname });
     assert.deepEqual(errors, []);
   } finally {
