@@ -77,5 +77,64 @@ export interface Simulator {
   /** Idempotent; every later call throws `FREED`. */
   free(): void;
 }
+/** One arm of a layout comparison: the demo's layout object (other fields are ignored). */
+export interface LabLayout {
+  name?: string;
+  shelves?: number;
+  cards?: number;
+  size?: "s" | "m" | "l";
+  template?: "carousel" | "grid" | "hero";
+  shelfOrder?: string[];
+  pinned?: string[];
+  options?: RerankOptions;
+  /** On-device reranking (default true); false shows the server's page as laid out. */
+  rerank?: boolean;
+}
+export type Persona = "music-first" | "podcast-commuter" | "audiobook-listener" | "playlist-hopper" | "explorer";
+/** The simulated population and the browsing model's assumptions (src/sim/browse.rs); every field has a default. */
+export interface LabPopulation {
+  listeners?: number;
+  personas?: { persona: Persona; weight: number }[];
+  sessions?: number;
+  playsPerSession?: number;
+  seed?: number;
+  catalogSeed?: number;
+  viewport?: { width?: number; height?: number };
+  browse?: Partial<Record<"scrollPatience" | "carouselSwipe" | "positionDecay" | "playAffinity" | "playPopularity" |
+    "salience" | "playThreshold" | "secondsPerCard" | "secondsPerScreen" | "secondsPerSwipe", number>>;
+  bootstrap?: number;
+}
+/** A metric under both arms and B − A with its paired bootstrap 95 % interval. */
+export interface LabMetric { key: string; label: string; a: number; b: number; diff: number; lo: number; hi: number }
+export interface LabReport {
+  listeners: number;
+  population: Required<LabPopulation>;
+  modelId: string;
+  arms: [LabArm, LabArm];
+  metrics: LabMetric[];
+  personas: { persona: Persona; listeners: number; metrics: LabMetric[] }[];
+}
+export interface LabArm {
+  name: string;
+  layout: Required<LabLayout>;
+  sessions: number;
+  plays: number;
+  fallbacks: number;
+  /** Plays by shelf (in the layout's order) and position 0 … 29. */
+  heat: { shelf: string; title: string; plays: number[] }[];
+}
+/** A layout comparison in progress: `run(n)` simulates n more listeners (both arms) and returns how many are done. */
+export interface LayoutLab {
+  run(listeners: number): number;
+  readonly done: number;
+  readonly total: number;
+  report(): LabReport;
+  csv(): string;
+  /** Idempotent; every later call throws `FREED`. */
+  free(): void;
+}
+/** Layouts `a` and `b` on a simulated population, reranked by the default model (or `options.model`). */
+export declare function createLayoutLab(a: LabLayout, b: LabLayout, population?: LabPopulation,
+  options?: { model?: Uint8Array; sha256?: string }): Promise<LayoutLab>;
 /** A simulated catalogue (`catalogSeed`) and listener persona (`personaSeed`). */
 export declare function createSimulator(catalogSeed?: number, personaSeed?: number, options?: LoadOptions): Promise<Simulator>;

@@ -1,5 +1,5 @@
 // Browser (and bundler) entry of the homerank package.
-import { createSimulatorWith, initWasm, makeHomeRanker, simdSupported, webGpuAvailable } from "./ranker.js";
+import { createLayoutLabWith, createSimulatorWith, initWasm, makeHomeRanker, simdSupported, webGpuAvailable } from "./ranker.js";
 
 async function fetchBytes(url, expected, onProgress) {
   const response = await fetch(url);
@@ -35,3 +35,4 @@ export const HomeRanker = makeHomeRanker(browser);
 export { simdSupported, webGpuAvailable };
 export const init = (options) => initWasm(browser, options).then(({ flavour }) => flavour);
 export const createSimulator = (catalogSeed, personaSeed, options) => createSimulatorWith(browser, catalogSeed, personaSeed, options);
+export const createLayoutLab = (a, b, population, options) => createLayoutLabWith(browser, a, b, population, options);

@@ -1,6 +1,6 @@
 // Node entry of the homerank package: the same API, files read from the package directory.
 import { readFile } from "node:fs/promises";
-import { createSimulatorWith, initWasm, makeHomeRanker, simdSupported, webGpuAvailable } from "./ranker.js";
+import { createLayoutLabWith, createSimulatorWith, initWasm, makeHomeRanker, simdSupported, webGpuAvailable } from "./ranker.js";
 
 const node = {
   wasmSource: (flavour) => readFile(new URL(`../pkg/${flavour}/homerank_bg.wasm`, import.meta.url)),
@@ -15,3 +15,4 @@ export const HomeRanker = makeHomeRanker(node);
 export { simdSupported, webGpuAvailable };
 export const init = (options) => initWasm(node, options).then(({ flavour }) => flavour);
 export const createSimulator = (catalogSeed, personaSeed, options) => createSimulatorWith(node, catalogSeed, personaSeed, options);
+export const createLayoutLab = (a, b, population, options) => createLayoutLabWith(node, a, b, population, options);

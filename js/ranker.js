@@ -95,6 +95,22 @@ export async function createSimulatorWith(platform, catalogSeed = 7, personaSeed
 }
 
 /**
+ * The layout lab (src/sim/lab.rs): layouts `a` and `b` compared on a simulated `population`,
+ * reranked by the default model (or `options.model`, a `Uint8Array` checked against
+ * `options.sha256` when given); from the simulator's wasm module.
+ */
+export async function createLayoutLabWith(platform, a, b, population, options = {}) {
+  const opts = readOptions(options, ["model", "sha256"]);
+  const model = opts.model ?? platform.modelBytes(DEFAULT_MODEL.file, DEFAULT_MODEL.bytes);
+  const [{ glue }, bytes] = await Promise.all([loadFlavour(platform, "sim"), model]);
+  try {
+    return new LayoutLab(new glue.WasmLayoutLab(a, b, population, bytes, opts.model ? opts.sha256 : DEFAULT_MODEL.sha256));
+  } catch (e) {
+    throw asHomerankError(e);
+  }
+}
+
+/**
  * Calls into one wasm object: `FREED` after `free()`, which is idempotent and, made from inside
  * a call (a getter of an argument), waits for that call to return; an error without a code
  * (a trap) comes out as `INTERNAL`.
@@ -271,4 +287,36 @@ export function makeHomeRanker(platform) {
     }
   }
   return HomeRanker;
+}
+
+class LayoutLab {
+  #guard;
+
+  constructor(inner) {
+    this.#guard = new Guard(inner, "layout lab");
+  }
+
+  run(listeners) {
+    return this.#guard.run((l) => l.run(listeners));
+  }
+
+  get done() {
+    return this.#guard.run((l) => l.done);
+  }
+
+  get total() {
+    return this.#guard.run((l) => l.total);
+  }
+
+  report() {
+    return this.#guard.run((l) => l.report());
+  }
+
+  csv() {
+    return this.#guard.run((l) => l.csv());
+  }
+
+  free() {
+    this.#guard.free();
+  }
 }

@@ -5,6 +5,7 @@ import { HomeRanker, createSimulator } from "../js/index.js";
 import { DEFAULT_LAYOUT, encodeLayout, layoutFromHash, normalizeLayout } from "./layout-state.js";
 import { renderHome } from "./cards.js";
 import { artworkStyle, subtitleOf, titleOf } from "./names.js";
+import { armFrom, defaultLab, encodeLab } from "./lab-state.js";
 
 const $ = (id) => document.getElementById(id);
 const CATALOG_SEED = 7;
@@ -28,6 +29,9 @@ const times = [];
 function saveLayoutToUrl() {
   const { page, ...rest } = layout;
   history.replaceState(null, "", `#layout=${encodeLayout(rest)}`);
+  // The lab opens on this layout: the server's order (A) against on-device reranking (B).
+  const lab = { ...defaultLab(), a: armFrom({ ...rest, rerank: false }, "Server order"), b: armFrom(rest, "On-device reranking") };
+  $("lab-link").href = `./lab.html#lab=${encodeLab(lab)}`;
 }
 
 // ---------- pages ----------

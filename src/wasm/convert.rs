@@ -285,6 +285,12 @@ pub fn read<T: DeserializeOwned>(value: &JsValue) -> Result<T, DeError> {
 }
 
 /// Reads a page, an event or events: [`Error::Json`] naming `what` and the path.
+/// [`read`] that also offers a value's other own keys to the type, so that one declaring
+/// `deny_unknown_fields` refuses them (typos in configuration objects).
+pub fn read_checked<T: DeserializeOwned>(value: &JsValue) -> Result<T, DeError> {
+    T::deserialize(Reader { value: value.clone(), hole: false, mode: Mode { unknown_fields: true } })
+}
+
 pub fn from_js<T: DeserializeOwned>(value: &JsValue, what: &'static str) -> Result<T, Error> {
     read(value).map_err(|e| Error::Json { what, message: e.render() })
 }

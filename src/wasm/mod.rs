@@ -6,10 +6,14 @@
 
 mod alloc;
 mod convert;
+#[cfg(feature = "sim")]
+mod layout_lab;
 mod ranker;
 #[cfg(feature = "sim")]
 mod simulator;
 
+#[cfg(feature = "sim")]
+pub use layout_lab::WasmLayoutLab;
 pub use ranker::WasmRanker;
 #[cfg(feature = "sim")]
 pub use simulator::WasmSimulator;

@@ -4,7 +4,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use super::convert::{describe, is_array, js_error, read, string_arg, to_js};
+use super::convert::{describe, is_array, js_error, read, read_checked, string_arg, to_js};
 use crate::dataset::Catalog;
 use crate::embedding::content_embeddings;
 use crate::error::Error;
@@ -140,13 +140,22 @@ impl WasmSimulator {
     }
 }
 
-fn invalid(message: String) -> JsValue {
+pub(super) fn invalid(message: String) -> JsValue {
     js_error(Error::InvalidArgument(message))
 }
 
 /// A typed argument; `name` is its name in the error.
-fn arg<T: serde::de::DeserializeOwned>(v: &JsValue, name: &str) -> Result<T, JsValue> {
-    read(v).map_err(|e| invalid(format!("{name}{}{}", if e.render().starts_with('[') { "" } else { ": " }, e.render())))
+pub(super) fn arg<T: serde::de::DeserializeOwned>(v: &JsValue, name: &str) -> Result<T, JsValue> {
+    read(v).map_err(|e| named(name, &e.render()))
+}
+
+/// [`arg`] for configuration objects: keys the type refuses (`deny_unknown_fields`) are errors.
+pub(super) fn checked_arg<T: serde::de::DeserializeOwned>(v: &JsValue, name: &str) -> Result<T, JsValue> {
+    read_checked(v).map_err(|e| named(name, &e.render()))
+}
+
+fn named(name: &str, message: &str) -> JsValue {
+    invalid(format!("{name}{}{message}", if message.starts_with('[') { "" } else { ": " }))
 }
 
 fn seed(v: &JsValue, name: &str) -> Result<u32, JsValue> {
