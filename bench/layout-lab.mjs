@@ -1,12 +1,17 @@
 // How long a layout comparison takes: in Node through the package, and in headless Chromium
 // through the layout lab page (its Worker), for 1,000 listeners by default.
-// Run: node bench/layout-lab.mjs [listeners]   (after `npm run build`; Chromium from /usr/bin/chromium)
+// Run: node bench/layout-lab.mjs [listeners] [--screenshot docs/lab.png]
+// (after `npm run build`; Chromium from /usr/bin/chromium). --screenshot saves the page's results
+// of the first comparison: the README's picture.
 import os from "node:os";
 import { chromium } from "playwright-core";
 import { createLayoutLab } from "../js/node.js";
 import { serve } from "../scripts/static-server.mjs";
 
-const listeners = Number(process.argv[2] ?? 1000);
+const args = process.argv.slice(2);
+const shotAt = args.indexOf("--screenshot");
+const screenshot = shotAt >= 0 ? args.splice(shotAt, 2)[1] : null;
+const listeners = Number(args[0] ?? 1000);
 const server = { name: "Server order", rerank: false };
 const device = { name: "On-device reranking", rerank: true };
 const cases = [
@@ -44,15 +49,16 @@ const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-webgpu", "--disable-background-networking"],
 });
-const page = await browser.newPage();
+const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
 await page.goto(`http://127.0.0.1:${srv.address().port}/www/lab.html`);
 await page.waitForSelector("body[data-ready=true]");
 console.log(`layout lab, ${listeners} listeners, ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(2)}, Node ${process.version}`);
 console.log("| comparison | Node (s) | Chromium page, Worker (s) |\n|---|---|---|");
-for (const [name, a, b] of cases) {
+for (const [k, [name, a, b]] of cases.entries()) {
   const node = await inNode(a, b);
   const web = await inChromium(page, a, b);
   console.log(`| ${name} | ${node.toFixed(1)} | ${web.toFixed(1)} |`);
+  if (k === 0 && screenshot) await page.locator("[data-testid=results]").screenshot({ path: screenshot });
 }
 console.log(`load after: ${os.loadavg()[0].toFixed(2)}`);
 await browser.close();

@@ -1,5 +1,14 @@
 // The layout lab's plots as SVG strings: metric differences with intervals, and shelf × position
 // heat maps of plays. Pure functions, no DOM.
+import { direction } from "./lab-state.js";
+
+/** Colour of a difference: green when better, red when worse, blue when neither, grey when n.s. */
+export function verdict(m) {
+  if (!(m.lo > 0 || m.hi < 0)) return "ns";
+  const d = direction(m.key) * Math.sign(m.diff);
+  return d > 0 ? "better" : d < 0 ? "worse" : "changed";
+}
+const COLOURS = { ns: "var(--muted)", better: "var(--up)", worse: "var(--down)", changed: "#7fb2ff" };
 
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 
@@ -20,8 +29,7 @@ export function diffPlot(metrics, { width = 760, row = 22 } = {}) {
   parts.push(`<line class="zero" x1="${x(0)}" x2="${x(0)}" y1="10" y2="${height - 24}"/>`);
   rel.forEach((r, i) => {
     const y = 20 + i * row;
-    const sig = r.l > 0 || r.h < 0;
-    const colour = !sig ? "var(--muted)" : r.d > 0 ? "var(--up)" : "var(--down)";
+    const colour = COLOURS[verdict(r)];
     parts.push(`<text x="${left - 8}" y="${y + 4}" text-anchor="end">${esc(r.label)}</text>`);
     parts.push(`<line x1="${x(r.l)}" x2="${x(r.h)}" y1="${y}" y2="${y}" stroke="${colour}" stroke-width="3"/>`);
     parts.push(`<circle cx="${x(r.d)}" cy="${y}" r="4.5" fill="${colour}"><title>${esc(r.label)}: ${r.d.toFixed(1)}${r.unit} [${r.l.toFixed(1)}, ${r.h.toFixed(1)}]</title></circle>`);

@@ -10,6 +10,13 @@ export const BROWSE_DEFAULTS = {
   salience: 0.5, playThreshold: 2.5, secondsPerCard: 0.8, secondsPerScreen: 1.5, secondsPerSwipe: 0.7,
 };
 
+/** Whether a rise in a metric is good (+1), bad (−1) or neither (0: shares, depth): the colours of the results. */
+export function direction(key) {
+  if (["skipRate", "leftWithoutPlay", "secondsToFirstPlay", "scrollToFirstPlay"].includes(key)) return -1;
+  if (["playsPerSession", "distinctArtists"].includes(key)) return 1;
+  return 0;
+}
+
 export function defaultLab() {
   return {
     a: { ...normalizeLayout({}), name: "Server order", rerank: false },

@@ -2,7 +2,7 @@
 // and the results (table, plots, per persona, heat maps), exportable and shareable by link.
 import { createSimulator } from "../js/index.js";
 import { BROWSE_DEFAULTS, PERSONAS, armFrom, defaultLab, encodeLab, labFromHash, labLayout } from "./lab-state.js";
-import { diffPlot, heatMap } from "./lab-plots.js";
+import { diffPlot, heatMap, verdict } from "./lab-plots.js";
 
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
@@ -214,8 +214,8 @@ const fmtDiff = (v, key) => (/^share|skipRate|leftWithout/.test(key) ? `${v >= 0
 
 function metricRows(metrics) {
   return metrics.map((m) => {
-    const sig = m.lo > 0 || m.hi < 0;
-    const cls = !sig ? "ns" : m.diff > 0 ? "sig-up" : "sig-down";
+    const cls = verdict(m);
+    const sig = cls !== "ns";
     return `<td>${fmt(m.a, m.key)}</td><td>${fmt(m.b, m.key)}</td><td class="${cls}">${fmtDiff(m.diff, m.key)}</td>` +
       `<td class="${cls}">[${fmtDiff(m.lo, m.key)}, ${fmtDiff(m.hi, m.key)}]${sig ? "" : " n.s."}</td>`;
   });
