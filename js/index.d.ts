@@ -1,10 +1,12 @@
 // Types of the homerank package. The contract types are generated from the Rust side
 // (src/wasm/contract.d.ts, a wasm-bindgen typescript_custom_section).
-import type { Backend, ErrorCode, HomePage, SessionEvent, RerankOptions, RerankResult, RankerStats } from "../pkg/simd/homerank.js";
+import type {
+  Assignment, Backend, ErrorCode, Experiment, Exposure, HomePage, SessionEvent, RerankOptions, RerankResult, RankerStats,
+} from "../pkg/simd/homerank.js";
 
 export type {
-  Action, Backend, ErrorCode, HomePage, Item, ItemScore, ItemType, RankerStats, RemovedItem, RerankOptions, RerankResult,
-  SessionEvent, Shelf, ShelfResult,
+  Action, Assignment, Backend, ErrorCode, Experiment, ExperimentArm, Exposure, HomePage, Item, ItemScore, ItemType,
+  RankerStats, RemovedItem, RerankOptions, RerankResult, SessionEvent, Shelf, ShelfResult,
 } from "../pkg/simd/homerank.js";
 
 export interface LoadOptions {
@@ -48,6 +50,19 @@ export declare class HomeRanker {
   rerankAsync(page: HomePage, options?: RerankOptions): Promise<RerankResult>;
   /** Changes the backend setting ("gpu" needs the GPU attached at load). */
   setBackend(backend: Backend): void;
+  /**
+   * Runs an experiment on later reranks (`null` ends it); every result then carries
+   * `experiment: { id, arm, bucket, unitHash }`. Throws `INVALID_EXPERIMENT` for a bad one (the
+   * one before stays). `forget()` keeps the experiment.
+   */
+  setExperiment(experiment: Experiment | null): void;
+  /** The unit's arm in the running experiment, or null. */
+  assignment(): Assignment | null;
+  /**
+   * The record to log when `result` was shown, at `timeMs` (default `Date.now()`); null without
+   * an experiment or under a killed one. The library sends nothing.
+   */
+  exposure(result: RerankResult, timeMs?: number): Exposure | null;
   /** Wipes every event and cached embedding. */
   forget(): void;
   stats(): RankerStats & { wasm: "simd" | "plain" | "webgpu"; linearMemoryBytes: number };

@@ -259,6 +259,28 @@ export function makeHomeRanker(platform) {
       this.#guard.run((r) => r.setBackend(backend));
     }
 
+    /**
+     * Runs an experiment on later reranks (`null` ends it): the unit's arm is fixed by a hash
+     * of `salt|unitId`. A bad experiment throws `INVALID_EXPERIMENT` and leaves the one before.
+     */
+    setExperiment(experiment) {
+      this.#guard.run((r) => r.setExperiment(experiment));
+    }
+
+    /** The unit's arm in the running experiment ({ id, arm, bucket, unitHash, killed? }), or null. */
+    assignment() {
+      return this.#guard.run((r) => r.assignment());
+    }
+
+    /**
+     * The record to log when `result` was actually shown, at `timeMs` (default `Date.now()`):
+     * { experiment, arm, unitHash, modelId, backend, pageId, timeMs }, or null when the result
+     * ran under no experiment or a killed one. Nothing is sent anywhere.
+     */
+    exposure(result, timeMs = Date.now()) {
+      return this.#guard.run((r) => r.exposure(result, timeMs));
+    }
+
     /** Wipes every event and cached embedding (their bytes are overwritten). */
     forget() {
       this.#guard.run((r) => r.forget());

@@ -1,4 +1,6 @@
-import type { HomePage, SessionEvent, RerankOptions, RerankResult, RankerStats, LoadOptions, ModelBytes } from "./index.js";
+import type {
+  Assignment, Experiment, Exposure, HomePage, SessionEvent, RerankOptions, RerankResult, RankerStats, LoadOptions, ModelBytes,
+} from "./index.js";
 
 export interface WorkerLoadOptions extends LoadOptions {
   /** A worker running homerank/worker's script; by default one is started. */
@@ -21,6 +23,11 @@ export declare class HomeRankerWorker {
   readonly embeddingDim: number;
   observe(events: SessionEvent | SessionEvent[]): Promise<number>;
   rerank(page: HomePage, options?: RerankOptions): Promise<RerankResult>;
+  /** As `HomeRanker.setExperiment`; rejects with `INVALID_EXPERIMENT` for a bad one. */
+  setExperiment(experiment: Experiment | null): Promise<void>;
+  assignment(): Promise<Assignment | null>;
+  /** As `HomeRanker.exposure`; `timeMs` defaults to `Date.now()` on the calling thread. */
+  exposure(result: RerankResult, timeMs?: number): Promise<Exposure | null>;
   forget(): Promise<void>;
   stats(): Promise<RankerStats & { wasm: "simd" | "plain" | "webgpu"; linearMemoryBytes: number }>;
   /** Terminates the worker (freeing all it held). Idempotent; pending and later calls reject with `FREED`. */

@@ -5,7 +5,10 @@
 import { describe, homerankError, messageOf, modelBytes, quote, readOptions } from "./boundary.js";
 
 /** What an argument is called in errors (the same words as the main thread's). */
-const ARG_NAMES = { observe: ["events"], rerank: ["page", "options"], load: ["bytes", "options"] };
+const ARG_NAMES = {
+  observe: ["events"], rerank: ["page", "options"], load: ["bytes", "options"], setExperiment: ["experiment"],
+  exposure: ["result", "timeMs"],
+};
 const MAX_DEPTH = 64;
 
 /** `path: message` as the Rust reader writes it (a very long path capped). */
@@ -218,6 +221,20 @@ export class HomeRankerWorker {
 
   rerank(page, options) {
     return this.#call("rerank", [page, options]);
+  }
+
+  /** The main thread's `setExperiment`, in the worker. */
+  setExperiment(experiment) {
+    return this.#call("setExperiment", [experiment ?? null]);
+  }
+
+  assignment() {
+    return this.#call("assignment", []);
+  }
+
+  /** `timeMs` defaults to `Date.now()` on this thread, when the page was shown. */
+  exposure(result, timeMs = Date.now()) {
+    return this.#call("exposure", [result, timeMs]);
   }
 
   forget() {

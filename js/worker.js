@@ -16,6 +16,9 @@ const methods = {
   observe: ([events]) => ranker.observe(events),
   // rerankAsync: on the CPU it is rerank; with `backend: "gpu" | "auto"` it can await WebGPU.
   rerank: ([page, options]) => ranker.rerankAsync(page, options),
+  setExperiment: ([experiment]) => ranker.setExperiment(experiment),
+  assignment: () => ranker.assignment(),
+  exposure: ([result, timeMs]) => ranker.exposure(result, timeMs),
   forget: () => ranker.forget(),
   stats: () => ranker.stats(),
   free() {

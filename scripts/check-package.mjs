@@ -29,4 +29,10 @@ if (!readFileSync("README.md", "utf8").includes("```js\n" + quickstart + "```"))
   console.error("README.md's JavaScript quick start differs from examples/quickstart.mjs");
   failed = true;
 }
+// So must its experiment example.
+const experiment = readFileSync("examples/experiment.mjs", "utf8");
+if (!readFileSync("README.md", "utf8").includes("```js\n" + experiment + "```")) {
+  console.error("README.md's experiment example differs from examples/experiment.mjs");
+  failed = true;
+}
 process.exit(failed ? 1 : 0);

@@ -15,7 +15,7 @@ cd "$work"
 npm init -y >/dev/null
 npm pkg set type=module >/dev/null
 npm install --no-audit --no-fund --silent "./$tarball" vite@7 playwright-core@1 >/dev/null
-cp "$root/examples/quickstart.mjs" "$root/www/example-page.json" .
+cp "$root/examples/quickstart.mjs" "$root/examples/experiment.mjs" "$root/www/example-page.json" .
 
 echo "--- Node ESM"
 node quickstart.mjs | tee node.json
@@ -26,6 +26,16 @@ const ok = r.fallbackBefore === null && r.fallbackAfter === null && r.eventsUsed
   [...r.serverOrder].sort().join() === [...r.newOrder].sort().join() &&
   r.serverOrder.join() !== r.newOrder.join();
 if (!ok) { console.error("unexpected Node result"); process.exit(1); }'
+
+echo "--- Node ESM: the README's experiment example"
+node experiment.mjs | tee experiment.json
+node -e '
+const r = JSON.parse(require("fs").readFileSync("experiment.json", "utf8"));
+const x = r.exposure;
+const ok = r.arm === "treatment" && r.bucket === 8166 && x.arm === "treatment" && x.experiment === "home-rerank-1" &&
+  x.unitHash === "ad27901b3ccb08a455a7cd97f2136318" && Number.isFinite(x.timeMs) && x.modelId.startsWith("homerank-s@") &&
+  !JSON.stringify(r).includes("listener-42");
+if (!ok) { console.error("unexpected experiment result"); process.exit(1); }'
 
 echo "--- Vite build + headless Chromium"
 mkdir -p site

@@ -31,6 +31,10 @@ pub enum Error {
     #[error("invalid options: {}", echo(.0))]
     InvalidOptions(String),
 
+    /// An experiment that cannot be run: its JSON, or a value `Experiment::validate` refuses.
+    #[error("invalid experiment: {}", echo(.0))]
+    InvalidExperiment(String),
+
     // === Model file errors ===
     /// The model bytes are not a readable GGUF file, or a tensor is missing or misshapen.
     #[error("invalid model file: {}", echo(.0))]
@@ -159,6 +163,7 @@ impl Error {
             Error::InvalidPage(_) => "INVALID_PAGE",
             Error::InvalidEvent(_) => "INVALID_EVENT",
             Error::InvalidOptions(_) => "INVALID_OPTIONS",
+            Error::InvalidExperiment(_) => "INVALID_EXPERIMENT",
             Error::InvalidModel(_) | Error::MissingTensor(_) | Error::TensorShape { .. } => "INVALID_MODEL",
             Error::Checksum { .. } => "MODEL_CHECKSUM",
             Error::UnsupportedSchema { .. } => "MODEL_SCHEMA",
@@ -185,6 +190,7 @@ impl Error {
         "INVALID_PAGE",
         "INVALID_EVENT",
         "INVALID_OPTIONS",
+        "INVALID_EXPERIMENT",
         "INVALID_MODEL",
         "MODEL_CHECKSUM",
         "MODEL_SCHEMA",
@@ -333,6 +339,7 @@ mod tests {
             Error::InvalidPage(String::new()),
             Error::InvalidEvent(String::new()),
             Error::InvalidOptions(String::new()),
+            Error::InvalidExperiment(String::new()),
             Error::InvalidModel(String::new()),
             Error::MissingTensor(String::new()),
             Error::TensorShape { name: String::new(), expected: vec![], got: vec![] },
@@ -359,6 +366,7 @@ mod tests {
                 | Error::InvalidPage(_)
                 | Error::InvalidEvent(_)
                 | Error::InvalidOptions(_)
+                | Error::InvalidExperiment(_)
                 | Error::InvalidModel(_)
                 | Error::MissingTensor(_)
                 | Error::TensorShape { .. }

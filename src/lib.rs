@@ -33,6 +33,9 @@
 //!   ([`HomePage`] with [`Shelf`], [`Item`], [`Neighbor`]; [`SessionEvent`]; [`RerankOptions`];
 //!   [`RerankResult`]), [`Backend`] and [`GpuSettings`], [`Manifest`] for shipped model files,
 //!   [`Error`].
+//! * [`experiment`]: experiments in the ranker ([`HomeRanker::set_experiment`]): the
+//!   documented assignment hash, holdbacks, the kill switch, [`Exposure`] records; its types are
+//!   also at the crate root.
 //! * [`model`]: model files ([`model::ModelFile`], [`model::write_model`]) and the architecture
 //!   ([`model::HrsConfig`]).
 //! * Offline, native only: [`data`] (log adapters into a [`dataset::Dataset`]), [`sim`] (the
@@ -55,6 +58,7 @@ mod backend;
 mod compose;
 mod error;
 mod event;
+pub mod experiment;
 mod features;
 mod feedback;
 // The GPU backend, or its stand-in with the same names when the `gpu` feature is off.
@@ -93,6 +97,10 @@ pub mod wasm;
 pub use backend::Backend;
 pub use error::{Error, Result};
 pub use event::{Action, SessionEvent};
+pub use experiment::{
+    bucket, murmur3_x86_32, unit_hash, Arm, ArmOptions, Assignment, Experiment, Exposure, BUCKETS, MAX_ARMS,
+    MAX_EXPERIMENT_STRING,
+};
 pub use gpu::GpuSettings;
 pub use manifest::{Manifest, ManifestEntry};
 pub use options::RerankOptions;

@@ -9,6 +9,7 @@ use crate::backend::{Backend, GpuState, Plan, Settled};
 use crate::compose::compose;
 use crate::error::{Error, Result};
 use crate::event::SessionEvent;
+use crate::experiment::{Assignment, Experiment};
 use crate::features::Features;
 use crate::feedback::apply_negative_feedback;
 use crate::gpu::{self, GpuModel, GpuSettings};
@@ -71,6 +72,8 @@ pub enum Started {
 /// model until [`HomeRanker::complete_rerank`].
 pub struct PendingRerank {
     start: Instant,
+    /// Boxed: it keeps `Started`'s variants of similar size.
+    policy: Box<Policy>,
     features: Features,
     gpu: GpuModel,
     /// `auto` measuring: the CPU's scores and time.
@@ -96,6 +99,31 @@ struct Scored {
     backend_fallback: Option<String>,
 }
 
+/// How one rerank is served: the options in force, the experiment's arm, and whether the model
+/// runs at all.
+struct Policy {
+    /// The call's options with the arm's applied.
+    options: RerankOptions,
+    assignment: Option<Assignment>,
+    serve: Serve,
+}
+
+enum Serve {
+    /// The model ranks the page.
+    Model,
+    /// The server's order (holdback, kill switch, or the arm's model is not loaded, then with
+    /// the reason for `fallback`).
+    ServerOrder(Option<String>),
+}
+
+/// The experiment set on a ranker, with its unit's arm computed once.
+#[derive(Debug)]
+struct Running {
+    experiment: Experiment,
+    arm: usize,
+    assignment: Assignment,
+}
+
 /// The on-device reranker: a model plus the session it has observed.
 #[derive(Debug)]
 pub struct HomeRanker {
@@ -105,6 +133,7 @@ pub struct HomeRanker {
     model_id: String,
     precision: &'static str,
     session: SessionState,
+    experiment: Option<Running>,
 }
 
 impl HomeRanker {
@@ -152,6 +181,7 @@ impl HomeRanker {
             model_id: file.model_id.clone(),
             precision: file.precision.as_str(),
             session,
+            experiment: None,
         })
     }
 
@@ -242,7 +272,11 @@ impl HomeRanker {
     /// natively; in the browser it scores on the CPU (use [`HomeRanker::rerank_async`] there).
     pub fn rerank(&mut self, page: &HomePage, options: &RerankOptions) -> Result<RerankResult> {
         let start = Instant::now();
-        options.validate()?;
+        let policy = self.policy(options)?;
+        if let Serve::ServerOrder(reason) = &policy.serve {
+            return self.serve_server_order(page, &policy, reason.clone(), start);
+        }
+        let options = &policy.options;
         let composed = self.features(page).and_then(|features| {
             let Some(features) = features else { return Ok(None) };
             let scored = match self.gpu.plan(features.n_cands(), gpu::CAN_BLOCK) {
@@ -256,7 +290,7 @@ impl HomeRanker {
             };
             self.compose(page, options, &features, scored).map(Some)
         });
-        self.conclude(page, options, composed, start)
+        self.conclude(page, &policy, composed, start)
     }
 
     /// [`HomeRanker::rerank`] that can await the GPU: the one to call in the browser.
@@ -276,40 +310,126 @@ impl HomeRanker {
     /// back. Errors only where `rerank` does.
     pub fn start_rerank(&mut self, page: &HomePage, options: &RerankOptions) -> Result<Started> {
         let start = Instant::now();
-        options.validate()?;
+        let policy = self.policy(options)?;
+        if let Serve::ServerOrder(reason) = &policy.serve {
+            return self.serve_server_order(page, &policy, reason.clone(), start).map(Started::Done);
+        }
         let features = match self.features(page) {
             Ok(Some(features)) => features,
-            Ok(None) => return self.conclude(page, options, Ok(None), start).map(Started::Done),
-            Err(e) => return self.conclude(page, options, Err(e), start).map(Started::Done),
+            Ok(None) => return self.conclude(page, &policy, Ok(None), start).map(Started::Done),
+            Err(e) => return self.conclude(page, &policy, Err(e), start).map(Started::Done),
         };
         match self.gpu.plan(features.n_cands(), true) {
             Plan::Gpu { model, measure } => {
                 let cpu = measure.then(|| self.timed_cpu_scores(&features));
-                Ok(Started::Pending(PendingRerank { start, features, gpu: model, cpu, outcome: None }))
+                Ok(Started::Pending(PendingRerank {
+                    start,
+                    policy: Box::new(policy),
+                    features,
+                    gpu: model,
+                    cpu,
+                    outcome: None,
+                }))
             }
             Plan::Cpu(why) => {
                 let scored = self.score_on_cpu(&features, why);
-                let composed = self.compose(page, options, &features, scored).map(Some);
-                self.conclude(page, options, composed, start).map(Started::Done)
+                let composed = self.compose(page, &policy.options, &features, scored).map(Some);
+                self.conclude(page, &policy, composed, start).map(Started::Done)
             }
         }
     }
 
     /// The last step of an asynchronous rerank: the GPU goes back to the ranker, a failed GPU
-    /// forward is redone on the CPU, and the page is composed.
+    /// forward is redone on the CPU, and the page is composed. The options and the experiment's
+    /// arm are those `start_rerank` took (`_options` is kept for the signature's sake).
     pub fn complete_rerank(
         &mut self,
         page: &HomePage,
-        options: &RerankOptions,
+        _options: &RerankOptions,
         pending: PendingRerank,
     ) -> RerankResult {
-        let PendingRerank { start, features, gpu, cpu, outcome } = pending;
+        let PendingRerank { start, policy, features, gpu, cpu, outcome } = pending;
         let outcome = outcome.unwrap_or_else(|| Err(Error::Gpu("the GPU forward was not run".into())));
         let scored = self.settle(gpu, &features, cpu, outcome);
-        let composed = self.compose(page, options, &features, scored).map(Some);
+        let composed = self.compose(page, &policy.options, &features, scored).map(Some);
         // `conclude` errs only for strict-mode page errors, which `start_rerank` already returned.
-        self.conclude(page, options, composed, start)
-            .unwrap_or_else(|e| RerankResult::fallback(page, &self.model_id, e.to_string(), elapsed_ms(start)))
+        self.conclude(page, &policy, composed, start).unwrap_or_else(|e| RerankResult {
+            experiment: policy.assignment.clone(),
+            ..RerankResult::fallback(page, &self.model_id, e.to_string(), elapsed_ms(start))
+        })
+    }
+
+    /// Runs `experiment` on later reranks (`None` ends it): its unit's arm is computed here, once
+    /// (the same unit always gets the same arm; [`crate::experiment`] documents the hash, what
+    /// an arm's options, `holdback` and `model` do, and the kill switch). Every result then
+    /// carries the [`Assignment`]. A bad experiment ([`Error::InvalidExperiment`]) changes
+    /// nothing: the one before stays. [`HomeRanker::forget`] keeps the experiment.
+    pub fn set_experiment(&mut self, experiment: Option<Experiment>) -> Result<()> {
+        self.experiment = match experiment {
+            None => None,
+            Some(experiment) => {
+                experiment.validate()?;
+                let arm = experiment.arm_index();
+                let assignment = experiment.assignment();
+                Some(Running { experiment, arm, assignment })
+            }
+        };
+        Ok(())
+    }
+
+    /// The experiment set by [`HomeRanker::set_experiment`], if any.
+    pub fn experiment(&self) -> Option<&Experiment> {
+        self.experiment.as_ref().map(|r| &r.experiment)
+    }
+
+    /// The unit's arm in the running experiment, as results carry it.
+    pub fn assignment(&self) -> Option<&Assignment> {
+        self.experiment.as_ref().map(|r| &r.assignment)
+    }
+
+    /// The call's options validated, the arm's applied, and how the page is served.
+    fn policy(&self, options: &RerankOptions) -> Result<Policy> {
+        options.validate()?;
+        let Some(running) = &self.experiment else {
+            return Ok(Policy { options: options.clone(), assignment: None, serve: Serve::Model });
+        };
+        let arm = &running.experiment.arms[running.arm];
+        let merged = arm.options.as_ref().map_or_else(|| options.clone(), |o| o.apply(options));
+        let serve = if running.experiment.killed || arm.holdback {
+            Serve::ServerOrder(None)
+        } else if !arm.accepts_model(&self.model_id) {
+            Serve::ServerOrder(Some(format!(
+                "experiment '{}' arm '{}' expects model '{}', this ranker runs {}",
+                running.experiment.id,
+                arm.name,
+                arm.model.as_deref().unwrap_or_default(),
+                self.model_id
+            )))
+        } else {
+            Serve::Model
+        };
+        Ok(Policy { options: merged, assignment: Some(running.assignment.clone()), serve })
+    }
+
+    /// The server's page exactly (a holdback arm, the kill switch, an arm for another model):
+    /// the page is still validated (a strict call still errs on a bad page) and learnt, so that
+    /// later events on its items resolve; no model runs.
+    fn serve_server_order(
+        &mut self,
+        page: &HomePage,
+        policy: &Policy,
+        reason: Option<String>,
+        start: Instant,
+    ) -> Result<RerankResult> {
+        let checked = page.validate(self.config().embedding_dim).map(|()| {
+            self.session.learn_page(page);
+            None
+        });
+        let mut result = self.conclude(page, policy, checked, start)?;
+        if result.fallback.is_none() {
+            result.fallback = reason;
+        }
+        Ok(result)
     }
 
     /// Validates the page and builds the model's inputs; `None` when there is nothing to score
@@ -378,12 +498,12 @@ impl HomeRanker {
     fn conclude(
         &self,
         page: &HomePage,
-        options: &RerankOptions,
+        policy: &Policy,
         composed: Result<Option<Composed>>,
         start: Instant,
     ) -> Result<RerankResult> {
-        match composed {
-            Ok(Some(c)) => Ok(RerankResult {
+        let result = match composed {
+            Ok(Some(c)) => RerankResult {
                 page_id: page.page_id.clone(),
                 shelves: c.shelves,
                 removed: c.removed,
@@ -393,11 +513,13 @@ impl HomeRanker {
                 events_used: c.events_used,
                 elapsed_ms: elapsed_ms(start),
                 fallback: None,
-            }),
-            Ok(None) => Ok(RerankResult::unscored(page, &self.model_id, elapsed_ms(start))),
-            Err(e @ (Error::InvalidPage(_) | Error::EmbeddingDim { .. })) if options.strict => Err(e),
-            Err(e) => Ok(RerankResult::fallback(page, &self.model_id, e.to_string(), elapsed_ms(start))),
-        }
+                experiment: None,
+            },
+            Ok(None) => RerankResult::unscored(page, &self.model_id, elapsed_ms(start)),
+            Err(e @ (Error::InvalidPage(_) | Error::EmbeddingDim { .. })) if policy.options.strict => return Err(e),
+            Err(e) => RerankResult::fallback(page, &self.model_id, e.to_string(), elapsed_ms(start)),
+        };
+        Ok(RerankResult { experiment: policy.assignment.clone(), ..result })
     }
 
     /// Wipes every event and every cached embedding.

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::experiment::{Assignment, Exposure};
 use crate::page::HomePage;
 
 /// The reranked page.
@@ -31,6 +32,10 @@ pub struct RerankResult {
     /// Why the server order was kept, when a step failed; `None` on success and when there
     /// were no session events (then the server order is the answer, not a fallback).
     pub fallback: Option<String>,
+    /// The experiment and arm the page was ranked under
+    /// ([`crate::HomeRanker::set_experiment`]); absent without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<Assignment>,
 }
 
 /// One shelf of the result.
@@ -109,6 +114,7 @@ impl RerankResult {
             events_used: 0,
             elapsed_ms: 0.0,
             fallback: None,
+            experiment: None,
         }
     }
 
@@ -125,6 +131,12 @@ impl RerankResult {
     /// Item ids per shelf, in result order (handy in tests and logs).
     pub fn order(&self) -> Vec<(String, Vec<String>)> {
         self.shelves.iter().map(|s| (s.id.clone(), s.items.iter().map(|i| i.id.clone()).collect())).collect()
+    }
+
+    /// What to log when this page was shown at `time_ms` ([`Exposure::from_result`]): `None`
+    /// without an experiment or under a killed one.
+    pub fn exposure(&self, time_ms: f64) -> crate::Result<Option<Exposure>> {
+        Exposure::from_result(self, time_ms)
     }
 
     /// The result as JSON, camelCase fields (the shape the npm package returns).

@@ -102,6 +102,67 @@ export interface RerankResult {
   elapsedMs: number;
   /** Why the server order was kept, or null. */
   fallback: string | null;
+  /** The experiment and arm the page was ranked under (`setExperiment`); absent without one. */
+  experiment?: Assignment;
+}
+
+/**
+ * An experiment (`setExperiment`). The unit's bucket is MurmurHash3_x86_32 (seed 0) of the UTF-8
+ * of `salt + "|" + unitId`, modulo 10,000; arms take contiguous bucket ranges by weight.
+ */
+export interface Experiment {
+  /** Non-empty, at most 512 bytes; echoed in results and exposures. */
+  id: string;
+  /** What the unit id is hashed with (default: `id`). */
+  salt?: string;
+  /** The unit (listener or device id): non-empty, at most 512 bytes; never in a result. */
+  unitId: string;
+  /** 1 to 100 arms, names unique. */
+  arms: ExperimentArm[];
+  /** The kill switch: every unit gets the server's order; `exposure()` returns null. */
+  killed?: boolean;
+}
+
+export interface ExperimentArm {
+  /** Non-empty, unique in the experiment. */
+  name: string;
+  /** Relative share of units: a finite number > 0. */
+  weight: number;
+  /** Override the call's options field by field (the arm wins); `strict` stays the caller's. */
+  options?: Omit<RerankOptions, "strict">;
+  /**
+   * The model the arm expects: a `modelId` or the name before "@". Another loaded model serves
+   * the server's order with `fallback` saying so.
+   */
+  model?: string;
+  /** The page comes back exactly in the server's order. */
+  holdback?: boolean;
+}
+
+/** The unit's arm, as results carry it (`result.experiment`) and `assignment()` returns it. */
+export interface Assignment {
+  /** The experiment's id. */
+  id: string;
+  arm: string;
+  /** 0 … 9999. */
+  bucket: number;
+  /** First 16 bytes of SHA-256(salt + "|" + unitId), hex: pseudonymous, not anonymous. */
+  unitHash: string;
+  /** Present (true) when the kill switch was on: the page is the server's order. */
+  killed?: boolean;
+}
+
+/** What to log when a page ranked under an experiment was actually shown (`exposure()`). */
+export interface Exposure {
+  experiment: string;
+  arm: string;
+  unitHash: string;
+  modelId: string;
+  /** What scored the page; "none" for the server's order (holdback). */
+  backend: string;
+  pageId: string;
+  /** When it was shown (ms; `Date.now()` unless given). */
+  timeMs: number;
 }
 
 export type Backend = "auto" | "cpu" | "gpu";
@@ -136,6 +197,7 @@ export type ErrorCode =
   | "INVALID_PAGE"
   | "INVALID_EVENT"
   | "INVALID_OPTIONS"
+  | "INVALID_EXPERIMENT"
   | "INVALID_MODEL"
   | "MODEL_CHECKSUM"
   | "MODEL_SCHEMA"

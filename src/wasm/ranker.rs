@@ -14,17 +14,20 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 use super::convert::{
-    bytes_arg, from_js, is_array, js_error, optional_string, options_from_js, string_arg, text_arg, to_js,
+    bytes_arg, describe, from_js, is_array, js_error, optional_string, options_from_js, read, read_checked, string_arg,
+    text_arg, to_js,
 };
 use crate::backend::Backend;
 use crate::error::Error;
 use crate::event::SessionEvent;
+use crate::experiment::{Experiment, Exposure};
 use crate::gpu::GpuSettings;
 use crate::manifest::check_sha256;
 use crate::model::ModelFile;
 use crate::options::RerankOptions;
 use crate::page::HomePage;
 use crate::ranker::{HomeRanker, Started};
+use crate::result::RerankResult;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_CONTRACT: &'static str = include_str!("contract.d.ts");
@@ -210,6 +213,43 @@ impl WasmRanker {
         let backend: Backend = backend.parse().map_err(js_error)?;
         self.ranker()?.set_backend(backend);
         Ok(())
+    }
+
+    /// Runs an experiment on later reranks (`null` or `undefined` ends it); a bad one throws
+    /// `INVALID_EXPERIMENT` and leaves the one before.
+    #[wasm_bindgen(js_name = setExperiment)]
+    pub fn set_experiment(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Experiment | null | undefined")] experiment: JsValue,
+    ) -> Result<(), JsValue> {
+        let experiment: Option<Experiment> = if experiment.is_undefined() || experiment.is_null() {
+            None
+        } else {
+            Some(read_checked(&experiment).map_err(|e| js_error(Error::InvalidExperiment(e.render())))?)
+        };
+        self.ranker()?.set_experiment(experiment).map_err(js_error)
+    }
+
+    /// The unit's arm in the running experiment, or `null`.
+    #[wasm_bindgen(unchecked_return_type = "Assignment | null")]
+    pub fn assignment(&self) -> Result<JsValue, JsValue> {
+        let assignment = self.ranker()?.assignment().cloned();
+        to_js(&assignment)
+    }
+
+    /// The exposure record of a result shown at `timeMs`, or `null` (no experiment, or killed).
+    #[wasm_bindgen(unchecked_return_type = "Exposure | null")]
+    pub fn exposure(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "RerankResult")] result: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] time_ms: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let result: RerankResult =
+            read(&result).map_err(|e| js_error(Error::InvalidArgument(format!("exposure: result: {}", e.render()))))?;
+        let time_ms = time_ms.as_f64().ok_or_else(|| {
+            js_error(Error::InvalidArgument(format!("exposure: timeMs: expected a number, got {}", describe(&time_ms))))
+        })?;
+        to_js(&Exposure::from_result(&result, time_ms).map_err(js_error)?)
     }
 
     /// Wipes every event and cached embedding (their bytes are overwritten).
