@@ -284,3 +284,32 @@ fn a_case_as_a_page_scores_on_the_device_as_offline() {
         }
     }
 }
+
+/// Earlier-session context (`prior_events`) comes only from the same listener's sessions that
+/// ended before the case's session began, and leaves the cases themselves unchanged.
+#[test]
+fn earlier_events_are_the_same_listeners_and_strictly_earlier() {
+    let data = toy_dataset(60);
+    let prepared = Prepared::new(data.clone(), 16);
+    let base = CaseConfig { n_cands: Some(8), max_events: 12, ..Default::default() };
+    let alone = prepared.cases(Part::Test, &base);
+    let with = prepared.cases(Part::Test, &CaseConfig { prior_events: 5, ..base.clone() });
+    assert_eq!(alone.len(), with.len());
+    let mut extended = 0;
+    for (a, w) in alone.iter().zip(&with) {
+        assert_eq!((a.session, &a.candidates, a.target), (w.session, &w.candidates, w.target));
+        let session = &data.sessions[a.session];
+        let start = session.events[0].time_ms;
+        assert!(w.prefix.len() <= 12 && w.prefix.len() >= a.prefix.len());
+        assert_eq!(&w.prefix[w.prefix.len() - a.prefix.len()..], &a.prefix[..], "the session's own events come last");
+        let earlier = &w.prefix[..w.prefix.len() - a.prefix.len()];
+        extended += usize::from(!earlier.is_empty());
+        assert!(earlier.len() <= 5);
+        for e in earlier {
+            assert!(e.time_ms < start, "an earlier event at {} is not before the session's start {start}", e.time_ms);
+            let from = data.sessions.iter().find(|o| o.events.iter().any(|x| x == e)).unwrap();
+            assert_eq!(from.user, session.user, "earlier events are the listener's own");
+        }
+    }
+    assert!(extended > 0, "some test cases have earlier sessions");
+}

@@ -48,6 +48,10 @@ pub struct CaseConfig {
     pub seed: u64,
     /// Which protocol's lists: the window around the target, or the server's top N.
     pub list: CandidateList,
+    /// Events of the listener's earlier sessions put before each prefix (at most this many,
+    /// the latest; the prefix then keeps its last `max_events`): a mid-term context as the device
+    /// that saw those sessions could give it. 0: sessions alone.
+    pub prior_events: usize,
 }
 
 impl Default for CaseConfig {
@@ -59,6 +63,7 @@ impl Default for CaseConfig {
             max_cases: 4_000,
             seed: 7,
             list: CandidateList::Window,
+            prior_events: 0,
         }
     }
 }
@@ -153,10 +158,12 @@ pub fn build_cases(dataset: &Dataset, sessions: &[usize], history: &History, con
                 candidates[slot] = item;
             }
             let position = |item: u32| candidates.iter().position(|&c| c == item);
-            let prefix_start = t.saturating_sub(config.max_events);
+            let mut prefix = prior_events(dataset, s, config.prior_events);
+            prefix.extend_from_slice(&session.events[..t]);
+            let prefix_start = prefix.len().saturating_sub(config.max_events);
             out.push(RankingCase {
                 session: s,
-                prefix: session.events[prefix_start..t].to_vec(),
+                prefix: prefix.split_off(prefix_start),
                 target: position(target).expect("the window holds the target"),
                 skipped: skipped.iter().filter_map(|&i| position(i)).collect(),
                 candidates,
@@ -164,6 +171,25 @@ pub fn build_cases(dataset: &Dataset, sessions: &[usize], history: &History, con
         }
     }
     out
+}
+
+/// The last `k` events of the listener's sessions that ended before session `s` started.
+fn prior_events(dataset: &Dataset, s: usize, k: usize) -> Vec<Interaction> {
+    let session = &dataset.sessions[s];
+    let (Some(user), Some(start)) = (&session.user, session.events.first().map(|e| e.time_ms)) else {
+        return Vec::new();
+    };
+    if k == 0 {
+        return Vec::new();
+    }
+    let mut earlier: Vec<&Interaction> = dataset
+        .sessions
+        .iter()
+        .filter(|o| o.user.as_ref() == Some(user) && o.events.last().is_some_and(|e| e.time_ms < start))
+        .flat_map(|o| &o.events)
+        .collect();
+    earlier.sort_by(|a, b| a.time_ms.total_cmp(&b.time_ms));
+    earlier[earlier.len().saturating_sub(k)..].iter().map(|&&e| e).collect()
 }
 
 /// Up to `k` elements spread evenly over `v`, always including the last.

@@ -3,12 +3,14 @@
 //! session-kNN index) fitted on the history before each case window, baselines that run on the
 //! device and baselines that need the server, metrics with bootstrap intervals, reports.
 
+mod ab;
 mod baselines;
 mod cases;
 mod cooccur;
 mod embed;
 mod history;
 mod linear;
+mod midterm;
 pub mod metrics;
 mod protocol;
 mod report;
@@ -17,12 +19,14 @@ mod sknn;
 mod split;
 mod svd;
 
+pub use ab::{run_ab, sample_ratio, AbConfig, AbPlan, AbReport, ArmOutcome, Policy, SampleRatio};
 pub use baselines::{embedding_knn_scores, neighbor_knn_scores};
 pub use baselines::{popularity_scores, ItemKnn};
 pub use cases::{build_cases, case_features, case_page, is_target, CandidateList, CaseConfig, RankingCase};
 pub use cooccur::CoOccurrence;
 pub use embed::{EmbeddingKind, ItemEmbeddings};
 pub use history::History;
+pub use midterm::{cluster_bootstrap, compare_context, ContextRow, MidTermReport};
 pub use linear::{linear_inputs, LinearModel, LINEAR_INPUTS};
 pub use protocol::{
     evaluate, fit_linear, CaseMetrics, EvalConfig, EvalReport, Inputs, MethodRow, Part, Prepared, Table, BUCKETS,

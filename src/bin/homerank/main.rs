@@ -60,6 +60,12 @@ enum Command {
     Train(offline::TrainArgs),
     /// Evaluate a model against the baselines on a log (docs/ARCHITECTURE.md, "Evaluation"); prints the tables.
     Eval(offline::EvalArgs),
+    /// Offline A/B: assign a log's listeners to an experiment's arms with the ranker's hash, rank
+    /// each listener's test cases with their arm's policy, report per-arm metrics.
+    Ab(offline::AbArgs),
+    /// Mid-term context: HR-S with and without the listener's earlier sessions' events before
+    /// each session, on the same cases, with listener-bootstrap intervals.
+    Midterm(offline::MidTermArgs),
     /// Write a simulated listening log as JSONL.
     Simulate(offline::SimulateArgs),
     /// Compare two Home layouts on a simulated listener population (the demo's layout lab).
@@ -107,6 +113,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Repack { model } => repack(&model),
         Command::Train(args) => offline::train(args),
         Command::Eval(args) => offline::eval(args),
+        Command::Ab(args) => offline::ab(args),
+        Command::Midterm(args) => offline::midterm(args),
         Command::Simulate(args) => offline::simulate(args),
         Command::LayoutAb(args) => layout_ab::layout_ab(args),
         Command::Inspect { model } => {
