@@ -35,6 +35,11 @@ pub enum Error {
     #[error("invalid experiment: {}", echo(.0))]
     InvalidExperiment(String),
 
+    /// Bytes that are not a usable mid-term profile (`profile`): foreign, corrupt, another
+    /// format version or embedding width. The host drops them; ranking goes on without.
+    #[error("invalid mid-term profile: {}", echo(.0))]
+    InvalidProfile(String),
+
     // === Model file errors ===
     /// The model bytes are not a readable GGUF file, or a tensor is missing or misshapen.
     #[error("invalid model file: {}", echo(.0))]
@@ -164,6 +169,7 @@ impl Error {
             Error::InvalidEvent(_) => "INVALID_EVENT",
             Error::InvalidOptions(_) => "INVALID_OPTIONS",
             Error::InvalidExperiment(_) => "INVALID_EXPERIMENT",
+            Error::InvalidProfile(_) => "INVALID_PROFILE",
             Error::InvalidModel(_) | Error::MissingTensor(_) | Error::TensorShape { .. } => "INVALID_MODEL",
             Error::Checksum { .. } => "MODEL_CHECKSUM",
             Error::UnsupportedSchema { .. } => "MODEL_SCHEMA",
@@ -191,6 +197,7 @@ impl Error {
         "INVALID_EVENT",
         "INVALID_OPTIONS",
         "INVALID_EXPERIMENT",
+        "INVALID_PROFILE",
         "INVALID_MODEL",
         "MODEL_CHECKSUM",
         "MODEL_SCHEMA",
@@ -340,6 +347,7 @@ mod tests {
             Error::InvalidEvent(String::new()),
             Error::InvalidOptions(String::new()),
             Error::InvalidExperiment(String::new()),
+            Error::InvalidProfile(String::new()),
             Error::InvalidModel(String::new()),
             Error::MissingTensor(String::new()),
             Error::TensorShape { name: String::new(), expected: vec![], got: vec![] },
@@ -367,6 +375,7 @@ mod tests {
                 | Error::InvalidEvent(_)
                 | Error::InvalidOptions(_)
                 | Error::InvalidExperiment(_)
+                | Error::InvalidProfile(_)
                 | Error::InvalidModel(_)
                 | Error::MissingTensor(_)
                 | Error::TensorShape { .. }

@@ -69,6 +69,7 @@ mod manifest;
 pub mod model;
 mod options;
 mod page;
+pub mod profile;
 mod ranker;
 mod result;
 mod session;

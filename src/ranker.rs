@@ -58,6 +58,10 @@ pub struct RankerStats {
     pub cached_items: usize,
     /// Values per item embedding the model expects (E); every page's `embeddingDim` must equal it.
     pub embedding_dim: usize,
+    /// Earlier sessions' events held for the mid-term context (`HomeRanker::set_mid_term`).
+    pub mid_term_events: usize,
+    /// Most earlier events held; 0: the mid-term context is off (the default).
+    pub mid_term_capacity: usize,
 }
 
 /// What [`HomeRanker::start_rerank`] gives: the result, or a GPU forward still to run.
@@ -522,7 +526,8 @@ impl HomeRanker {
         Ok(RerankResult { experiment: policy.assignment.clone(), ..result })
     }
 
-    /// Wipes every event and every cached embedding.
+    /// Wipes every event, the earlier sessions' events (the mid-term context) and every cached
+    /// embedding.
     pub fn forget(&mut self) {
         self.session.forget();
     }
@@ -530,6 +535,10 @@ impl HomeRanker {
     /// The events held and the item cache, read-only.
     pub fn session(&self) -> &SessionState {
         &self.session
+    }
+
+    pub(crate) fn session_mut(&mut self) -> &mut SessionState {
+        &mut self.session
     }
 
     /// A snapshot of the model, the backend and the session (the npm package's `stats()`).
@@ -549,6 +558,8 @@ impl HomeRanker {
             max_events: self.session.max_events(),
             cached_items: self.session.cached_items(),
             embedding_dim: self.config().embedding_dim,
+            mid_term_events: self.session.mid_term_len(),
+            mid_term_capacity: self.session.mid_term_capacity(),
         }
     }
 }

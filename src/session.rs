@@ -5,6 +5,10 @@
 //! which is filled with the items of every page the ranker sees. An event whose item is not yet
 //! known is kept and resolved later (its item may appear on the next page); until then it takes
 //! no part in ranking. Nothing here leaves memory; [`SessionState::forget`] wipes all of it.
+//!
+//! With the mid-term context on ([`SessionState::set_mid_term_capacity`]), an ended session's
+//! resolved events are kept as *earlier events* (the latest `capacity`, none older than the TTL)
+//! and the model reads them before the session's own, as `homerank midterm` measures offline.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -42,6 +46,12 @@ pub struct SessionState {
     max_events: usize,
     events: VecDeque<HeldEvent>,
     cache: ItemCache,
+    /// Events of ended sessions, oldest first (resolved, with timestamps).
+    earlier: VecDeque<HeldEvent>,
+    /// Most earlier events kept; 0: the mid-term context is off.
+    earlier_capacity: usize,
+    /// How long an earlier event is kept, in milliseconds.
+    earlier_ttl_ms: f64,
 }
 
 impl SessionState {
@@ -51,7 +61,88 @@ impl SessionState {
             max_events: max_events.max(1),
             events: VecDeque::with_capacity(max_events.max(1)),
             cache: ItemCache::new(cache_items.max(1)),
+            earlier: VecDeque::new(),
+            earlier_capacity: 0,
+            earlier_ttl_ms: 0.0,
         }
+    }
+
+    /// Keeps up to `capacity` events of ended sessions, each for `ttl_ms`, as context (0: off;
+    /// what exceeds the new capacity is wiped, oldest first).
+    pub fn set_mid_term(&mut self, capacity: usize, ttl_ms: f64) {
+        self.earlier_capacity = capacity;
+        self.earlier_ttl_ms = ttl_ms;
+        self.trim_earlier(capacity);
+    }
+
+    /// How long an earlier event is kept, in milliseconds.
+    pub fn mid_term_ttl_ms(&self) -> f64 {
+        self.earlier_ttl_ms
+    }
+
+    /// The most earlier events kept (0: the mid-term context is off).
+    pub fn mid_term_capacity(&self) -> usize {
+        self.earlier_capacity
+    }
+
+    /// Earlier events held.
+    pub fn mid_term_len(&self) -> usize {
+        self.earlier.len()
+    }
+
+    /// Ends the session: with the mid-term context on, its resolved, timestamped events join the
+    /// earlier events (the latest `capacity` kept); earlier events older than `now_ms − ttl`
+    /// go; the session starts empty. Everything dropped is wiped, as by [`SessionState::forget`].
+    pub fn end_session(&mut self, now_ms: f64) {
+        let ttl_ms = self.earlier_ttl_ms;
+        let mut dropped = Vec::new();
+        for ev in std::mem::take(&mut self.events) {
+            if self.earlier_capacity > 0 && ev.item.is_some() && ev.timestamp_ms.is_some() {
+                self.earlier.push_back(ev);
+            } else {
+                dropped.push(ev);
+            }
+        }
+        self.earlier.make_contiguous().sort_by(|a, b| a.timestamp_ms.unwrap_or(0.0).total_cmp(&b.timestamp_ms.unwrap_or(0.0)));
+        let cutoff = now_ms - ttl_ms;
+        while self.earlier.front().is_some_and(|e| !e.timestamp_ms.is_some_and(|t| t >= cutoff)) {
+            dropped.extend(self.earlier.pop_front());
+        }
+        wipe_events(dropped);
+        self.trim_earlier(self.earlier_capacity);
+    }
+
+    fn trim_earlier(&mut self, capacity: usize) {
+        let excess = self.earlier.len().saturating_sub(capacity);
+        wipe_events(self.earlier.drain(..excess).collect());
+    }
+
+    /// The earlier events, oldest first.
+    pub(crate) fn earlier_events(&self) -> impl Iterator<Item = &HeldEvent> {
+        self.earlier.iter()
+    }
+
+    /// Replaces the earlier events (a restored profile), oldest first, each `(event, item)`;
+    /// the latest `capacity` are kept.
+    pub(crate) fn restore_earlier(&mut self, events: Vec<(SessionEvent, KnownItem)>) {
+        wipe_events(std::mem::take(&mut self.earlier).into());
+        for (e, item) in events {
+            self.earlier.push_back(HeldEvent {
+                event_type: Some(item.item_type),
+                event_artist: item.artist.clone(),
+                item_id: e.item_id,
+                action: e.action,
+                ms_played: e.ms_played,
+                timestamp_ms: e.timestamp_ms,
+                item: Some(item),
+            });
+        }
+        self.trim_earlier(self.earlier_capacity);
+    }
+
+    /// What the model reads: the earlier events, then the session's, oldest first.
+    pub(crate) fn context(&self) -> impl DoubleEndedIterator<Item = &HeldEvent> {
+        self.earlier.iter().chain(self.events.iter())
     }
 
     /// Records an already validated event.
@@ -131,11 +222,6 @@ impl SessionState {
         }
     }
 
-    /// Held events, oldest first.
-    pub(crate) fn events(&self) -> impl DoubleEndedIterator<Item = &HeldEvent> + ExactSizeIterator {
-        self.events.iter()
-    }
-
     /// Number of events held.
     pub fn len(&self) -> usize {
         self.events.len()
@@ -165,6 +251,7 @@ impl SessionState {
     /// ids, embeddings, artists and the buffers that held them (so that the bytes do not stay
     /// readable in memory, e.g. a wasm module's linear memory, after the call).
     pub fn forget(&mut self) {
+        wipe_events(std::mem::take(&mut self.earlier).into());
         let map = std::mem::take(&mut self.cache.map);
         let order = std::mem::take(&mut self.cache.order);
         self.cache.clear();
@@ -190,6 +277,25 @@ impl SessionState {
         wipe.vec(order);
         wipe.finish();
     }
+}
+
+/// Overwrites dropped events: their ids, embeddings and artists (see [`SessionState::forget`]).
+fn wipe_events(mut events: Vec<HeldEvent>) {
+    if events.is_empty() {
+        return;
+    }
+    let mut wipe = wipe::Wiper::default();
+    for ev in &mut events {
+        wipe.string(std::mem::take(&mut ev.item_id));
+        if let Some(item) = ev.item.take() {
+            wipe.known(item);
+        }
+        if let Some(artist) = ev.event_artist.take() {
+            wipe.artist(artist);
+        }
+    }
+    wipe.vec(events);
+    wipe.finish();
 }
 
 /// Insertion-ordered map with a size bound: when full, the oldest entry goes.
@@ -267,6 +373,10 @@ mod wipe {
         pub fn known(&mut self, item: KnownItem) {
             self.embeddings.push(item.embedding);
             self.artists.extend(item.artist);
+        }
+
+        pub fn artist(&mut self, artist: Arc<str>) {
+            self.artists.push(artist);
         }
 
         pub fn finish(mut self) {

@@ -313,3 +313,35 @@ fn earlier_events_are_the_same_listeners_and_strictly_earlier() {
     }
     assert!(extended > 0, "some test cases have earlier sessions");
 }
+
+/// The mid-term context on the device is the offline `prior_events`: a ranker that saw the
+/// listener's earlier session and ended it builds exactly the offline features of a case whose
+/// prefix starts with that session's events.
+#[test]
+fn the_devices_mid_term_context_is_the_offline_prior_events() {
+    let prepared = Prepared::new(toy_dataset(60), 32);
+    let bytes = common::fixture_model_bytes(9, Precision::Q8_0);
+    let config = CaseConfig { n_cands: Some(10), prior_events: 6, ..Default::default() };
+    let alone = prepared.cases(Part::Test, &CaseConfig { prior_events: 0, ..config.clone() });
+    let with = prepared.cases(Part::Test, &config);
+    let history = prepared.history(Part::Test);
+    let mut checked = 0;
+    for (a, w) in alone.iter().zip(&with).filter(|(a, w)| w.prefix.len() > a.prefix.len()) {
+        let (page, events) = homerank::eval::case_page(w, &prepared.dataset, history, true);
+        let n_earlier = w.prefix.len() - a.prefix.len();
+        let mut ranker = homerank::HomeRanker::from_bytes(&bytes).unwrap();
+        ranker.set_mid_term(6, 1e15);
+        for (mut e, p) in events.into_iter().zip(&w.prefix).take(n_earlier) {
+            e.timestamp_ms = Some(p.time_ms);
+            ranker.observe(&e).unwrap();
+        }
+        let start = prepared.dataset.sessions[w.session].events[0].time_ms;
+        ranker.end_session(start);
+        let (_, own) = homerank::eval::case_page(a, &prepared.dataset, history, true);
+        ranker.observe_all(&own).unwrap();
+        let device = homerank::testing::Features::from_page(&page, ranker.session(), 64);
+        assert_eq!(device, prepared.features(Part::Test, w));
+        checked += 1;
+    }
+    assert!(checked > 3, "{checked} cases with earlier sessions");
+}

@@ -206,11 +206,12 @@ impl Features {
         );
     }
 
-    /// Features of a validated page and the session's last `max_events` resolved events.
+    /// Features of a validated page and the last `max_events` resolved events of the session's
+    /// context (earlier sessions' events, when the mid-term context is on, then the session's).
     pub fn from_page(page: &HomePage, session: &SessionState, max_events: usize) -> Self {
         let mut f = Features::new(page.embedding_dim);
         let resolved: Vec<_> =
-            session.events().rev().filter_map(|e| e.item.as_ref().map(|item| (e, item))).take(max_events).collect();
+            session.context().rev().filter_map(|e| e.item.as_ref().map(|item| (e, item))).take(max_events).collect();
         let mut events = Vec::with_capacity(resolved.len());
         for (age, (ev, item)) in resolved.iter().enumerate().rev() {
             f.push_event(&item.embedding, ev.action, ev.ms_played, age, item.item_type);
