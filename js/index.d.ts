@@ -22,7 +22,28 @@ export interface LoadOptions {
   backend?: Backend;
   /** Download progress of the default model (browser). */
   onProgress?: (progress: { loaded: number; total: number }) => void;
+  /**
+   * The mid-term context, off by default: `true`, or the events of ended sessions to keep
+   * (`events`, default 48), for how long (`ttlDays`, default 7), and a `store` to keep them
+   * across page loads under `key` (default "homerank-profile"). A stored profile that is
+   * corrupt, foreign or from another model width is deleted; `stats().midTermProfile` says so.
+   * Not available through the worker client.
+   */
+  midTerm?: boolean | { events?: number; ttlDays?: number; store?: ProfileStore; key?: string };
 }
+
+/** Where the mid-term profile is kept: `indexedDbStore()`, `fileStore(dir)` (Node), `memoryStore()`, or the host's own. */
+export interface ProfileStore {
+  get(key: string): Uint8Array | ArrayBuffer | undefined | Promise<Uint8Array | ArrayBuffer | undefined>;
+  set(key: string, bytes: Uint8Array): void | Promise<void>;
+  delete(key: string): void | Promise<void>;
+}
+/** Profiles in memory. */
+export declare function memoryStore(): ProfileStore;
+/** Profiles in the browser's IndexedDB (browser entry only). */
+export declare function indexedDbStore(dbName?: string): ProfileStore;
+/** Profiles as files in `dir` (Node entry only). */
+export declare function fileStore(dir: string): ProfileStore;
 
 /**
  * An error thrown by homerank: `code` is stable (one of `ErrorCode`, the Rust `Error::CODES`),
@@ -64,8 +85,18 @@ export declare class HomeRanker {
    */
   exposure(result: RerankResult, timeMs?: number): Exposure | null;
   /** Wipes every event and cached embedding. */
-  forget(): void;
-  stats(): RankerStats & { wasm: "simd" | "plain" | "webgpu"; linearMemoryBytes: number };
+  /**
+   * Ends the listening session: with `midTerm` on, its events become the context of the next
+   * sessions (and are saved to the store); resolves when saved.
+   */
+  endSession(): Promise<void>;
+  /** The mid-term profile's bytes (versioned, checksummed; the listener's own data). */
+  exportProfile(): Uint8Array;
+  /** Replaces the mid-term context with a profile's bytes; how many events are kept. Throws `INVALID_PROFILE`. */
+  importProfile(bytes: Uint8Array): number;
+  /** Wipes the session, the mid-term context and cached embeddings; resolves when the stored profile is deleted too. */
+  forget(): Promise<void>;
+  stats(): RankerStats & { wasm: "simd" | "plain" | "webgpu"; linearMemoryBytes: number; midTermProfile: string };
   readonly modelId: string;
   readonly embeddingDim: number;
   /**

@@ -36,3 +36,4 @@ export { simdSupported, webGpuAvailable };
 export const init = (options) => initWasm(browser, options).then(({ flavour }) => flavour);
 export const createSimulator = (catalogSeed, personaSeed, options) => createSimulatorWith(browser, catalogSeed, personaSeed, options);
 export const createLayoutLab = (a, b, population, options) => createLayoutLabWith(browser, a, b, population, options);
+export { indexedDbStore, memoryStore } from "./stores.js";

@@ -16,3 +16,5 @@ export { simdSupported, webGpuAvailable };
 export const init = (options) => initWasm(node, options).then(({ flavour }) => flavour);
 export const createSimulator = (catalogSeed, personaSeed, options) => createSimulatorWith(node, catalogSeed, personaSeed, options);
 export const createLayoutLab = (a, b, population, options) => createLayoutLabWith(node, a, b, population, options);
+export { memoryStore } from "./stores.js";
+export { fileStore } from "./file-store.js";

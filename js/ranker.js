@@ -50,7 +50,49 @@ function flavourFor({ simd, backend }) {
   return useSimd ? "simd" : "plain";
 }
 
-const LOAD_OPTIONS = ["sha256", "backend", "simd", "onProgress"];
+const LOAD_OPTIONS = ["sha256", "backend", "simd", "onProgress", "midTerm"];
+
+const DAY_MS = 86_400_000;
+const DEFAULT_PROFILE_KEY = "homerank-profile";
+
+/**
+ * The `midTerm` load option: `true` for the defaults, or `{ events = 48, ttlDays = 7, store?,
+ * key? }`, `store` an object with `get(key)`, `set(key, bytes)` and `delete(key)`.
+ */
+function readMidTerm(value) {
+  if (value === undefined || value === false || value === null) return null;
+  const m = value === true ? {} : readOptions(value, ["events", "ttlDays", "store", "key"], "load options.midTerm");
+  for (const name of ["events", "ttlDays"]) checkOption(m[name], "number", `midTerm.${name}`);
+  checkOption(m.key, "string", "midTerm.key");
+  if (m.store !== undefined) {
+    const fns = readOptions(m.store, ["get", "set", "delete"], "load options.midTerm.store");
+    for (const name of ["get", "set", "delete"]) {
+      if (typeof fns[name] !== "function") {
+        throw homerankError("INVALID_OPTIONS", `invalid options: midTerm.store.${name}: expected a function`);
+      }
+    }
+  }
+  return { events: m.events ?? 48, ttlMs: (m.ttlDays ?? 7) * DAY_MS, store: m.store ?? null, key: m.key ?? DEFAULT_PROFILE_KEY };
+}
+
+/** Restores the stored profile into `inner`; a bad or unreadable one is deleted. What happened, for `stats()`. */
+async function restoreProfile(inner, midTerm) {
+  if (!midTerm.store) return "off: no store";
+  let bytes;
+  try {
+    bytes = await midTerm.store.get(midTerm.key);
+  } catch (e) {
+    return `not restored: the store's get failed: ${messageOf(e)}`;
+  }
+  if (bytes === undefined || bytes === null) return "none stored";
+  try {
+    const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    return `restored ${inner.importProfile(view, Date.now())} events`;
+  } catch (e) {
+    await Promise.resolve(midTerm.store.delete(midTerm.key)).catch(() => {});
+    return `dropped the stored profile: ${messageOf(e)}`;
+  }
+}
 
 /** Loads and instantiates the wasm module these options choose, once per flavour. */
 export function initWasm(platform, options) {
@@ -194,11 +236,15 @@ export function makeHomeRanker(platform) {
     #guard;
     #flavour;
     #memory;
+    #midTerm;
+    #profile = "off";
 
-    constructor(inner, flavour, memory) {
+    constructor(inner, flavour, memory, midTerm = null, profile = "off") {
       this.#guard = new Guard(inner, "ranker");
       this.#flavour = flavour;
       this.#memory = memory;
+      this.#midTerm = midTerm;
+      this.#profile = profile;
     }
 
     /**
@@ -208,6 +254,7 @@ export function makeHomeRanker(platform) {
      */
     static async load(modelBytesIn, options) {
       const opts = readOptions(options, LOAD_OPTIONS);
+      const midTerm = readMidTerm(opts.midTerm);
       const bytes = modelBytes(modelBytesIn);
       const { glue, flavour, memory } = await initWasm(platform, opts);
       // One parse of the bytes; the GPU, when asked for, is set up from it in Rust, which also
@@ -219,7 +266,17 @@ export function makeHomeRanker(platform) {
       } catch (e) {
         throw asHomerankError(e);
       }
-      return new HomeRanker(inner, flavour, memory);
+      let profile = "off";
+      if (midTerm) {
+        try {
+          inner.setMidTerm(midTerm.events, midTerm.ttlMs);
+        } catch (e) {
+          inner.free();
+          throw asHomerankError(e);
+        }
+        profile = await restoreProfile(inner, midTerm);
+      }
+      return new HomeRanker(inner, flavour, memory, midTerm, profile);
     }
 
     /** Loads the model shipped in the package, checking its manifest checksum. */
@@ -281,14 +338,40 @@ export function makeHomeRanker(platform) {
       return this.#guard.run((r) => r.exposure(result, timeMs));
     }
 
-    /** Wipes every event and cached embedding (their bytes are overwritten). */
+    /**
+     * Ends the listening session (call it when the listener leaves Home for a while): with
+     * `midTerm` on, its events become the mid-term context of the next sessions and, with a
+     * store, are saved there; resolves when saved.
+     */
+    async endSession() {
+      this.#guard.run((r) => r.endSession(Date.now()));
+      const m = this.#midTerm;
+      if (m?.store) await m.store.set(m.key, this.exportProfile());
+    }
+
+    /** The mid-term profile as bytes (the listener's own data: what the store holds). */
+    exportProfile() {
+      return this.#guard.run((r) => r.exportProfile(Date.now()));
+    }
+
+    /** Replaces the mid-term context with a profile's bytes; throws `INVALID_PROFILE` for a bad one. */
+    importProfile(bytes) {
+      return this.#guard.run((r) => r.importProfile(bytes, Date.now()));
+    }
+
+    /**
+     * Wipes every event, the mid-term context and cached embeddings (their bytes are
+     * overwritten) at once; resolves when the stored profile, if any, is deleted too.
+     */
     forget() {
       this.#guard.run((r) => r.forget());
+      const m = this.#midTerm;
+      return m?.store ? Promise.resolve(m.store.delete(m.key)) : Promise.resolve();
     }
 
     stats() {
       const stats = this.#guard.run((r) => r.stats());
-      return { ...stats, wasm: this.#flavour, linearMemoryBytes: this.#memory?.buffer.byteLength ?? 0 };
+      return { ...stats, wasm: this.#flavour, linearMemoryBytes: this.#memory?.buffer.byteLength ?? 0, midTermProfile: this.#profile };
     }
 
     get modelId() {

@@ -179,7 +179,10 @@ export class HomeRankerWorker {
   }
 
   static async #start(worker, bytes, options) {
-    const { sha256, backend, simd } = readOptions(options, ["sha256", "backend", "simd"]);
+    const { sha256, backend, simd, midTerm } = readOptions(options, ["sha256", "backend", "simd", "midTerm"]);
+    if (midTerm !== undefined) {
+      throw homerankError("INVALID_OPTIONS", "invalid options: midTerm is not available through the worker client; load a HomeRanker on the page");
+    }
     const rest = { sha256, backend, simd };
     let w;
     try {

@@ -35,4 +35,10 @@ if (!readFileSync("README.md", "utf8").includes("```js\n" + experiment + "```"))
   console.error("README.md's experiment example differs from examples/experiment.mjs");
   failed = true;
 }
+// And its mid-term profile example.
+const midterm = readFileSync("examples/midterm.mjs", "utf8");
+if (!readFileSync("README.md", "utf8").includes("```js\n" + midterm + "```")) {
+  console.error("README.md's mid-term profile example differs from examples/midterm.mjs");
+  failed = true;
+}
 process.exit(failed ? 1 : 0);

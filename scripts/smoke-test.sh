@@ -15,7 +15,7 @@ cd "$work"
 npm init -y >/dev/null
 npm pkg set type=module >/dev/null
 npm install --no-audit --no-fund --silent "./$tarball" vite@7 playwright-core@1 >/dev/null
-cp "$root/examples/quickstart.mjs" "$root/examples/experiment.mjs" "$root/www/example-page.json" .
+cp "$root/examples/quickstart.mjs" "$root/examples/experiment.mjs" "$root/examples/midterm.mjs" "$root/www/example-page.json" .
 
 echo "--- Node ESM"
 node quickstart.mjs | tee node.json
@@ -36,6 +36,13 @@ const ok = r.arm === "treatment" && r.bucket === 8166 && x.arm === "treatment" &
   x.unitHash === "ad27901b3ccb08a455a7cd97f2136318" && Number.isFinite(x.timeMs) && x.modelId.startsWith("homerank-s@") &&
   !JSON.stringify(r).includes("listener-42");
 if (!ok) { console.error("unexpected experiment result"); process.exit(1); }'
+
+echo "--- Node ESM: the README's mid-term profile example"
+node midterm.mjs | tee midterm.json
+node -e '
+const r = JSON.parse(require("fs").readFileSync("midterm.json", "utf8"));
+const ok = r.profile === "restored 2 events" && r.eventsUsed === 2 && r.bytes > 44;
+if (!ok) { console.error("unexpected mid-term result"); process.exit(1); }'
 
 echo "--- Vite build + headless Chromium"
 mkdir -p site

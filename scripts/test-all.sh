@@ -31,7 +31,7 @@ step "wasm-tests in headless Chromium"
 
 step "package: imports, sizes, no network APIs; the JS bad-input suite"
 node scripts/check-package.mjs
-node --test js/tests/bad-input.test.mjs js/tests/backend.test.mjs js/tests/boundary.test.mjs js/tests/layout-lab.test.mjs js/tests/experiment.test.mjs
+node --test js/tests/bad-input.test.mjs js/tests/backend.test.mjs js/tests/boundary.test.mjs js/tests/layout-lab.test.mjs js/tests/midterm.test.mjs js/tests/experiment.test.mjs
 
 step "soak: 10,000 reranks with streaming events, memory flat (npm run soak does 100,000)"
 HOMERANK_SOAK_RERANKS=10000 node --expose-gc bench/soak.mjs
@@ -40,7 +40,7 @@ step "package smoke test: npm pack → Node ESM and a Vite page in Chromium"
 bash scripts/smoke-test.sh
 
 step "demo and layout lab end-to-end in headless Chromium (screenshots in artifacts/)"
-node --test www/tests/demo.test.mjs www/tests/lab.test.mjs
+node --test www/tests/demo.test.mjs www/tests/lab.test.mjs www/tests/midterm.test.mjs
 
 step "fuzz: page parsing + rerank, model loading (30 s each; scripts/fuzz.sh 600 is the long run)"
 bash scripts/fuzz.sh "${HOMERANK_FUZZ_SECONDS:-30}"

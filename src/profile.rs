@@ -122,55 +122,6 @@ pub fn decode_profile(bytes: &[u8], embedding_dim: usize, now_ms: f64, ttl_ms: f
     Ok(events)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn event(t: f64) -> StoredEvent {
-        StoredEvent {
-            item_id: format!("track:{t}"),
-            action: Action::Complete,
-            ms_played: Some(180_000.0),
-            timestamp_ms: t,
-            embedding: vec![0.5; 4],
-            item_type: ItemType::Track,
-            artist_id: Some("artist:1".into()),
-        }
-    }
-
-    #[test]
-    fn a_profile_round_trips_and_expired_events_are_left_out() {
-        let bytes = encode_profile(vec![event(2_000.0), event(1_000.0), event(9_000.0)], 4, 10_000.0);
-        assert_eq!(&bytes[..4], b"HRMP");
-        let all = decode_profile(&bytes, 4, 10_000.0, 1e9).unwrap();
-        assert_eq!(all.iter().map(|e| e.timestamp_ms).collect::<Vec<_>>(), [1_000.0, 2_000.0, 9_000.0]);
-        assert_eq!(all[0], event(1_000.0));
-        let fresh = decode_profile(&bytes, 4, 10_000.0, 8_500.0).unwrap();
-        assert_eq!(fresh.iter().map(|e| e.timestamp_ms).collect::<Vec<_>>(), [2_000.0, 9_000.0]);
-        assert!(decode_profile(&bytes, 4, 1e12, 1_000.0).unwrap().is_empty(), "all expired: an empty profile");
-    }
-
-    #[test]
-    fn corrupt_foreign_and_mismatched_blobs_are_refused_with_the_reason() {
-        let bytes = encode_profile(vec![event(1.0)], 4, 2.0);
-        let reason = |b: &[u8], dim| decode_profile(b, dim, 2.0, 1e9).unwrap_err().to_string();
-        assert!(reason(b"{\"events\": []}", 4).contains("not a homerank profile"));
-        assert!(reason(&[], 4).contains("not a homerank profile"));
-        let mut flipped = bytes.clone();
-        flipped[HEADER + 3] ^= 1;
-        assert!(reason(&flipped, 4).contains("checksum"));
-        assert!(reason(&bytes[..bytes.len() - 1], 4).contains("truncated"));
-        let mut version = bytes.clone();
-        version[4] = 9;
-        assert!(reason(&version, 4).contains("version 9"));
-        assert!(reason(&bytes, 8).contains("width 4"));
-        let mut huge_len = bytes.clone();
-        huge_len[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert!(reason(&huge_len, 4).contains("truncated"));
-        assert_eq!(Error::InvalidProfile(String::new()).code(), "INVALID_PROFILE");
-    }
-}
-
 impl crate::HomeRanker {
     /// Turns the mid-term context on: up to `events` events of ended sessions, none older than
     /// `ttl_ms`, are read before each session's own (0: off, and the earlier events are wiped).
@@ -236,5 +187,54 @@ impl crate::HomeRanker {
             .collect();
         self.session_mut().restore_earlier(restored);
         Ok(self.session().mid_term_len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(t: f64) -> StoredEvent {
+        StoredEvent {
+            item_id: format!("track:{t}"),
+            action: Action::Complete,
+            ms_played: Some(180_000.0),
+            timestamp_ms: t,
+            embedding: vec![0.5; 4],
+            item_type: ItemType::Track,
+            artist_id: Some("artist:1".into()),
+        }
+    }
+
+    #[test]
+    fn a_profile_round_trips_and_expired_events_are_left_out() {
+        let bytes = encode_profile(vec![event(2_000.0), event(1_000.0), event(9_000.0)], 4, 10_000.0);
+        assert_eq!(&bytes[..4], b"HRMP");
+        let all = decode_profile(&bytes, 4, 10_000.0, 1e9).unwrap();
+        assert_eq!(all.iter().map(|e| e.timestamp_ms).collect::<Vec<_>>(), [1_000.0, 2_000.0, 9_000.0]);
+        assert_eq!(all[0], event(1_000.0));
+        let fresh = decode_profile(&bytes, 4, 10_000.0, 8_500.0).unwrap();
+        assert_eq!(fresh.iter().map(|e| e.timestamp_ms).collect::<Vec<_>>(), [2_000.0, 9_000.0]);
+        assert!(decode_profile(&bytes, 4, 1e12, 1_000.0).unwrap().is_empty(), "all expired: an empty profile");
+    }
+
+    #[test]
+    fn corrupt_foreign_and_mismatched_blobs_are_refused_with_the_reason() {
+        let bytes = encode_profile(vec![event(1.0)], 4, 2.0);
+        let reason = |b: &[u8], dim| decode_profile(b, dim, 2.0, 1e9).unwrap_err().to_string();
+        assert!(reason(b"{\"events\": []}", 4).contains("not a homerank profile"));
+        assert!(reason(&[], 4).contains("not a homerank profile"));
+        let mut flipped = bytes.clone();
+        flipped[HEADER + 3] ^= 1;
+        assert!(reason(&flipped, 4).contains("checksum"));
+        assert!(reason(&bytes[..bytes.len() - 1], 4).contains("truncated"));
+        let mut version = bytes.clone();
+        version[4] = 9;
+        assert!(reason(&version, 4).contains("version 9"));
+        assert!(reason(&bytes, 8).contains("width 4"));
+        let mut huge_len = bytes.clone();
+        huge_len[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(reason(&huge_len, 4).contains("truncated"));
+        assert_eq!(Error::InvalidProfile(String::new()).code(), "INVALID_PROFILE");
     }
 }

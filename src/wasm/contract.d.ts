@@ -185,6 +185,10 @@ export interface RankerStats {
   maxEvents: number;
   cachedItems: number;
   embeddingDim: number;
+  /** Earlier sessions' events held for the mid-term context. */
+  midTermEvents: number;
+  /** Most earlier events held; 0: the mid-term context is off. */
+  midTermCapacity: number;
 }
 
 /**

@@ -252,7 +252,56 @@ impl WasmRanker {
         to_js(&Exposure::from_result(&result, time_ms).map_err(js_error)?)
     }
 
-    /// Wipes every event and cached embedding (their bytes are overwritten).
+    /// Turns the mid-term context on with room for `events` earlier events kept `ttlMs` each
+    /// (0 events: off, and the earlier events are wiped).
+    #[wasm_bindgen(js_name = setMidTerm)]
+    pub fn set_mid_term(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] events: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] ttl_ms: JsValue,
+    ) -> Result<(), JsValue> {
+        let events = usize_arg(&events, "midTerm.events")?;
+        let ttl_ms = finite_arg(&ttl_ms, "midTerm.ttlMs")?;
+        self.ranker()?.set_mid_term(events, ttl_ms);
+        Ok(())
+    }
+
+    /// Ends the listening session at `nowMs`: with the mid-term context on, its events become
+    /// earlier events.
+    #[wasm_bindgen(js_name = endSession)]
+    pub fn end_session(&self, #[wasm_bindgen(unchecked_param_type = "number")] now_ms: JsValue) -> Result<(), JsValue> {
+        let now_ms = finite_arg(&now_ms, "nowMs")?;
+        self.ranker()?.end_session(now_ms);
+        Ok(())
+    }
+
+    /// The earlier events as profile bytes.
+    #[wasm_bindgen(js_name = exportProfile)]
+    pub fn export_profile(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] now_ms: JsValue,
+    ) -> Result<Vec<u8>, JsValue> {
+        let now_ms = finite_arg(&now_ms, "nowMs")?;
+        Ok(self.ranker()?.export_profile(now_ms))
+    }
+
+    /// Replaces the earlier events with a profile's; how many are kept. A bad blob throws
+    /// `INVALID_PROFILE` and changes nothing.
+    #[wasm_bindgen(js_name = importProfile)]
+    pub fn import_profile(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] now_ms: JsValue,
+    ) -> Result<usize, JsValue> {
+        let bytes = match bytes.dyn_ref::<js_sys::Uint8Array>() {
+            Some(b) => b.to_vec(),
+            None => return Err(js_error(Error::InvalidProfile(format!("expected a Uint8Array, got {}", describe(&bytes))))),
+        };
+        let now_ms = finite_arg(&now_ms, "nowMs")?;
+        self.ranker()?.import_profile(&bytes, now_ms).map_err(js_error)
+    }
+
+    /// Wipes every event, the earlier events and cached embeddings (their bytes are overwritten).
     pub fn forget(&self) -> Result<(), JsValue> {
         self.ranker()?.forget();
         Ok(())
@@ -272,5 +321,19 @@ impl WasmRanker {
     #[wasm_bindgen(getter, js_name = embeddingDim)]
     pub fn embedding_dim(&self) -> Result<usize, JsValue> {
         Ok(self.ranker()?.config().embedding_dim)
+    }
+}
+
+fn usize_arg(v: &JsValue, name: &str) -> Result<usize, JsValue> {
+    match v.as_f64() {
+        Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 1e6 => Ok(n as usize),
+        _ => Err(js_error(Error::InvalidOptions(format!("{name}: expected a whole number 0 … 1,000,000, got {}", describe(v))))),
+    }
+}
+
+fn finite_arg(v: &JsValue, name: &str) -> Result<f64, JsValue> {
+    match v.as_f64() {
+        Some(n) if n.is_finite() => Ok(n),
+        _ => Err(js_error(Error::InvalidOptions(format!("{name}: expected a finite number, got {}", describe(v))))),
     }
 }
