@@ -1,7 +1,7 @@
 // The homerank demo: a Home page from a simulated server, reranked on the device after every
 // event, side by side with the server's order. All state that describes a layout lives in
 // `layout` and round-trips through the URL hash and the export file.
-import { HomeRanker, createSimulator } from "../js/index.js";
+import { HomeRanker, createSimulator, indexedDbStore } from "../js/index.js";
 import { DEFAULT_LAYOUT, encodeLayout, layoutFromHash, normalizeLayout } from "./layout-state.js";
 import { renderHome } from "./cards.js";
 import { artworkStyle, subtitleOf, titleOf } from "./names.js";
@@ -125,6 +125,9 @@ function renderStatus(result) {
   const p50 = sorted.length ? sorted[Math.floor(sorted.length / 2)] : null;
   $("st-time").textContent = p50 === null ? "–" : `${result.elapsedMs.toFixed(1)} ms (p50 ${p50.toFixed(1)})`;
   $("st-events").textContent = String(stats.eventsHeld);
+  $("st-profile").textContent = layout.midTerm ? `${stats.midTermEvents} earlier` : "off";
+  $("st-profile").title = stats.midTermProfile;
+  $("st-arm").textContent = result.experiment ? `${result.experiment.id}: ${result.experiment.arm}${result.experiment.killed ? " (killed)" : ""}` : "–";
   if (result.fallback) $("st-time").textContent = `fallback: ${result.fallback}`;
 }
 
@@ -211,6 +214,45 @@ function syncControls() {
   $("div-out").textContent = layout.options.maxArtistRun ?? "off";
   for (const r of document.querySelectorAll("input[name=view]")) r.checked = r.value === layout.view;
   $("columns").classList.toggle("device-only", layout.view === "device");
+  $("midterm").checked = layout.midTerm;
+}
+
+// ---------- the ranker: mid-term profile and experiment ----------
+
+const PROFILE_STORE = indexedDbStore("homerank-demo");
+
+/** A ranker for the layout's mid-term setting (the profile restored from IndexedDB when on). */
+async function loadRanker() {
+  const next = await HomeRanker.loadDefault({ backend: BACKEND, ...(layout.midTerm ? { midTerm: { store: PROFILE_STORE } } : {}) });
+  applyExperiment(next);
+  return next;
+}
+
+/** Runs the layout's experiment, if it carries one; a bad one is logged and ignored. */
+function applyExperiment(target = ranker) {
+  try {
+    target.setExperiment(layout.experiment);
+  } catch (e) {
+    logEvent(`experiment ignored: ${escapeHtml(e.code ?? "")} ${escapeHtml(e.message)}`);
+    layout.experiment = null;
+    target.setExperiment(null);
+  }
+}
+
+async function setMidTerm(on) {
+  layout.midTerm = on;
+  const old = ranker;
+  ranker = await loadRanker();
+  old.free();
+  logEvent(on ? `<b>mid-term profile on</b>: ${escapeHtml(ranker.stats().midTermProfile)}` : "<b>mid-term profile off</b>");
+  rebuild();
+}
+
+async function endSession() {
+  await ranker.endSession();
+  $("log").replaceChildren();
+  logEvent(layout.midTerm ? `<b>ended the session</b>: ${ranker.stats().midTermEvents} earlier events kept in this browser` : "<b>ended the session</b> (the mid-term profile is off: nothing kept)");
+  render();
 }
 
 // ---------- session ----------
@@ -333,8 +375,10 @@ function bind() {
   $("dedup").addEventListener("change", onLayout((e) => (layout.options.dedup = e.target.checked)));
   $("reorder").addEventListener("change", onLayout((e) => (layout.options.reorderShelves = e.target.checked)));
   $("diversity").addEventListener("input", onLayout((e) => (layout.options.maxArtistRun = Number(e.target.value) || null)));
+  $("midterm").addEventListener("change", (e) => setMidTerm(e.target.checked));
+  $("end-session").addEventListener("click", endSession);
   $("forget").addEventListener("click", () => {
-    ranker.forget();
+    ranker.forget().catch((e) => logEvent(`could not delete the stored profile: ${escapeHtml(e.message)}`));
     times.length = 0;
     $("log").replaceChildren();
     logEvent("<b>forgot</b> the session");
@@ -392,9 +436,15 @@ function importLayout(text) {
   try {
     const data = JSON.parse(text);
     if (data.page) pastedPage = data.page;
+    const midTermBefore = layout.midTerm;
     layout = normalizeLayout(data);
     if (layout.source === "json" && !pastedPage) layout.source = "persona";
     sim.setPersona(layout.persona);
+    applyExperiment();
+    if (layout.midTerm !== midTermBefore) {
+      setMidTerm(layout.midTerm);
+      return;
+    }
     rebuild();
     logEvent("<b>imported</b> a layout");
   } catch (e) {
@@ -404,10 +454,7 @@ function importLayout(text) {
 
 async function main() {
   for (const [seed, name] of PERSONAS) $("persona").add(new Option(name, String(seed)));
-  [ranker, sim] = await Promise.all([
-    HomeRanker.loadDefault({ backend: BACKEND }),
-    createSimulator(CATALOG_SEED, layout.persona),
-  ]);
+  [ranker, sim] = await Promise.all([loadRanker(), createSimulator(CATALOG_SEED, layout.persona)]);
   bind();
   rebuild();
   // Read-only handles for the end-to-end tests (www/tests/demo.e2e.mjs).

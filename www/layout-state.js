@@ -12,6 +12,8 @@ export const DEFAULT_LAYOUT = {
   pinned: [],         // shelf ids held in place
   options: { dedup: true, reorderShelves: true, maxArtistRun: null },
   view: "side",
+  midTerm: false,     // keep a mid-term profile in this browser (IndexedDB) across reloads
+  experiment: null,   // an experiment for the ranker (the package's format), shown as its arm
 };
 
 /** A layout as a URL-safe base64 string. */
@@ -42,5 +44,7 @@ export function normalizeLayout(input) {
   if (!["carousel", "grid", "hero"].includes(l.template)) l.template = "carousel";
   if (!Array.isArray(l.shelfOrder)) l.shelfOrder = [];
   if (!Array.isArray(l.pinned)) l.pinned = [];
+  l.midTerm = l.midTerm === true;
+  if (typeof l.experiment !== "object" || Array.isArray(l.experiment)) l.experiment = null;
   return l;
 }

@@ -37,7 +37,9 @@ pub enum Policy {
     /// the training window): the strongest simple baseline with HR-S's inputs.
     #[serde(rename = "linear")]
     Linear,
-    /// HR-S with the mid-term listening profile. Not built yet: refused with a reason.
+    /// HR-S reading the listener's earlier sessions too: up to
+    /// [`crate::profile::DEFAULT_MID_TERM_EVENTS`] of their events before the session, as a
+    /// ranker with the mid-term context on (`CaseConfig::prior_events`).
     #[serde(rename = "session+mid-term")]
     SessionMidTerm,
 }
@@ -97,13 +99,6 @@ impl AbPlan {
             })
             .collect::<Vec<_>>();
         for (arm, &p) in experiment.arms.iter().zip(&policies) {
-            if p == Policy::SessionMidTerm {
-                return Err(Error::InvalidArgument(format!(
-                    "arm '{}': policy session+mid-term needs the mid-term listening profile, which this version does \
-                     not have yet; use server or session",
-                    arm.name
-                )));
-            }
             if arm.holdback && p != Policy::Server {
                 return Err(bad(format!("arm '{}' is a holdback: its policy can only be server", arm.name)));
             }
@@ -196,18 +191,26 @@ pub fn run_ab(prepared: &Prepared, model: &ModelFile, plan: &AbPlan, config: &Ab
     let engine = CpuModel::new(&model.config, &model.tensors)?;
     let cases_config = CaseConfig { max_events: model.config.max_events, ..config.cases.clone() };
     let cases = prepared.cases(Part::Test, &cases_config);
+    // The same cases with the earlier sessions' events before each prefix, for mid-term arms.
+    let with_context = if plan.policies.contains(&Policy::SessionMidTerm) {
+        let config = CaseConfig { prior_events: crate::profile::DEFAULT_MID_TERM_EVENTS, ..cases_config.clone() };
+        prepared.cases(Part::Test, &config)
+    } else {
+        Vec::new()
+    };
     let linear = plan.policies.contains(&Policy::Linear).then(|| fit_linear(prepared, &cases_config, 4_000));
     let n_arms = plan.experiment.arms.len();
     // Per arm, per unit: (sum of NDCG@10, sum of RR, cases).
     let mut units: Vec<BTreeMap<String, (f64, f64, usize)>> = vec![BTreeMap::new(); n_arms];
     let mut scratch = Scratch::default();
-    for case in &cases {
+    for (i, case) in cases.iter().enumerate() {
         let unit = unit_of(prepared, case);
         let arm = plan.arm_of(&unit);
         let order = match plan.policies[arm] {
             Policy::Server => (0..case.candidates.len()).collect(),
-            Policy::Session | Policy::SessionMidTerm => {
-                order_by(&engine.score(&prepared.features(Part::Test, case), &mut scratch)?)
+            Policy::Session => order_by(&engine.score(&prepared.features(Part::Test, case), &mut scratch)?),
+            Policy::SessionMidTerm => {
+                order_by(&engine.score(&prepared.features(Part::Test, &with_context[i]), &mut scratch)?)
             }
             Policy::Linear => {
                 let model = linear.as_ref().expect("fitted when an arm is linear");
@@ -566,7 +569,7 @@ mod tests {
         let arm = plan.arm_of("user:7");
         assert_eq!(arm, plan.arm_of("user:7"), "sticky");
         let mid = r#"{"id": "x", "arms": [{"name": "a", "weight": 1}], "policies": {"a": "session+mid-term"}}"#;
-        assert!(AbPlan::from_json(mid).unwrap_err().to_string().contains("mid-term"));
+        assert_eq!(AbPlan::from_json(mid).unwrap().policies, [Policy::SessionMidTerm]);
         let unit = r#"{"id": "x", "unitId": "u", "arms": [{"name": "a", "weight": 1}]}"#;
         assert!(AbPlan::from_json(unit).unwrap_err().to_string().contains("unitId"));
         let typo = r#"{"id": "x", "arms": [{"name": "a", "weight": 1}], "policies": {"b": "server"}}"#;

@@ -38,6 +38,10 @@ pub struct TrainConfig {
     pub max_valid_cases: usize,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// When > 0, half of each source's training and validation cases put up to this many events
+    /// of the listener's earlier sessions before the session (`CaseConfig::prior_events`), so the
+    /// model learns to read a mid-term context and still ranks sessions alone.
+    pub prior_events: usize,
 }
 
 impl Default for TrainConfig {
@@ -54,6 +58,7 @@ impl Default for TrainConfig {
             max_train_cases: 12_000,
             max_valid_cases: 1_500,
             progress: true,
+            prior_events: 0,
         }
     }
 }
@@ -128,19 +133,28 @@ fn similarity_statistics(set: &[Example]) -> (Vec<f32>, Vec<f32>) {
 pub fn train(sources: &[Prepared], config: &TrainConfig) -> Result<TrainOutcome> {
     config.model.validate()?;
     let rng = Rng::new(config.seed);
-    let draw = |p: &Prepared, part: Part, max: usize, stream: u64| -> Vec<Example> {
+    let draw_with = |p: &Prepared, part: Part, max: usize, stream: u64, prior_events: usize| -> Vec<Example> {
         let cc = CaseConfig {
             n_cands: Some(config.n_cands),
             max_events: config.model.max_events,
             per_session: 8,
             max_cases: max,
             seed: rng.fork(stream).next_u64(),
+            prior_events,
             ..Default::default()
         };
         p.cases(part, &cc)
             .iter()
             .map(|c| Example { features: p.features(part, c), target: c.target, skipped: c.skipped.clone() })
             .collect()
+    };
+    let draw = |p: &Prepared, part: Part, max: usize, stream: u64| -> Vec<Example> {
+        if config.prior_events == 0 {
+            return draw_with(p, part, max, stream, 0);
+        }
+        let mut half = draw_with(p, part, max / 2, stream, 0);
+        half.extend(draw_with(p, part, max - max / 2, stream + 1_000, config.prior_events));
+        half
     };
     let mut train_set: Vec<Example> = Vec::new();
     let mut valid_sets: Vec<Vec<Example>> = Vec::new();

@@ -336,3 +336,55 @@ test("forget session returns to the server order", async () => {
     await browser.close();
   }
 });
+
+test("the mid-term profile is kept in this browser across a reload, and forget clears it", async () => {
+  const { browser, page, errors } = await open();
+  try {
+    await page.check("[data-testid=midterm]");
+    await page.waitForFunction(() => document.querySelector("[data-testid=st-profile]").textContent === "0 earlier");
+    const ids = await page.evaluate(() => window.__demo.serverPage.shelves[0].items.slice(0, 3).map((i) => i.id));
+    for (const id of ids) await act(page, id, "complete");
+    await page.click("[data-testid=end-session]");
+    await page.waitForFunction(() => document.querySelector("[data-testid=st-profile]").textContent === "3 earlier");
+    assert.equal(await page.textContent("#st-events"), "0", "the session itself ended");
+
+    await page.reload();
+    await page.waitForSelector("body[data-ready=true]", { timeout: 60_000 });
+    assert.equal(await page.isChecked("[data-testid=midterm]"), true, "the toggle is in the URL");
+    assert.equal(await page.textContent("[data-testid=st-profile]"), "3 earlier");
+    assert.equal(await page.getAttribute("[data-testid=st-profile]", "title"), "restored 3 events");
+    assert.equal(await page.evaluate(() => window.__demo.result.eventsUsed), 3, "the new visit starts from the profile");
+    assert.notDeepEqual(await deviceOrder(page), await serverOrder(page));
+
+    await page.click("[data-testid=forget]");
+    await page.reload();
+    await page.waitForSelector("body[data-ready=true]", { timeout: 60_000 });
+    assert.equal(await page.getAttribute("[data-testid=st-profile]", "title"), "none stored");
+    assert.deepEqual(await deviceOrder(page), await serverOrder(page));
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("a layout that carries an experiment shows the listener's arm", async () => {
+  const { browser, page, errors } = await open();
+  try {
+    const layout = await page.evaluate(() => structuredClone(window.__demo.layout));
+    const experiment = { id: "demo-exp", unitId: "listener-42", arms: [{ name: "control", weight: 1, holdback: true }, { name: "treatment", weight: 1 }] };
+    const file = new URL("layout-experiment.json", ARTIFACTS).pathname;
+    writeFileSync(file, JSON.stringify({ homerankLayout: 1, ...layout, experiment }));
+    await page.setInputFiles("[data-testid=import]", file);
+    await page.waitForFunction(() => document.querySelector("[data-testid=st-arm]").textContent !== "–");
+    const arm = await page.textContent("[data-testid=st-arm]");
+    assert.match(arm, /^demo-exp: (control|treatment)$/);
+    if (arm.endsWith("control")) {
+      const id = await page.evaluate(() => window.__demo.serverPage.shelves[0].items[0].id);
+      await act(page, id, "skip");
+      assert.deepEqual(await deviceOrder(page), await serverOrder(page), "the holdback arm keeps the server's order");
+    }
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});

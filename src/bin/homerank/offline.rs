@@ -36,6 +36,10 @@ pub struct TrainArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Train half the cases with up to this many earlier-session events before the session
+    /// (the mid-term context; 0: sessions alone).
+    #[arg(long, default_value_t = 0)]
+    prior_events: usize,
 }
 
 #[derive(Args)]
@@ -85,7 +89,7 @@ pub struct AbArgs {
     #[arg(long)]
     data: String,
     /// The experiment: the ranker's format without `unitId`, plus optional
-    /// `"policies": { "arm": "server" | "linear" | "session" }` (a holdback arm is `server`, others `session`).
+    /// `"policies": { "arm": "server" | "linear" | "session" | "session+mid-term" }` (a holdback arm is `server`, others `session`).
     #[arg(long)]
     experiment: PathBuf,
     #[arg(long, default_value = "models/homerank-s.gguf")]
@@ -170,6 +174,7 @@ mod enabled {
             lr: args.lr,
             max_train_cases: args.max_cases,
             progress: !args.quiet,
+            prior_events: args.prior_events,
             ..Default::default()
         };
         let mut sources = Vec::new();
