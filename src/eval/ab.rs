@@ -294,6 +294,9 @@ fn unit_of(prepared: &Prepared, case: &RankingCase) -> String {
 
 /// `[lo, hi]` (signed for differences, marked n.s. when it holds 0), or why there is none.
 fn interval(e: &Estimate, signed: bool) -> String {
+    if !e.mean.is_finite() {
+        return "none (no listeners)".into();
+    }
     if !(e.lo.is_finite() && e.hi.is_finite()) {
         return format!("none (fewer than {MIN_UNITS} listeners)");
     }
