@@ -122,6 +122,47 @@ pub fn decode_profile(bytes: &[u8], embedding_dim: usize, now_ms: f64, ttl_ms: f
     Ok(events)
 }
 
+/// Where a host keeps the profile bytes between runs (a file, a key-value store, the platform's
+/// preferences). [`crate::HomeRanker::restore_profile`] and [`crate::HomeRanker::save_profile`]
+/// use it; the npm package's stores (IndexedDB, a file in Node) are the same three calls.
+pub trait ProfileStore {
+    /// The bytes stored under `key`, if any.
+    fn get(&mut self, key: &str) -> std::io::Result<Option<Vec<u8>>>;
+    /// Stores `bytes` under `key`, replacing what was there.
+    fn set(&mut self, key: &str, bytes: &[u8]) -> std::io::Result<()>;
+    /// Deletes what is stored under `key` (nothing stored is not an error).
+    fn delete(&mut self, key: &str) -> std::io::Result<()>;
+}
+
+/// A [`ProfileStore`] in memory (tests, or a host that persists it itself).
+#[derive(Debug, Default, Clone)]
+pub struct MemoryStore(pub std::collections::HashMap<String, Vec<u8>>);
+
+impl ProfileStore for MemoryStore {
+    fn get(&mut self, key: &str) -> std::io::Result<Option<Vec<u8>>> {
+        Ok(self.0.get(key).cloned())
+    }
+    fn set(&mut self, key: &str, bytes: &[u8]) -> std::io::Result<()> {
+        self.0.insert(key.to_owned(), bytes.to_vec());
+        Ok(())
+    }
+    fn delete(&mut self, key: &str) -> std::io::Result<()> {
+        self.0.remove(key);
+        Ok(())
+    }
+}
+
+/// What [`crate::HomeRanker::restore_profile`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Restored {
+    /// Nothing was stored under the key.
+    Nothing,
+    /// This many earlier events were restored.
+    Events(usize),
+    /// The stored bytes were not a usable profile (the reason); they were deleted.
+    Dropped(String),
+}
+
 impl crate::HomeRanker {
     /// Turns the mid-term context on: up to `events` events of ended sessions, none older than
     /// `ttl_ms`, are read before each session's own (0: off, and the earlier events are wiped).
@@ -157,6 +198,25 @@ impl crate::HomeRanker {
             })
             .collect();
         encode_profile(events, self.config().embedding_dim, now_ms)
+    }
+
+    /// Restores the profile stored under `key`: a blob that is not a usable profile is deleted
+    /// and reported, never an error; only the store's own failure is.
+    pub fn restore_profile(&mut self, store: &mut dyn ProfileStore, key: &str, now_ms: f64) -> std::io::Result<Restored> {
+        let Some(bytes) = store.get(key)? else { return Ok(Restored::Nothing) };
+        match self.import_profile(&bytes, now_ms) {
+            Ok(n) => Ok(Restored::Events(n)),
+            Err(e) => {
+                store.delete(key)?;
+                Ok(Restored::Dropped(e.to_string()))
+            }
+        }
+    }
+
+    /// Ends the session at `now_ms` and saves the profile under `key`.
+    pub fn save_profile(&mut self, store: &mut dyn ProfileStore, key: &str, now_ms: f64) -> std::io::Result<()> {
+        self.end_session(now_ms);
+        store.set(key, &self.export_profile(now_ms))
     }
 
     /// Replaces the earlier events with those of profile bytes, dropping any older than the TTL

@@ -133,3 +133,21 @@ fn forget_wipes_the_session_and_the_earlier_events() {
     assert_eq!(other.import_profile(&empty, T0 + DAY).unwrap(), 0);
     assert_eq!(ranker.stats().mid_term_capacity, DEFAULT_MID_TERM_EVENTS, "forget keeps the setting");
 }
+
+#[test]
+fn a_store_keeps_the_profile_and_a_bad_blob_in_it_is_deleted_with_the_reason() {
+    use homerank::profile::{MemoryStore, ProfileStore, Restored};
+    let page = make_page(4, 10, 32, 1);
+    let mut store = MemoryStore::default();
+    let mut first = ranker_on();
+    assert_eq!(first.restore_profile(&mut store, "me", T0).unwrap(), Restored::Nothing);
+    first.rerank(&page, &RerankOptions::default()).unwrap();
+    listen(&mut first, &page, 4, T0);
+    first.save_profile(&mut store, "me", T0 + 1_000.0).unwrap();
+    let mut second = ranker_on();
+    assert_eq!(second.restore_profile(&mut store, "me", T0 + DAY).unwrap(), Restored::Events(4));
+    store.set("me", b"HRMP garbage").unwrap();
+    let Restored::Dropped(why) = ranker_on().restore_profile(&mut store, "me", T0 + DAY).unwrap() else { panic!() };
+    assert!(why.contains("invalid mid-term profile"), "{why}");
+    assert_eq!(store.get("me").unwrap(), None, "deleted");
+}

@@ -76,7 +76,8 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = homerank::MAX_NEIGHBORS)]
     neighbors: usize,
     /// Put up to this many events of the listener's earlier sessions before each case's prefix
-    /// (a mid-term context; 0: the session alone).
+    /// (a mid-term context; 0: the session alone), and print HR-S and the linear model with and
+    /// without them on the same cases, with listener-bootstrap intervals.
     #[arg(long, default_value_t = 0)]
     prior_events: usize,
     #[arg(long, default_value_t = 7)]
@@ -244,6 +245,11 @@ mod enabled {
         };
         let report = evaluate(&prepared, &model, twin.as_ref(), &config)?;
         print!("{}", report.terminal_summary());
+        if args.prior_events > 0 {
+            // The same cases without the earlier events, paired, with listener intervals.
+            let midterm = compare_context(&prepared, &model, &config, args.prior_events)?;
+            print!("\nmid-term context, paired:\n{}{}", MidTermReport::table_header(), midterm.table_rows());
+        }
         if let Some(path) = &args.report {
             let svg_path = path.with_extension("svg");
             let svg_name = svg_path.file_name().and_then(|f| f.to_str()).map(str::to_owned);
