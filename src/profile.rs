@@ -225,27 +225,7 @@ impl crate::HomeRanker {
     pub fn import_profile(&mut self, bytes: &[u8], now_ms: f64) -> Result<usize> {
         let ttl = self.session().mid_term_ttl_ms();
         let events = decode_profile(bytes, self.config().embedding_dim, now_ms, ttl)?;
-        let restored = events
-            .into_iter()
-            .map(|e| {
-                let item = crate::session::KnownItem {
-                    embedding: e.embedding.as_slice().into(),
-                    item_type: e.item_type,
-                    artist: e.artist_id.as_deref().map(std::sync::Arc::from),
-                };
-                let event = crate::SessionEvent {
-                    item_id: e.item_id,
-                    action: e.action,
-                    ms_played: e.ms_played,
-                    timestamp_ms: Some(e.timestamp_ms),
-                    embedding: None,
-                    item_type: None,
-                    artist_id: None,
-                };
-                (event, item)
-            })
-            .collect();
-        self.session_mut().restore_earlier(restored);
+        self.session_mut().restore_earlier(events);
         Ok(self.session().mid_term_len())
     }
 }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use crate::event::{Action, SessionEvent};
 use crate::page::{HomePage, ItemType};
+use crate::profile::StoredEvent;
 
 /// Default number of item embeddings cached.
 pub const DEFAULT_CACHE_ITEMS: usize = 8_192;
@@ -122,19 +123,21 @@ impl SessionState {
         self.earlier.iter()
     }
 
-    /// Replaces the earlier events (a restored profile), oldest first, each `(event, item)`;
-    /// the latest `capacity` are kept.
-    pub(crate) fn restore_earlier(&mut self, events: Vec<(SessionEvent, KnownItem)>) {
+    /// Replaces the earlier events with a restored profile's, oldest first; the latest
+    /// `capacity` are kept.
+    pub(crate) fn restore_earlier(&mut self, events: Vec<StoredEvent>) {
         wipe_events(std::mem::take(&mut self.earlier).into());
-        for (e, item) in events {
+        for e in events {
+            let artist: Option<Arc<str>> = e.artist_id.as_deref().map(Arc::from);
+            let item = KnownItem { embedding: e.embedding.as_slice().into(), item_type: e.item_type, artist: artist.clone() };
             self.earlier.push_back(HeldEvent {
-                event_type: Some(item.item_type),
-                event_artist: item.artist.clone(),
                 item_id: e.item_id,
                 action: e.action,
                 ms_played: e.ms_played,
-                timestamp_ms: e.timestamp_ms,
+                timestamp_ms: Some(e.timestamp_ms),
                 item: Some(item),
+                event_type: Some(e.item_type),
+                event_artist: artist,
             });
         }
         self.trim_earlier(self.earlier_capacity);
@@ -251,19 +254,12 @@ impl SessionState {
     /// ids, embeddings, artists and the buffers that held them (so that the bytes do not stay
     /// readable in memory, e.g. a wasm module's linear memory, after the call).
     pub fn forget(&mut self) {
-        wipe_events(std::mem::take(&mut self.earlier).into());
         let map = std::mem::take(&mut self.cache.map);
         let order = std::mem::take(&mut self.cache.order);
         self.cache.clear();
         let mut wipe = wipe::Wiper::default();
-        let mut events = Vec::from(std::mem::take(&mut self.events));
-        for ev in &mut events {
-            wipe.string(std::mem::take(&mut ev.item_id));
-            if let Some(item) = ev.item.take() {
-                wipe.known(item);
-            }
-        }
-        wipe.vec(events);
+        wipe.events(std::mem::take(&mut self.earlier).into());
+        wipe.events(std::mem::take(&mut self.events).into());
         let mut entries: Vec<(String, KnownItem)> = map.into_iter().collect();
         for (id, item) in entries.drain(..) {
             wipe.string(id);
@@ -280,21 +276,12 @@ impl SessionState {
 }
 
 /// Overwrites dropped events: their ids, embeddings and artists (see [`SessionState::forget`]).
-fn wipe_events(mut events: Vec<HeldEvent>) {
+fn wipe_events(events: Vec<HeldEvent>) {
     if events.is_empty() {
         return;
     }
     let mut wipe = wipe::Wiper::default();
-    for ev in &mut events {
-        wipe.string(std::mem::take(&mut ev.item_id));
-        if let Some(item) = ev.item.take() {
-            wipe.known(item);
-        }
-        if let Some(artist) = ev.event_artist.take() {
-            wipe.artist(artist);
-        }
-    }
-    wipe.vec(events);
+    wipe.events(events);
     wipe.finish();
 }
 
@@ -348,7 +335,7 @@ mod wipe {
     use std::sync::atomic::{compiler_fence, Ordering};
     use std::sync::Arc;
 
-    use super::KnownItem;
+    use super::{HeldEvent, KnownItem};
 
     #[derive(Default)]
     pub(super) struct Wiper {
@@ -375,8 +362,16 @@ mod wipe {
             self.artists.extend(item.artist);
         }
 
-        pub fn artist(&mut self, artist: Arc<str>) {
-            self.artists.push(artist);
+        /// Each event's id, item and artist, then the vector's allocation.
+        pub fn events(&mut self, mut events: Vec<HeldEvent>) {
+            for ev in &mut events {
+                self.string(std::mem::take(&mut ev.item_id));
+                if let Some(item) = ev.item.take() {
+                    self.known(item);
+                }
+                self.artists.extend(ev.event_artist.take());
+            }
+            self.vec(events);
         }
 
         pub fn finish(mut self) {

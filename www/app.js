@@ -4,7 +4,7 @@
 import { HomeRanker, createSimulator, indexedDbStore } from "../js/index.js";
 import { DEFAULT_LAYOUT, encodeLayout, layoutFromHash, normalizeLayout } from "./layout-state.js";
 import { renderHome } from "./cards.js";
-import { artworkStyle, subtitleOf, titleOf } from "./names.js";
+import { artworkStyle, escapeHtml, subtitleOf, titleOf } from "./names.js";
 import { armFrom, defaultLab, encodeLab } from "./lab-state.js";
 
 const $ = (id) => document.getElementById(id);
@@ -273,10 +273,6 @@ function observe(events) {
     logEvent(`<b>${e.action}</b> ${escapeHtml(what)}${secs}`);
   }
   render();
-}
-
-function escapeHtml(s) {
-  return s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 }
 
 function startPlaying(id) {

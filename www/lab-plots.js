@@ -1,6 +1,7 @@
 // The layout lab's plots as SVG strings: metric differences with intervals, and shelf × position
 // heat maps of plays. Pure functions, no DOM.
 import { direction } from "./lab-state.js";
+import { escapeHtml } from "./names.js";
 
 /** Colour of a difference: green when better, red when worse, blue when neither, grey when n.s. */
 export function verdict(m) {
@@ -10,7 +11,6 @@ export function verdict(m) {
 }
 const COLOURS = { ns: "var(--muted)", better: "var(--up)", worse: "var(--down)", changed: "#7fb2ff" };
 
-const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 
 /**
  * B − A for each metric relative to A (percent), as a dot with its 95 % interval, one row per
@@ -30,9 +30,9 @@ export function diffPlot(metrics, { width = 760, row = 22 } = {}) {
   rel.forEach((r, i) => {
     const y = 20 + i * row;
     const colour = COLOURS[verdict(r)];
-    parts.push(`<text x="${left - 8}" y="${y + 4}" text-anchor="end">${esc(r.label)}</text>`);
+    parts.push(`<text x="${left - 8}" y="${y + 4}" text-anchor="end">${escapeHtml(r.label)}</text>`);
     parts.push(`<line x1="${x(r.l)}" x2="${x(r.h)}" y1="${y}" y2="${y}" stroke="${colour}" stroke-width="3"/>`);
-    parts.push(`<circle cx="${x(r.d)}" cy="${y}" r="4.5" fill="${colour}"><title>${esc(r.label)}: ${r.d.toFixed(1)}${r.unit} [${r.l.toFixed(1)}, ${r.h.toFixed(1)}]</title></circle>`);
+    parts.push(`<circle cx="${x(r.d)}" cy="${y}" r="4.5" fill="${colour}"><title>${escapeHtml(r.label)}: ${r.d.toFixed(1)}${r.unit} [${r.l.toFixed(1)}, ${r.h.toFixed(1)}]</title></circle>`);
   });
   for (const v of [-span, -span / 2, 0, span / 2, span]) {
     parts.push(`<text x="${x(v)}" y="${height - 8}" text-anchor="middle">${v > 0 ? "+" : ""}${v.toFixed(0)} %</text>`);
@@ -47,14 +47,14 @@ export function heatMap(arm, { cell = 18, positions = 16 } = {}) {
   const max = Math.max(1, ...arm.heat.flatMap((r) => r.plays.slice(0, positions)));
   const width = left + positions * cell + 10;
   const height = arm.heat.length * cell + 40;
-  const parts = [`<svg class="plot" role="img" aria-label="Plays by shelf and position: ${esc(arm.name)}" viewBox="0 0 ${width} ${height}" width="100%">`];
-  parts.push(`<text x="0" y="12">${esc(arm.name)}: ${arm.plays} plays</text>`);
+  const parts = [`<svg class="plot" role="img" aria-label="Plays by shelf and position: ${escapeHtml(arm.name)}" viewBox="0 0 ${width} ${height}" width="100%">`];
+  parts.push(`<text x="0" y="12">${escapeHtml(arm.name)}: ${arm.plays} plays</text>`);
   arm.heat.forEach((r, i) => {
     const y = 22 + i * cell;
-    parts.push(`<text x="${left - 6}" y="${y + cell * 0.7}" text-anchor="end">${esc(r.title)}</text>`);
+    parts.push(`<text x="${left - 6}" y="${y + cell * 0.7}" text-anchor="end">${escapeHtml(r.title)}</text>`);
     r.plays.slice(0, positions).forEach((n, j) => {
       const a = n === 0 ? 0.04 : 0.15 + 0.85 * (n / max);
-      parts.push(`<rect x="${left + j * cell}" y="${y}" width="${cell - 2}" height="${cell - 2}" rx="2" fill="rgb(30,215,96)" fill-opacity="${a.toFixed(3)}"><title>${esc(r.title)}, position ${j + 1}: ${n}</title></rect>`);
+      parts.push(`<rect x="${left + j * cell}" y="${y}" width="${cell - 2}" height="${cell - 2}" rx="2" fill="rgb(30,215,96)" fill-opacity="${a.toFixed(3)}"><title>${escapeHtml(r.title)}, position ${j + 1}: ${n}</title></rect>`);
     });
   });
   for (let j = 0; j < positions; j += 5) parts.push(`<text x="${left + j * cell + cell / 2}" y="${height - 4}" text-anchor="middle">${j + 1}</text>`);

@@ -3,9 +3,9 @@
 import { createSimulator } from "../js/index.js";
 import { BROWSE_DEFAULTS, PERSONAS, armFrom, defaultLab, encodeLab, labFromHash, labLayout } from "./lab-state.js";
 import { diffPlot, heatMap, verdict } from "./lab-plots.js";
+import { escapeHtml } from "./names.js";
 
 const $ = (id) => document.getElementById(id);
-const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 
 let state = labFromHash(location.hash) ?? defaultLab();
 let shelfCatalogue = [];   // [{ id, title }] of the simulated server's shelves, in server order
@@ -65,9 +65,9 @@ function renderArm(key) {
     li.dataset.id = s.id;
     const pinned = arm.pinned.includes(s.id);
     li.innerHTML = `<span class="name"></span>
-      <button type="button" class="icon-btn" data-move="-1" aria-label="Move ${esc(s.title)} up">↑</button>
-      <button type="button" class="icon-btn" data-move="1" aria-label="Move ${esc(s.title)} down">↓</button>
-      <button type="button" class="icon-btn" data-pin aria-pressed="${pinned}" aria-label="Pin ${esc(s.title)}">⚑</button>`;
+      <button type="button" class="icon-btn" data-move="-1" aria-label="Move ${escapeHtml(s.title)} up">↑</button>
+      <button type="button" class="icon-btn" data-move="1" aria-label="Move ${escapeHtml(s.title)} down">↓</button>
+      <button type="button" class="icon-btn" data-pin aria-pressed="${pinned}" aria-label="Pin ${escapeHtml(s.title)}">⚑</button>`;
     li.querySelector(".name").textContent = s.title;
     li.addEventListener("click", (e) => {
       const b = e.target.closest("button");
@@ -231,11 +231,11 @@ function renderResults(report) {
   $("diff-plot").innerHTML = diffPlot(report.metrics);
   const rows = metricRows(report.metrics);
   $("metrics").innerHTML = `<thead><tr><th>metric</th><th>A</th><th>B</th><th>B − A</th><th>95 % interval</th></tr></thead><tbody>` +
-    report.metrics.map((m, i) => `<tr data-key="${m.key}"><td>${esc(m.label)}</td>${rows[i]}</tr>`).join("") + "</tbody>";
+    report.metrics.map((m, i) => `<tr data-key="${m.key}"><td>${escapeHtml(m.label)}</td>${rows[i]}</tr>`).join("") + "</tbody>";
   $("personas-table").innerHTML = `<thead><tr><th>persona</th><th>listeners</th><th>metric</th><th>A</th><th>B</th><th>B − A</th><th>95 % interval</th></tr></thead><tbody>` +
     report.personas.flatMap((p) => {
       const r = metricRows(p.metrics);
-      return p.metrics.map((m, i) => `<tr><td>${p.persona}</td><td>${p.listeners}</td><td>${esc(m.label)}</td>${r[i]}</tr>`);
+      return p.metrics.map((m, i) => `<tr><td>${p.persona}</td><td>${p.listeners}</td><td>${escapeHtml(m.label)}</td>${r[i]}</tr>`);
     }).join("") + "</tbody>";
   $("heat").innerHTML = heatMap(a) + heatMap(b);
 }
@@ -282,5 +282,5 @@ async function main() {
 
 main().catch((e) => {
   document.body.dataset.ready = "error";
-  document.querySelector(".lab").insertAdjacentHTML("afterbegin", `<p class="error" role="alert">Could not start: ${esc(e.code ?? "")} ${esc(e.message)}</p>`);
+  document.querySelector(".lab").insertAdjacentHTML("afterbegin", `<p class="error" role="alert">Could not start: ${escapeHtml(e.code ?? "")} ${escapeHtml(e.message)}</p>`);
 });

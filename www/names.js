@@ -61,3 +61,8 @@ export function artworkStyle(embedding) {
   return `background: radial-gradient(circle at 30% 25%, hsla(${hue2.toFixed(0)}, 85%, 70%, .55), transparent 55%),` +
     ` linear-gradient(${angle}deg, hsl(${hue1.toFixed(0)}, 62%, 40%), hsl(${hue2.toFixed(0)}, 58%, 22%));`;
 }
+
+/** `s` as HTML text: &, <, > and " escaped. */
+export function escapeHtml(s) {
+  return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+}

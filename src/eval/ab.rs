@@ -13,7 +13,7 @@ use web_time::Instant;
 
 use super::cases::{CaseConfig, RankingCase};
 use super::linear::linear_inputs;
-use super::metrics::{ndcg_at, order_by, rank_of, reciprocal_rank, Estimate};
+use super::metrics::{ndcg_at, order_by, quantile, rank_of, reciprocal_rank, Estimate};
 use super::protocol::{fit_linear, Part, Prepared};
 use crate::error::{Error, Result};
 use crate::experiment::{bucket, Experiment};
@@ -287,7 +287,7 @@ pub fn run_ab(prepared: &Prepared, model: &ModelFile, plan: &AbPlan, config: &Ab
 
 /// The unit a case belongs to: its session's listener, or the session itself when the log has
 /// no listener ids (then sessions are the units).
-fn unit_of(prepared: &Prepared, case: &RankingCase) -> String {
+pub(super) fn unit_of(prepared: &Prepared, case: &RankingCase) -> String {
     let session = &prepared.dataset.sessions[case.session];
     session.user.clone().unwrap_or_else(|| session.id.clone())
 }
@@ -329,8 +329,7 @@ fn estimate(mean: f64, mut draws: Vec<f64>, n: usize) -> Estimate {
     if draws.is_empty() {
         return Estimate { mean, lo: f64::NAN, hi: f64::NAN, n };
     }
-    let at = |q: f64| draws[((q * draws.len() as f64) as usize).min(draws.len() - 1)];
-    Estimate { mean, lo: at(0.025), hi: at(0.975), n }
+    Estimate { mean, lo: quantile(&draws, 0.025), hi: quantile(&draws, 0.975), n }
 }
 
 /// Pearson's chi-square of `counts` against the shares of `weights`, and its p-value.

@@ -56,8 +56,12 @@ pub fn bootstrap_mean(values: &[f64], resamples: usize, level: f64, seed: u64) -
         (0..resamples).map(|_| (0..n).map(|_| values[rng.below(n)]).sum::<f64>() / n as f64).collect();
     means.sort_by(f64::total_cmp);
     let tail = (1.0 - level) / 2.0;
-    let at = |q: f64| means[((q * resamples as f64) as usize).min(resamples - 1)];
-    Estimate { mean, lo: at(tail), hi: at(1.0 - tail), n }
+    Estimate { mean, lo: quantile(&means, tail), hi: quantile(&means, 1.0 - tail), n }
+}
+
+/// The `q` quantile of sorted, non-empty `draws` (the percentile bootstrap's interval ends).
+pub fn quantile(draws: &[f64], q: f64) -> f64 {
+    draws[((q * draws.len() as f64) as usize).min(draws.len() - 1)]
 }
 
 /// 0-based position of `item` in `order`.

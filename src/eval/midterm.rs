@@ -10,7 +10,8 @@ use web_time::Instant;
 
 use super::cases::CaseConfig;
 use super::linear::linear_inputs;
-use super::metrics::{ndcg_at, order_by, rank_of, Estimate};
+use super::ab::unit_of;
+use super::metrics::{ndcg_at, order_by, quantile, rank_of, Estimate};
 use super::protocol::{fit_linear, EvalConfig, Part, Prepared};
 use crate::error::{Error, Result};
 use crate::model::cpu::{CpuModel, Scratch};
@@ -82,13 +83,9 @@ pub fn compare_context(
             at(&linear.scores(&linear_inputs(&fw))),
         ]);
     }
-    let unit = |s: usize| {
-        let session = &prepared.dataset.sessions[s];
-        session.user.clone().unwrap_or_else(|| session.id.clone())
-    };
     let mut by_listener: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, c) in alone.iter().enumerate() {
-        by_listener.entry(unit(c.session)).or_default().push(i);
+        by_listener.entry(unit_of(prepared, c)).or_default().push(i);
     }
     let groups: Vec<Vec<usize>> = by_listener.into_values().collect();
     let row = |name: &str, a: usize, b: usize, salt: u64| {
@@ -135,8 +132,7 @@ pub fn cluster_bootstrap(values: &[f64], groups: &[Vec<usize>], resamples: usize
         })
         .collect();
     means.sort_by(f64::total_cmp);
-    let at = |q: f64| means[((q * resamples as f64) as usize).min(resamples - 1)];
-    Estimate { mean, lo: at(0.025), hi: at(0.975), n }
+    Estimate { mean, lo: quantile(&means, 0.025), hi: quantile(&means, 0.975), n }
 }
 
 impl MidTermReport {

@@ -167,6 +167,26 @@ mod enabled {
         homerank::data::load(Path::new(spec), None, features).with_context(|| spec.to_string())
     }
 
+    /// A model file, checked against manifest.json beside it when it is listed there.
+    fn load_model(path: &Path) -> Result<ModelFile> {
+        let bytes = std::fs::read(path).with_context(|| path.display().to_string())?;
+        if let Some(entry) = homerank::Manifest::entry_beside(path)? {
+            entry.verify_checksum(&bytes)?;
+        }
+        ModelFile::from_bytes(&bytes).with_context(|| path.display().to_string())
+    }
+
+    /// Writes a markdown report to `path` and its plot beside it (`.svg`); `markdown` gets the
+    /// plot's file name to link.
+    fn write_report(path: &Path, svg: &str, markdown: impl FnOnce(&str) -> String) -> Result<()> {
+        let svg_path = path.with_extension("svg");
+        let svg_name = svg_path.file_name().and_then(|f| f.to_str()).unwrap_or_default();
+        std::fs::write(&svg_path, svg).with_context(|| svg_path.display().to_string())?;
+        std::fs::write(path, markdown(svg_name)).with_context(|| path.display().to_string())?;
+        eprintln!("wrote {} and {}", path.display(), svg_path.display());
+        Ok(())
+    }
+
     pub fn train(args: TrainArgs) -> Result<()> {
         let config = TrainConfig {
             epochs: args.epochs,
@@ -216,11 +236,7 @@ mod enabled {
     }
 
     pub fn eval(args: EvalArgs) -> Result<()> {
-        let bytes = std::fs::read(&args.model).with_context(|| args.model.display().to_string())?;
-        if let Some(entry) = homerank::Manifest::entry_beside(&args.model)? {
-            entry.verify_checksum(&bytes)?;
-        }
-        let model = ModelFile::from_bytes(&bytes).with_context(|| args.model.display().to_string())?;
+        let model = load_model(&args.model)?;
         let twin_path = args
             .model
             .with_file_name(format!("{}-f32.gguf", args.model.file_stem().and_then(|s| s.to_str()).unwrap_or("model")));
@@ -251,11 +267,7 @@ mod enabled {
             print!("\nmid-term context, paired:\n{}{}", MidTermReport::table_header(), midterm.table_rows());
         }
         if let Some(path) = &args.report {
-            let svg_path = path.with_extension("svg");
-            let svg_name = svg_path.file_name().and_then(|f| f.to_str()).map(str::to_owned);
-            std::fs::write(&svg_path, report.svg()).with_context(|| svg_path.display().to_string())?;
-            std::fs::write(path, report.markdown(svg_name.as_deref())).with_context(|| path.display().to_string())?;
-            eprintln!("wrote {} and {}", path.display(), svg_path.display());
+            write_report(path, &report.svg(), |svg| report.markdown(Some(svg)))?;
         }
         let key = format!("eval:{}", report.dataset);
         if let Some(card) = &args.card {
@@ -274,11 +286,7 @@ mod enabled {
     }
 
     pub fn ab(args: AbArgs) -> Result<()> {
-        let bytes = std::fs::read(&args.model).with_context(|| args.model.display().to_string())?;
-        if let Some(entry) = homerank::Manifest::entry_beside(&args.model)? {
-            entry.verify_checksum(&bytes)?;
-        }
-        let model = ModelFile::from_bytes(&bytes).with_context(|| args.model.display().to_string())?;
+        let model = load_model(&args.model)?;
         let text = std::fs::read_to_string(&args.experiment).with_context(|| args.experiment.display().to_string())?;
         let plan = AbPlan::from_json(&text).with_context(|| args.experiment.display().to_string())?;
         let dataset = load(&args.data, None, 1)?;
@@ -291,20 +299,16 @@ mod enabled {
         let report = run_ab(&prepared, &model, &plan, &config)?;
         print!("{}", report.terminal_summary());
         if let Some(path) = &args.report {
-            let svg_path = path.with_extension("svg");
-            let svg_name = svg_path.file_name().and_then(|f| f.to_str()).map(str::to_owned);
-            std::fs::write(&svg_path, report.svg()).with_context(|| svg_path.display().to_string())?;
             let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
-            let body = format!("{}\nWritten by `homerank {command}`.\n", report.markdown(svg_name.as_deref()));
-            std::fs::write(path, body).with_context(|| path.display().to_string())?;
-            eprintln!("wrote {} and {}", path.display(), svg_path.display());
+            write_report(path, &report.svg(), |svg| {
+                format!("{}\nWritten by `homerank {command}`.\n", report.markdown(Some(svg)))
+            })?;
         }
         Ok(())
     }
 
     pub fn midterm(args: MidTermArgs) -> Result<()> {
-        let bytes = std::fs::read(&args.model).with_context(|| args.model.display().to_string())?;
-        let model = ModelFile::from_bytes(&bytes).with_context(|| args.model.display().to_string())?;
+        let model = load_model(&args.model)?;
         let config = EvalConfig {
             cases: CaseConfig { n_cands: Some(50), max_cases: args.max_cases, seed: args.seed, ..Default::default() },
             seed: args.seed,
