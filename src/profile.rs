@@ -202,7 +202,12 @@ impl crate::HomeRanker {
 
     /// Restores the profile stored under `key`: a blob that is not a usable profile is deleted
     /// and reported, never an error; only the store's own failure is.
-    pub fn restore_profile(&mut self, store: &mut dyn ProfileStore, key: &str, now_ms: f64) -> std::io::Result<Restored> {
+    pub fn restore_profile(
+        &mut self,
+        store: &mut dyn ProfileStore,
+        key: &str,
+        now_ms: f64,
+    ) -> std::io::Result<Restored> {
         let Some(bytes) = store.get(key)? else { return Ok(Restored::Nothing) };
         match self.import_profile(&bytes, now_ms) {
             Ok(n) => Ok(Restored::Events(n)),

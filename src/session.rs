@@ -104,7 +104,9 @@ impl SessionState {
                 dropped.push(ev);
             }
         }
-        self.earlier.make_contiguous().sort_by(|a, b| a.timestamp_ms.unwrap_or(0.0).total_cmp(&b.timestamp_ms.unwrap_or(0.0)));
+        self.earlier
+            .make_contiguous()
+            .sort_by(|a, b| a.timestamp_ms.unwrap_or(0.0).total_cmp(&b.timestamp_ms.unwrap_or(0.0)));
         let cutoff = now_ms - ttl_ms;
         while self.earlier.front().is_some_and(|e| !e.timestamp_ms.is_some_and(|t| t >= cutoff)) {
             dropped.extend(self.earlier.pop_front());
@@ -129,7 +131,8 @@ impl SessionState {
         wipe_events(std::mem::take(&mut self.earlier).into());
         for e in events {
             let artist: Option<Arc<str>> = e.artist_id.as_deref().map(Arc::from);
-            let item = KnownItem { embedding: e.embedding.as_slice().into(), item_type: e.item_type, artist: artist.clone() };
+            let item =
+                KnownItem { embedding: e.embedding.as_slice().into(), item_type: e.item_type, artist: artist.clone() };
             self.earlier.push_back(HeldEvent {
                 item_id: e.item_id,
                 action: e.action,

@@ -9,7 +9,8 @@ use homerank::model::ModelFile;
 use homerank::sim::{simulate, SimConfig};
 
 fn model() -> ModelFile {
-    ModelFile::from_bytes(&std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/models/homerank-s.gguf")).unwrap()).unwrap()
+    ModelFile::from_bytes(&std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/models/homerank-s.gguf")).unwrap())
+        .unwrap()
 }
 
 const PLAN: &str = r#"{"id": "ab-test", "salt": "s1", "arms": [
@@ -21,10 +22,14 @@ const PLAN: &str = r#"{"id": "ab-test", "salt": "s1", "arms": [
 #[test]
 fn arms_hold_the_listeners_the_hash_assigns_and_the_holdback_scores_the_server_order() {
     let model = model();
-    let prepared = Prepared::new(simulate(&SimConfig { n_users: 400, ..Default::default() }), model.config.embedding_dim);
+    let prepared =
+        Prepared::new(simulate(&SimConfig { n_users: 400, ..Default::default() }), model.config.embedding_dim);
     let plan = AbPlan::from_json(PLAN).unwrap();
     assert_eq!(plan.policies, [Policy::Server, Policy::Linear, Policy::Session]);
-    let config = AbConfig { cases: CaseConfig { n_cands: Some(50), max_cases: 600, ..Default::default() }, ..Default::default() };
+    let config = AbConfig {
+        cases: CaseConfig { n_cands: Some(50), max_cases: 600, ..Default::default() },
+        ..Default::default()
+    };
     let report = run_ab(&prepared, &model, &plan, &config).unwrap();
 
     // The cases the A/B ranked, recomputed here: every listener's cases in the arm the hash gives.
@@ -41,7 +46,10 @@ fn arms_hold_the_listeners_the_hash_assigns_and_the_holdback_scores_the_server_o
             assert!((arm.ndcg10.mean - server).abs() < 1e-12, "holdback = the server's order");
         }
     }
-    assert_eq!(report.arms.iter().map(|a| a.units).sum::<usize>(), cases.iter().map(user).collect::<BTreeSet<_>>().len());
+    assert_eq!(
+        report.arms.iter().map(|a| a.units).sum::<usize>(),
+        cases.iter().map(user).collect::<BTreeSet<_>>().len()
+    );
     assert!(report.sample_ratio.p > 0.001, "the hash splits by the weights: {:?}", report.sample_ratio);
     assert_eq!(report.diffs.len(), 2);
     assert!(report.arms[2].ndcg10.mean > report.arms[0].ndcg10.mean, "HR-S above the session-blind order");

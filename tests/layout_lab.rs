@@ -33,7 +33,8 @@ fn only(persona: Persona, listeners: usize) -> Population {
 fn moving_the_shelf_a_persona_loves_from_first_to_last_lowers_its_plays() {
     let first = LabLayout { shelf_order: vec!["podcasts".into()], ..server_order("podcasts first") };
     let last_order = ["made-for-you", "popular", "playlists", "audiobooks", "more-tracks", "podcasts"];
-    let last = LabLayout { shelf_order: last_order.iter().map(|s| s.to_string()).collect(), ..server_order("podcasts last") };
+    let last =
+        LabLayout { shelf_order: last_order.iter().map(|s| s.to_string()).collect(), ..server_order("podcasts last") };
     let report = run(first, last, only(Persona::PodcastCommuter, 200));
     let plays = report.metric("playsPerSession").unwrap();
     assert!(plays.hi < 0.0, "plays per session B − A {:.3} [{:.3}, {:.3}]", plays.diff, plays.lo, plays.hi);
@@ -47,7 +48,8 @@ fn moving_the_shelf_a_persona_loves_from_first_to_last_lowers_its_plays() {
 #[test]
 fn a_grid_of_small_cards_reaches_deeper_positions_than_a_carousel() {
     let grid = LabLayout { template: Template::Grid, size: CardSize::S, ..server_order("grid S") };
-    let report = run(server_order("carousel M"), grid, Population { listeners: 200, bootstrap: 400, ..Default::default() });
+    let report =
+        run(server_order("carousel M"), grid, Population { listeners: 200, bootstrap: 400, ..Default::default() });
     let depth = report.metric("positionInShelf").unwrap();
     assert!(depth.lo > 0.0, "position B − A {:.3} [{:.3}, {:.3}]", depth.diff, depth.lo, depth.hi);
     let deep = |heat: &[homerank::sim::HeatRow]| heat.iter().map(|r| r.plays[6..].iter().sum::<u64>()).sum::<u64>();
@@ -104,11 +106,13 @@ fn the_fixture_layouts_give_the_committed_report() {
 
 #[test]
 fn bad_layouts_and_populations_are_refused_with_a_reason() {
-    let err = |a: LabLayout, p: Population| LayoutLab::new(a, server_order("B"), p, ranker()).err().unwrap().to_string();
+    let err =
+        |a: LabLayout, p: Population| LayoutLab::new(a, server_order("B"), p, ranker()).err().unwrap().to_string();
     assert!(err(LabLayout { shelves: 0, ..Default::default() }, Population::default()).contains("layout A"));
     assert!(err(LabLayout { cards: 31, ..Default::default() }, Population::default()).contains("cards 3–30"));
     assert!(err(LabLayout::default(), Population { listeners: 0, ..Default::default() }).contains("listeners"));
-    let no_weight = Population { personas: vec![PersonaShare { persona: Persona::Explorer, weight: 0.0 }], ..Default::default() };
+    let no_weight =
+        Population { personas: vec![PersonaShare { persona: Persona::Explorer, weight: 0.0 }], ..Default::default() };
     assert!(err(LabLayout::default(), no_weight).contains("persona weights"));
     assert!(Population::from_json(r#"{"listners": 5}"#).unwrap_err().to_string().contains("listners"));
     assert!(LabLayout::from_json(r#"{"template": "masonry"}"#).unwrap_err().to_string().contains("masonry"));

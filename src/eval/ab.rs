@@ -576,7 +576,8 @@ mod tests {
         assert!(AbPlan::from_json(unit).unwrap_err().to_string().contains("unitId"));
         let typo = r#"{"id": "x", "arms": [{"name": "a", "weight": 1}], "policies": {"b": "server"}}"#;
         assert!(AbPlan::from_json(typo).unwrap_err().to_string().contains("'b'"));
-        let holdback = r#"{"id": "x", "arms": [{"name": "a", "weight": 1, "holdback": true}], "policies": {"a": "session"}}"#;
+        let holdback =
+            r#"{"id": "x", "arms": [{"name": "a", "weight": 1, "holdback": true}], "policies": {"a": "session"}}"#;
         assert!(AbPlan::from_json(holdback).unwrap_err().to_string().contains("holdback"));
     }
 }

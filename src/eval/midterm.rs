@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 
 use web_time::Instant;
 
+use super::ab::unit_of;
 use super::cases::CaseConfig;
 use super::linear::linear_inputs;
-use super::ab::unit_of;
 use super::metrics::{ndcg_at, order_by, quantile, rank_of, Estimate};
 use super::protocol::{fit_linear, EvalConfig, Part, Prepared};
 use crate::error::{Error, Result};
@@ -64,7 +64,10 @@ pub fn compare_context(
     let alone = prepared.cases(Part::Test, &base);
     let with = prepared.cases(Part::Test, &CaseConfig { prior_events, ..base.clone() });
     let same = alone.len() == with.len()
-        && alone.iter().zip(&with).all(|(a, b)| a.session == b.session && a.candidates == b.candidates && a.target == b.target);
+        && alone
+            .iter()
+            .zip(&with)
+            .all(|(a, b)| a.session == b.session && a.candidates == b.candidates && a.target == b.target);
     if !same {
         return Err(Error::Internal("the cases with and without earlier events differ".into()));
     }

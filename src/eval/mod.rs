@@ -10,8 +10,8 @@ mod cooccur;
 mod embed;
 mod history;
 mod linear;
-mod midterm;
 pub mod metrics;
+mod midterm;
 mod protocol;
 mod report;
 mod server;
@@ -26,8 +26,8 @@ pub use cases::{build_cases, case_features, case_page, is_target, CandidateList,
 pub use cooccur::CoOccurrence;
 pub use embed::{EmbeddingKind, ItemEmbeddings};
 pub use history::History;
-pub use midterm::{cluster_bootstrap, compare_context, ContextRow, MidTermReport};
 pub use linear::{linear_inputs, LinearModel, LINEAR_INPUTS};
+pub use midterm::{cluster_bootstrap, compare_context, ContextRow, MidTermReport};
 pub use protocol::{
     evaluate, fit_linear, CaseMetrics, EvalConfig, EvalReport, Inputs, MethodRow, Part, Prepared, Table, BUCKETS,
     METHODS,

@@ -199,7 +199,9 @@ impl BrowseModel {
     pub fn examination(&self, p: &Placement, viewport: Viewport) -> f64 {
         let below = ((p.y + p.h / 2.0 - viewport.height).max(0.0) / viewport.height) as f64;
         let vertical = (-below / self.scroll_patience.max(1e-3) as f64).exp();
-        vertical * (self.carousel_swipe as f64).powi(p.swipes as i32) * (self.position_decay as f64).powi(p.column as i32)
+        vertical
+            * (self.carousel_swipe as f64).powi(p.swipes as i32)
+            * (self.position_decay as f64).powi(p.column as i32)
     }
 
     /// Probability that an examined card is played, from the listener's `affinity` for the item,
@@ -207,7 +209,8 @@ impl BrowseModel {
     pub fn play_probability(&self, affinity: f32, popularity: f32, p: &Placement) -> f64 {
         let m = CardSize::M.width_px();
         let area = (p.w * p.h) / (m * (m + TEXT_HEIGHT));
-        let logit = self.play_affinity * affinity + self.play_popularity * popularity.max(1e-6).ln()
+        let logit = self.play_affinity * affinity
+            + self.play_popularity * popularity.max(1e-6).ln()
             + self.salience * area.ln()
             - self.play_threshold;
         1.0 / (1.0 + (-logit as f64).exp())
@@ -297,9 +300,11 @@ mod tests {
     #[test]
     fn a_scan_stops_at_the_first_play_and_leaves_when_nothing_appeals() {
         let shelves = place(Template::Carousel, CardSize::M, Viewport::default(), &[4, 4]);
-        let model = BrowseModel { position_decay: 1.0, carousel_swipe: 1.0, scroll_patience: 1e6, ..Default::default() };
+        let model =
+            BrowseModel { position_decay: 1.0, carousel_swipe: 1.0, scroll_patience: 1e6, ..Default::default() };
         let mut rng = Rng::new(3);
-        let scan = model.scan(&shelves, Viewport::default(), &mut rng, |s, j, _| Some(if (s, j) == (1, 2) { 1.0 } else { 0.0 }));
+        let scan = model
+            .scan(&shelves, Viewport::default(), &mut rng, |s, j, _| Some(if (s, j) == (1, 2) { 1.0 } else { 0.0 }));
         assert_eq!(scan.played, Some((1, 2)));
         assert_eq!(scan.examined, 7);
         let none = model.scan(&shelves, Viewport::default(), &mut rng, |_, _, _| None);

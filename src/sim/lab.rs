@@ -414,7 +414,14 @@ impl LayoutLab {
         ListenerRecord { persona: Persona::ALL.iter().position(|&p| p == persona).unwrap_or(0), arms }
     }
 
-    fn run_arm(&mut self, arm: usize, index: usize, mut listener: Listener, ranking: &ServerRanking, mut rng: Rng) -> Tally {
+    fn run_arm(
+        &mut self,
+        arm: usize,
+        index: usize,
+        mut listener: Listener,
+        ranking: &ServerRanking,
+        mut rng: Rng,
+    ) -> Tally {
         let layout = self.arms[arm].layout.clone();
         let page = self.designed_page(&layout, ranking);
         if self.arms[arm].heat.is_empty() {
@@ -602,7 +609,6 @@ impl Shown {
         }
     }
 }
-
 
 fn ratio(records: &[ListenerRecord], arm: usize, m: &Metric, pick: impl Iterator<Item = usize>) -> f64 {
     let (mut num, mut den) = (0.0, 0.0);

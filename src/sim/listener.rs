@@ -28,8 +28,13 @@ pub enum Persona {
 
 impl Persona {
     /// Every persona, in report order.
-    pub const ALL: [Persona; 5] =
-        [Persona::MusicFirst, Persona::PodcastCommuter, Persona::AudiobookListener, Persona::PlaylistHopper, Persona::Explorer];
+    pub const ALL: [Persona; 5] = [
+        Persona::MusicFirst,
+        Persona::PodcastCommuter,
+        Persona::AudiobookListener,
+        Persona::PlaylistHopper,
+        Persona::Explorer,
+    ];
 
     /// The persona's name in JSON and reports.
     pub fn name(self) -> &'static str {
@@ -44,10 +49,15 @@ impl Persona {
 
     fn type_shift(self) -> &'static [(ItemType, f32)] {
         match self {
-            Persona::MusicFirst => {
-                &[(ItemType::Track, 0.35), (ItemType::Playlist, 0.1), (ItemType::Episode, -0.3), (ItemType::Audiobook, -0.3)]
+            Persona::MusicFirst => &[
+                (ItemType::Track, 0.35),
+                (ItemType::Playlist, 0.1),
+                (ItemType::Episode, -0.3),
+                (ItemType::Audiobook, -0.3),
+            ],
+            Persona::PodcastCommuter => {
+                &[(ItemType::Episode, 0.6), (ItemType::Track, -0.1), (ItemType::Audiobook, -0.2)]
             }
-            Persona::PodcastCommuter => &[(ItemType::Episode, 0.6), (ItemType::Track, -0.1), (ItemType::Audiobook, -0.2)],
             Persona::AudiobookListener => &[(ItemType::Audiobook, 0.6), (ItemType::Track, -0.2)],
             Persona::PlaylistHopper => &[(ItemType::Playlist, 0.5)],
             Persona::Explorer => &[],

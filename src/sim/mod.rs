@@ -31,8 +31,8 @@ mod page;
 pub use browse::{place, BrowseModel, CardSize, Placement, Scan, Template, Viewport};
 pub use catalog::{CatalogSpec, SimCatalog, SimItem};
 pub use lab::{
-    ArmReport, HeatRow, LabLayout, LabReport, LayoutLab, ListenerRecord, MetricRow, PersonaRow, PersonaShare, Population,
-    Tally, HEAT_POSITIONS,
+    ArmReport, HeatRow, LabLayout, LabReport, LayoutLab, ListenerRecord, MetricRow, PersonaRow, PersonaShare,
+    Population, Tally, HEAT_POSITIONS,
 };
 pub use listener::{Listen, Listener, Persona};
 pub use page::{server_page, ServerRanking};

@@ -42,7 +42,10 @@ impl WasmLayoutLab {
     }
 
     /// Simulates up to `listeners` more listeners; returns how many are done.
-    pub fn run(&mut self, #[wasm_bindgen(unchecked_param_type = "number")] listeners: JsValue) -> Result<usize, JsValue> {
+    pub fn run(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "number")] listeners: JsValue,
+    ) -> Result<usize, JsValue> {
         let n: usize = arg(&listeners, "listeners")?;
         Ok(self.lab.run(n))
     }

@@ -295,7 +295,9 @@ impl WasmRanker {
     ) -> Result<usize, JsValue> {
         let bytes = match bytes.dyn_ref::<js_sys::Uint8Array>() {
             Some(b) => b.to_vec(),
-            None => return Err(js_error(Error::InvalidProfile(format!("expected a Uint8Array, got {}", describe(&bytes))))),
+            None => {
+                return Err(js_error(Error::InvalidProfile(format!("expected a Uint8Array, got {}", describe(&bytes)))))
+            }
         };
         let now_ms = finite_arg(&now_ms, "nowMs")?;
         self.ranker()?.import_profile(&bytes, now_ms).map_err(js_error)
@@ -327,7 +329,10 @@ impl WasmRanker {
 fn usize_arg(v: &JsValue, name: &str) -> Result<usize, JsValue> {
     match v.as_f64() {
         Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 1e6 => Ok(n as usize),
-        _ => Err(js_error(Error::InvalidOptions(format!("{name}: expected a whole number 0 … 1,000,000, got {}", describe(v))))),
+        _ => Err(js_error(Error::InvalidOptions(format!(
+            "{name}: expected a whole number 0 … 1,000,000, got {}",
+            describe(v)
+        )))),
     }
 }
 

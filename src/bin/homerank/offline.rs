@@ -148,7 +148,9 @@ mod enabled {
 
     use anyhow::{Context, Result};
     use homerank::dataset::Dataset;
-    use homerank::eval::{compare_context, evaluate, run_ab, AbConfig, AbPlan, CaseConfig, EvalConfig, MidTermReport, Prepared};
+    use homerank::eval::{
+        compare_context, evaluate, run_ab, AbConfig, AbPlan, CaseConfig, EvalConfig, MidTermReport, Prepared,
+    };
     use homerank::model::ModelFile;
     use homerank::train::{card_training_section, export, replace_section, train as run_training, TrainConfig};
 
@@ -319,7 +321,10 @@ mod enabled {
             let prepared = Prepared::new(load(spec, None, 1)?, model.config.embedding_dim);
             for &k in &args.prior_events {
                 let report = compare_context(&prepared, &model, &config, k)?;
-                eprintln!("{} with {k} earlier events: {:.1} s, {} listeners", report.dataset, report.seconds, report.listeners);
+                eprintln!(
+                    "{} with {k} earlier events: {:.1} s, {} listeners",
+                    report.dataset, report.seconds, report.listeners
+                );
                 table.push_str(&report.table_rows());
             }
         }
