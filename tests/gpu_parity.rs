@@ -3,16 +3,19 @@
 
 mod common;
 
-use common::{fixture_model_bytes, Rng};
-use homerank::model::cpu::{CpuModel, Scratch};
+use common::{fixture_model_bytes, order, similarity_features as features};
+use homerank::model::cpu::{CpuModel, Kernels, Scratch};
 use homerank::model::{ModelFile, Precision};
-use homerank::testing::{CandidateKey, EventKey, Features, GpuModel};
+use homerank::testing::GpuModel;
 use homerank::GpuSettings;
-use homerank::{Action, ItemType};
 
-/// Largest |gpu − cpu| accepted: the two differ only in summation order and the attention's
-/// one-pass softmax (measured: a few 1e-6 on scores of magnitude ~1).
+/// Largest |gpu − cpu| accepted against the CPU engine's f32 kernels: the two differ only in
+/// summation order and the attention's one-pass softmax (measured: a few 1e-6 on scores of
+/// magnitude ~1).
 const TOLERANCE: f32 = 2e-5;
+/// Largest |gpu − cpu| against the CPU engine's default int16 kernels on a Q8_0 file (its
+/// activations rounded to int16; tests/int16_kernels.rs states that error against f32).
+const INT16_TOLERANCE: f32 = 2e-3;
 
 fn required() -> bool {
     std::env::var("HOMERANK_REQUIRE_GPU").is_ok_and(|v| v == "1")
@@ -33,47 +36,10 @@ fn gpu_model(file: &ModelFile, backends: wgpu::Backends) -> Option<GpuModel> {
     }
 }
 
-fn features(n: usize, l: usize, dim: usize, seed: u64) -> Features {
-    let mut rng = Rng(seed);
-    let mut f = Features::new(dim);
-    let mut events = Vec::new();
-    let actions = [Action::Play, Action::Skip, Action::Complete, Action::Like, Action::Dislike, Action::Dwell];
-    let types = [ItemType::Track, ItemType::Episode, ItemType::Audiobook, ItemType::Playlist];
-    for age in (0..l).rev() {
-        let e: Vec<f32> = (0..dim).map(|_| rng.normal() as f32).collect();
-        let ms = [None, Some(2_000.0), Some(40_000.0), Some(300_000.0)][rng.below(4)];
-        let action = actions[rng.below(actions.len())];
-        f.push_event(&e, action, ms, age, types[rng.below(types.len())]);
-        events.push(EventKey { item: rng.below(n.max(1)) as u32, artist: Some(rng.below(5) as u32), action });
-    }
-    for i in 0..n {
-        let e: Vec<f32> = (0..dim).map(|_| rng.normal() as f32).collect();
-        f.push_candidate(&e, types[rng.below(types.len())], i % 20, i / 20, 1.0 - (i % 20) as f32 / 20.0);
-    }
-    // Real similarity features: events on some of the candidates, shared artists, and neighbour
-    // lists on every other candidate.
-    let lists: Vec<Vec<(u32, f32)>> =
-        (0..n).map(|i| (1..4).map(|k| (((i + 7 * k) % n) as u32, 0.2 * k as f32)).collect()).collect();
-    let cands: Vec<CandidateKey<'_, u32>> = (0..n)
-        .map(|i| CandidateKey {
-            item: i as u32,
-            artist: Some((i % 5) as u32),
-            neighbors: (i % 2 == 0).then(|| lists[i].as_slice()),
-        })
-        .collect();
-    f.set_similarity(&events, &cands);
-    f
-}
-
-fn order(scores: &[f32]) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..scores.len()).collect();
-    idx.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
-    idx
-}
-
 fn check_parity(file: &ModelFile, backends: wgpu::Backends) {
     let Some(mut gpu) = gpu_model(file, backends) else { return };
-    let cpu = CpuModel::new(&file.config, &file.tensors).unwrap();
+    let cpu = CpuModel::with_kernels(&file.config, &file.tensors, Kernels::F32).unwrap();
+    let int16 = CpuModel::new(&file.config, &file.tensors).unwrap();
     let dim = file.config.embedding_dim;
     let mut worst = 0f32;
     for (n, l, seed) in [(1, 1, 1), (7, 3, 2), (50, 16, 3), (200, 64, 4), (1000, 64, 5), (130, 40, 6)] {
@@ -84,6 +50,14 @@ fn check_parity(file: &ModelFile, backends: wgpu::Backends) {
         let diff = want.iter().zip(&got).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
         eprintln!("{backends:?} {:?} n={n} l={l}: max |gpu − cpu| = {diff:.2e}", file.precision);
         assert!(diff <= TOLERANCE, "n={n} l={l}: max diff {diff}");
+        let shipped = int16.score(&f, &mut Scratch::default()).unwrap();
+        let diff16 = shipped.iter().zip(&got).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        eprintln!(
+            "{backends:?} {:?} n={n} l={l}: max |gpu − cpu {:?}| = {diff16:.2e}",
+            file.precision,
+            int16.kernels()
+        );
+        assert!(diff16 <= INT16_TOLERANCE, "n={n} l={l}: max diff to the int16 kernels {diff16}");
         let (wo, go) = (order(&want), order(&got));
         // Ties closer than the tolerance may swap; anything else must not.
         for (a, b) in wo.iter().zip(&go) {

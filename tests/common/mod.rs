@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use homerank::model::{write_model, HrsConfig, Precision, TensorKind};
-use homerank::{HomePage, HomeRanker, Item, ItemType, Neighbor, Shelf};
+use homerank::testing::{CandidateKey, EventKey, Features};
+use homerank::{Action, HomePage, HomeRanker, Item, ItemType, Neighbor, Shelf};
 
 /// Small deterministic PRNG (SplitMix64) so fixtures do not depend on a crate's RNG.
 pub struct Rng(pub u64);
@@ -222,4 +223,45 @@ pub fn argsort_desc(scores: &[f64]) -> Vec<usize> {
 
 pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+}
+
+/// Features of `n` candidates and `l` events with real similarity features (events on some
+/// candidates, shared artists, neighbour lists), for engine-against-engine checks.
+pub fn similarity_features(n: usize, l: usize, dim: usize, seed: u64) -> Features {
+    let mut rng = Rng(seed);
+    let mut f = Features::new(dim);
+    let mut events = Vec::new();
+    let actions = [Action::Play, Action::Skip, Action::Complete, Action::Like, Action::Dislike, Action::Dwell];
+    let types = [ItemType::Track, ItemType::Episode, ItemType::Audiobook, ItemType::Playlist];
+    for age in (0..l).rev() {
+        let e: Vec<f32> = (0..dim).map(|_| rng.normal() as f32).collect();
+        let ms = [None, Some(2_000.0), Some(40_000.0), Some(300_000.0)][rng.below(4)];
+        let action = actions[rng.below(actions.len())];
+        f.push_event(&e, action, ms, age, types[rng.below(types.len())]);
+        events.push(EventKey { item: rng.below(n.max(1)) as u32, artist: Some(rng.below(5) as u32), action });
+    }
+    for i in 0..n {
+        let e: Vec<f32> = (0..dim).map(|_| rng.normal() as f32).collect();
+        f.push_candidate(&e, types[rng.below(types.len())], i % 20, i / 20, 1.0 - (i % 20) as f32 / 20.0);
+    }
+    // Real similarity features: events on some of the candidates, shared artists, and neighbour
+    // lists on every other candidate.
+    let lists: Vec<Vec<(u32, f32)>> =
+        (0..n).map(|i| (1..4).map(|k| (((i + 7 * k) % n) as u32, 0.2 * k as f32)).collect()).collect();
+    let cands: Vec<CandidateKey<'_, u32>> = (0..n)
+        .map(|i| CandidateKey {
+            item: i as u32,
+            artist: Some((i % 5) as u32),
+            neighbors: (i % 2 == 0).then(|| lists[i].as_slice()),
+        })
+        .collect();
+    f.set_similarity(&events, &cands);
+    f
+}
+
+/// Candidate indices by descending score, ties by index.
+pub fn order(scores: &[f32]) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..scores.len()).collect();
+    idx.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    idx
 }

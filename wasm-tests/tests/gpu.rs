@@ -6,17 +6,19 @@
 #[path = "../../tests/common/mod.rs"]
 mod common;
 
-use common::{make_page, Rng};
-use homerank::testing::{CandidateKey, EventKey, Features, GpuModel};
+use common::{make_page, similarity_features};
+use homerank::testing::GpuModel;
 use homerank::GpuSettings;
-use homerank::model::cpu::{CpuModel, Scratch};
+use homerank::model::cpu::{CpuModel, Kernels, Scratch};
 use homerank::model::ModelFile;
-use homerank::{Action, Backend, HomeRanker, ItemType, RerankOptions, SessionEvent};
+use homerank::{Action, Backend, HomeRanker, RerankOptions, SessionEvent};
 use wasm_bindgen_test::{console_log, wasm_bindgen_test};
 
 const MODEL: &[u8] = include_bytes!("../../models/homerank-s.gguf");
-/// As natively (tests/gpu_parity.rs).
+/// As natively (tests/gpu_parity.rs): against the CPU engine's f32 kernels, and against its
+/// default int16 kernels.
 const TOLERANCE: f32 = 2e-5;
+const INT16_TOLERANCE: f32 = 2e-3;
 
 fn in_browser() -> bool {
     js_sys::Reflect::get(&js_sys::global(), &"document".into()).is_ok_and(|d| !d.is_undefined())
@@ -30,36 +32,6 @@ fn skip_or_fail(e: homerank::Error) -> Result<(), String> {
     Err(format!("skipping: {e}"))
 }
 
-fn features(n: usize, l: usize, seed: u64) -> Features {
-    let mut rng = Rng(seed);
-    let mut f = Features::new(32);
-    let mut events = Vec::new();
-    let types = [ItemType::Track, ItemType::Episode, ItemType::Audiobook, ItemType::Playlist];
-    for age in (0..l).rev() {
-        let e: Vec<f32> = (0..32).map(|_| rng.normal() as f32).collect();
-        let action = [Action::Play, Action::Skip, Action::Like, Action::Dislike][rng.below(4)];
-        f.push_event(&e, action, Some(rng.below(300_000) as f64), age, types[rng.below(4)]);
-        events.push(EventKey { item: rng.below(n.max(1)) as u32, artist: Some(rng.below(5) as u32), action });
-    }
-    for i in 0..n {
-        let e: Vec<f32> = (0..32).map(|_| rng.normal() as f32).collect();
-        f.push_candidate(&e, types[rng.below(4)], i % 20, i / 20, 1.0 - (i % 20) as f32 / 20.0);
-    }
-    // Real similarity features: events on some of the candidates, shared artists, and neighbour
-    // lists on every other candidate.
-    let lists: Vec<Vec<(u32, f32)>> =
-        (0..n).map(|i| (1..4).map(|k| (((i + 7 * k) % n) as u32, 0.2 * k as f32)).collect()).collect();
-    let cands: Vec<CandidateKey<'_, u32>> = (0..n)
-        .map(|i| CandidateKey {
-            item: i as u32,
-            artist: Some((i % 5) as u32),
-            neighbors: (i % 2 == 0).then(|| lists[i].as_slice()),
-        })
-        .collect();
-    f.set_similarity(&events, &cands);
-    f
-}
-
 #[wasm_bindgen_test]
 async fn webgpu_forward_matches_the_cpu_engine() {
     let file = ModelFile::from_bytes(MODEL).unwrap();
@@ -68,14 +40,19 @@ async fn webgpu_forward_matches_the_cpu_engine() {
         Err(e) => return console_log!("{}", skip_or_fail(e).unwrap_err()),
     };
     console_log!("webgpu adapter: {:?}", gpu.adapter());
-    let cpu = CpuModel::new(&file.config, &file.tensors).unwrap();
+    let cpu = CpuModel::with_kernels(&file.config, &file.tensors, Kernels::F32).unwrap();
+    let int16 = CpuModel::new(&file.config, &file.tensors).unwrap();
     for (n, l, seed) in [(1, 1, 1), (50, 16, 2), (200, 64, 3), (700, 64, 4)] {
-        let f = features(n, l, seed);
+        let f = similarity_features(n, l, 32, seed);
         let want = cpu.score(&f, &mut Scratch::default()).unwrap();
         let got = gpu.score(&f).await.unwrap();
         let diff = want.iter().zip(&got).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
-        console_log!("webgpu n={n} l={l}: max |gpu − cpu| = {diff:.2e}");
+        console_log!("webgpu n={n} l={l}: max |gpu − cpu f32| = {diff:.2e}");
         assert!(diff <= TOLERANCE, "n={n} l={l}: {diff}");
+        let shipped = int16.score(&f, &mut Scratch::default()).unwrap();
+        let diff = shipped.iter().zip(&got).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        console_log!("webgpu n={n} l={l}: max |gpu − cpu int16| = {diff:.2e}");
+        assert!(diff <= INT16_TOLERANCE, "n={n} l={l}: {diff}");
     }
 }
 

@@ -98,10 +98,20 @@ pub fn layer_norm(x: &[f32], d: usize, g: &[f32], b: &[f32], eps: f32, y: &mut [
 }
 
 /// eˣ for x in f32 range (relative error < 2e-7; underflows to 0 below −87).
+///
+/// `n`, the nearest integer to x·log₂e, comes from adding 1.5 · 2²³ (which leaves n in the low
+/// mantissa bits of the sum) instead of floor and a float-to-int conversion: only adds,
+/// multiplies and integer ops, which vectorize to a few simd128 instructions each (V8's
+/// saturating `trunc_sat` alone takes several).
 #[inline]
 pub fn exp(x: f32) -> f32 {
-    let x = x.clamp(-87.0, 88.0);
-    let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
+    const ROUND: f32 = 12_582_912.0;
+    // Compare-and-select rather than `clamp` (same result, NaN kept): it vectorizes to
+    // f32x4.pmin/pmax, where `clamp` was split into scalar lanes.
+    let x = if x < -87.0 { -87.0 } else { x };
+    let x = if x > 88.0 { 88.0 } else { x };
+    let t = x * std::f32::consts::LOG2_E + ROUND;
+    let n = t - ROUND;
     // Cody-Waite reduction: ln 2 split in a part exact in f32 and a small rest, so f = x − n·ln 2
     // keeps its precision for large |x|.
     let f = (x - n * 0.693_145_75) - n * 1.428_606_8e-6; // |f| ≤ ln2 / 2
@@ -110,13 +120,15 @@ pub fn exp(x: f32) -> f32 {
         + f * (1.0
             + f * (0.5
                 + f * (1.0 / 6.0 + f * (1.0 / 24.0 + f * (1.0 / 120.0 + f * (1.0 / 720.0 + f * (1.0 / 5040.0)))))));
-    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    // 2ⁿ: n + 127 into the exponent field (n is the low bits of t, −126 ≤ n ≤ 127).
+    let n_int = t.to_bits().wrapping_sub(ROUND.to_bits());
+    p * f32::from_bits(n_int.wrapping_add(127) << 23)
 }
 
 /// erf(x) by Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7).
 #[inline]
 pub fn erf(x: f32) -> f32 {
-    let s = x.signum();
+    let s = 1f32.copysign(x); // signum without its NaN branch, so it vectorizes (NaN stays NaN below)
     let a = x.abs();
     let t = 1.0 / (1.0 + 0.327_591_1 * a);
     let poly = t * (0.254_829_6 + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152_1 + t * 1.061_405_4))));

@@ -2,19 +2,24 @@
 //! natively and in wasm. The same computation as `model::hrs` (candle, used for training and as
 //! the reference); tests hold the two to 1e-4 on fixtures.
 //!
-//! Weights are kept as f32 (Q8_0 files are dequantized once at load, 4× the memory of the file,
-//! under a megabyte): in wasm simd128 an int8 dot product costs as many instructions per
-//! multiply-add as an f32 one, so f32 compute is as fast and closer to the reference. Buffers live
+//! Two kinds of linear layer ([`Kernels`]): for Q8_0 weights the default is the int16 kernel
+//! (`int16`: activations quantized per row to int16 and multiplied with the file's int8 weights
+//! in integers, twice the multiply-adds per instruction of f32); f32 weights, and
+//! [`Kernels::F32`] on any file, use f32 kernels with the weights dequantized once at load.
+//! Attention, norms and activations are f32 in both. Buffers live
 //! in a [`Scratch`] reused across calls, so a rerank allocates nothing in the forward. The session
 //! encoder's output, and the keys and values the candidates read from it, are cached until the
 //! session changes.
 
+mod int16;
+mod int16_attention;
 mod kernels;
 
 use std::collections::HashMap;
 
 use super::config::HrsConfig;
 use super::file::{checked_tensor, RawTensor};
+use super::gguf::TensorType;
 use super::layout::{Attention, CandidateLayer, Hrs, SessionLayer, WeightSource, Weights};
 use crate::error::Result;
 use crate::features::Features;
@@ -30,15 +35,29 @@ impl Weights for Cpu {
     type Vector = Vec<f32>;
 }
 
-pub(crate) struct Linear {
-    /// The weight transposed: `in × out`, row-major (the file holds `out × in`).
-    wt: Vec<f32>,
-    b: Vec<f32>,
-    out: usize,
+/// Which kernels the linear layers of a Q8_0 model run (f32 weights always run f32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Kernels {
+    /// Int16 activations × the file's int8 weights where the weights are Q8_0 (the default).
+    #[default]
+    Int16,
+    /// f32 activations × dequantized weights: the reference the GPU and the int16 kernels are
+    /// checked against.
+    F32,
+}
+
+pub(crate) enum Linear {
+    F32 {
+        /// The weight transposed: `in × out`, row-major (the file holds `out × in`).
+        wt: Vec<f32>,
+        b: Vec<f32>,
+        out: usize,
+    },
+    Int16(int16::Int16Linear),
 }
 
 impl Linear {
-    fn from_file(w: &[f32], b: Vec<f32>) -> Self {
+    fn from_f32(w: &[f32], b: Vec<f32>) -> Self {
         let (out, k) = (b.len(), w.len() / b.len().max(1));
         let mut wt = vec![0f32; w.len()];
         for o in 0..out {
@@ -46,13 +65,40 @@ impl Linear {
                 wt[c * out + o] = w[o * k + c];
             }
         }
-        Linear { wt, b, out }
+        Linear::F32 { wt, b, out }
     }
 
-    fn forward(&self, x: &[f32], rows: usize, y: &mut Vec<f32>) {
-        y.resize(rows * self.out, 0.0);
-        kernels::linear(x, rows, &self.wt, &self.b, self.out, y);
+    fn forward(&self, x: &[f32], rows: usize, q: &mut Quantized, y: &mut Vec<f32>) {
+        Self::forward_all(&[self], x, rows, q, &mut [y]);
     }
+
+    /// Several layers over the same input (the attention's q, k, v): the int16 ones share one
+    /// quantization of `x`.
+    fn forward_all(layers: &[&Linear], x: &[f32], rows: usize, q: &mut Quantized, ys: &mut [&mut Vec<f32>]) {
+        let mut quantized = false;
+        for (layer, y) in layers.iter().zip(ys.iter_mut()) {
+            match layer {
+                Linear::F32 { wt, b, out } => {
+                    y.resize(rows * out, 0.0);
+                    kernels::linear(x, rows, wt, b, *out, y);
+                }
+                Linear::Int16(lin) => {
+                    if !quantized {
+                        int16::quantize_rows(x, lin.k(), &mut q.values, &mut q.scales);
+                        quantized = true;
+                    }
+                    lin.forward_quantized(&q.values, &q.scales, rows, y);
+                }
+            }
+        }
+    }
+}
+
+/// Scratch of the int16 kernels: the quantized rows of the layer input and their scales.
+#[derive(Default)]
+pub(crate) struct Quantized {
+    values: Vec<i16>,
+    scales: Vec<f32>,
 }
 
 pub(crate) struct Norm {
@@ -60,15 +106,22 @@ pub(crate) struct Norm {
     b: Vec<f32>,
 }
 
-/// Model file tensors as the CPU engine's weights (Q8_0 dequantized once).
-struct CpuSource<'a>(&'a HashMap<String, RawTensor>);
+/// Model file tensors as the CPU engine's weights: Q8_0 matmul weights packed for the int16
+/// kernels (with [`Kernels::Int16`]), everything else as f32 (Q8_0 dequantized once).
+struct CpuSource<'a>(&'a HashMap<String, RawTensor>, Kernels);
 
 impl WeightSource for CpuSource<'_> {
     type Weights = Cpu;
 
     fn linear(&mut self, name: &str, inp: usize, out: usize) -> Result<Linear> {
-        let w = self.vector(&format!("{name}.w"), &[out, inp])?;
-        Ok(Linear::from_file(&w, self.vector(&format!("{name}.b"), &[out])?))
+        let b = self.vector(&format!("{name}.b"), &[out])?;
+        let w = checked_tensor(self.0, &format!("{name}.w"), &[out, inp])?;
+        if self.1 == Kernels::Int16 && w.dtype == TensorType::Q8_0 {
+            if let Some(lin) = int16::Int16Linear::from_q8_0(&w.data, inp, b.clone()) {
+                return Ok(Linear::Int16(lin));
+            }
+        }
+        Ok(Linear::from_f32(&w.to_f32(), b))
     }
 
     fn norm(&mut self, name: &str, d: usize) -> Result<Norm> {
@@ -95,6 +148,8 @@ pub struct Scratch {
     f: Vec<f32>,
     kt: Vec<f32>,
     scores: Vec<f32>,
+    xq: Quantized,
+    att: int16_attention::AttentionScratch,
     /// Normalized similarity features, and the head's residual terms.
     z: Vec<f32>,
     residual: Vec<f32>,
@@ -114,6 +169,7 @@ impl std::fmt::Debug for Scratch {
 /// HR-S weights laid out for the CPU kernels.
 pub struct CpuModel {
     config: HrsConfig,
+    kernels: Kernels,
     net: Hrs<Cpu>,
 }
 
@@ -124,14 +180,30 @@ impl std::fmt::Debug for CpuModel {
 }
 
 impl CpuModel {
-    /// Builds the model from a model file's tensors (`ModelFile::tensors`).
+    /// Builds the model from a model file's tensors (`ModelFile::tensors`), with the default
+    /// kernels.
     pub fn new(config: &HrsConfig, tensors: &HashMap<String, RawTensor>) -> Result<Self> {
+        Self::with_kernels(config, tensors, Kernels::default())
+    }
+
+    /// [`CpuModel::new`] with the given kernels.
+    pub fn with_kernels(config: &HrsConfig, tensors: &HashMap<String, RawTensor>, kernels: Kernels) -> Result<Self> {
         config.validate()?;
-        Ok(CpuModel { config: config.clone(), net: Hrs::load(config, &mut CpuSource(tensors))? })
+        let net = Hrs::load(config, &mut CpuSource(tensors, kernels))?;
+        // The int16 attention goes with the int16 linear layers (a Q8_0 file): f32 files and
+        // Kernels::F32 keep the whole forward in f32.
+        let int16 = matches!(net.cand_layers.first().map(|l| &l.ffn.fc1), Some(Linear::Int16(_)));
+        let kernels = if int16 { Kernels::Int16 } else { Kernels::F32 };
+        Ok(CpuModel { config: config.clone(), kernels, net })
     }
 
     pub fn config(&self) -> &HrsConfig {
         &self.config
+    }
+
+    /// The kernels the forward runs: int16 for a Q8_0 file unless [`Kernels::F32`] was asked.
+    pub fn kernels(&self) -> Kernels {
+        self.kernels
     }
 
     /// Scores the candidates of one page, in page order.
@@ -154,7 +226,7 @@ impl CpuModel {
                 (&f.event_recency, &tables.recency),
                 (&f.event_type, &tables.item_type),
             ];
-            self.embed(&f.event_embeddings, l, &events, &mut scratch.s);
+            self.embed(&f.event_embeddings, l, &events, &mut scratch.xq, &mut scratch.s);
             scratch.s.splice(0..0, tables.bos.iter().copied());
             for layer in &self.net.session_layers {
                 self.session_layer(layer, ls, scratch);
@@ -166,10 +238,10 @@ impl CpuModel {
         }
 
         let cands = [(&f.cand_type, &tables.item_type), (&f.cand_rank, &tables.rank), (&f.cand_shelf, &tables.shelf)];
-        self.embed(&f.cand_embeddings, n, &cands, &mut scratch.c);
+        self.embed(&f.cand_embeddings, n, &cands, &mut scratch.xq, &mut scratch.c);
         let sim = &self.net.sim;
         sim.normalize(&f.cand_sim, &mut scratch.z);
-        sim.proj.forward(&scratch.z, n, &mut scratch.o);
+        sim.proj.forward(&scratch.z, n, &mut scratch.xq, &mut scratch.o);
         add(&mut scratch.c, &scratch.o);
         for (i, layer) in self.net.cand_layers.iter().enumerate() {
             self.cand_layer(layer, i, n, ls, scratch);
@@ -183,12 +255,11 @@ impl CpuModel {
 
     /// Per candidate layer, the cross-attention keys and values of the session tokens in `s`.
     fn cross_keys_values(&self, ls: usize, scratch: &mut Scratch) {
-        let Scratch { s, session_kv, .. } = scratch;
+        let Scratch { s, session_kv, xq, .. } = scratch;
         session_kv.clear();
         for layer in &self.net.cand_layers {
             let (mut k, mut v) = (Vec::new(), Vec::new());
-            layer.cross_attn.k.forward(s, ls, &mut k);
-            layer.cross_attn.v.forward(s, ls, &mut v);
+            Linear::forward_all(&[&layer.cross_attn.k, &layer.cross_attn.v], s, ls, xq, &mut [&mut k, &mut v]);
             session_kv.push((k, v));
         }
     }
@@ -203,9 +274,16 @@ impl CpuModel {
     }
 
     /// Tokens into `out`: the item projection plus, per `(ids, table)`, the table's row.
-    fn embed(&self, embeddings: &[f32], rows: usize, lookups: &[(&Vec<u32>, &Vec<f32>)], out: &mut Vec<f32>) {
+    fn embed(
+        &self,
+        embeddings: &[f32],
+        rows: usize,
+        lookups: &[(&Vec<u32>, &Vec<f32>)],
+        xq: &mut Quantized,
+        out: &mut Vec<f32>,
+    ) {
         let d = self.config.d_model;
-        self.net.item.forward(embeddings, rows, out);
+        self.net.item.forward(embeddings, rows, xq, out);
         for r in 0..rows {
             let row = &mut out[r * d..(r + 1) * d];
             for &(ids, table) in lookups {
@@ -217,33 +295,41 @@ impl CpuModel {
 
     fn session_layer(&self, layer: &SessionLayer<Cpu>, l: usize, sc: &mut Scratch) {
         let (d, eps) = (self.config.d_model, self.config.ln_eps as f32);
-        let Scratch { s, h, q, k, v, a, o, f, kt, scores, .. } = sc;
+        let Scratch { s, h, q, k, v, a, o, f, kt, scores, xq, att, .. } = sc;
         h.resize(l * d, 0.0);
         kernels::layer_norm(s, d, &layer.ln_attn.g, &layer.ln_attn.b, eps, h);
-        self.attend(&layer.attn, h, l, None, l, q, k, v, kt, scores, a, o);
+        self.attend(&layer.attn, h, l, None, l, Bufs { q, k, v, kt, scores, a, xq: &mut *xq, att: &mut *att }, o);
         add(s, o);
         kernels::layer_norm(s, d, &layer.ln_ffn.g, &layer.ln_ffn.b, eps, h);
-        layer.ffn.fc1.forward(h, l, f);
+        layer.ffn.fc1.forward(h, l, xq, f);
         kernels::gelu(f);
-        layer.ffn.fc2.forward(f, l, o);
+        layer.ffn.fc2.forward(f, l, xq, o);
         add(s, o);
     }
 
     fn cand_layer(&self, layer: &CandidateLayer<Cpu>, index: usize, n: usize, l: usize, sc: &mut Scratch) {
         let (d, eps) = (self.config.d_model, self.config.ln_eps as f32);
-        let Scratch { c, h, q, k, v, a, o, f, kt, scores, session_kv, .. } = sc;
+        let Scratch { c, h, q, k, v, a, o, f, kt, scores, session_kv, xq, att, .. } = sc;
         h.resize(n * d, 0.0);
         kernels::layer_norm(c, d, &layer.ln_self.g, &layer.ln_self.b, eps, h);
-        self.attend(&layer.self_attn, h, n, None, n, q, k, v, kt, scores, a, o);
+        self.attend(&layer.self_attn, h, n, None, n, Bufs { q, k, v, kt, scores, a, xq: &mut *xq, att: &mut *att }, o);
         add(c, o);
         kernels::layer_norm(c, d, &layer.ln_cross.g, &layer.ln_cross.b, eps, h);
         let (sk, sv) = &session_kv[index];
-        self.attend(&layer.cross_attn, h, n, Some((sk, sv)), l, q, k, v, kt, scores, a, o);
+        self.attend(
+            &layer.cross_attn,
+            h,
+            n,
+            Some((sk, sv)),
+            l,
+            Bufs { q, k, v, kt, scores, a, xq: &mut *xq, att: &mut *att },
+            o,
+        );
         add(c, o);
         kernels::layer_norm(c, d, &layer.ln_ffn.g, &layer.ln_ffn.b, eps, h);
-        layer.ffn.fc1.forward(h, n, f);
+        layer.ffn.fc1.forward(h, n, xq, f);
         kernels::gelu(f);
-        layer.ffn.fc2.forward(f, n, o);
+        layer.ffn.fc2.forward(f, n, xq, o);
         add(c, o);
     }
 
@@ -256,31 +342,32 @@ impl CpuModel {
         tq: usize,
         kv: Option<(&Vec<f32>, &Vec<f32>)>,
         tk: usize,
-        q: &mut Vec<f32>,
-        k: &mut Vec<f32>,
-        v: &mut Vec<f32>,
-        kt: &mut Vec<f32>,
-        scores: &mut Vec<f32>,
-        a: &mut Vec<f32>,
+        bufs: Bufs<'_>,
         o: &mut Vec<f32>,
     ) {
+        let Bufs { q, k, v, kt, scores, a, xq, att } = bufs;
         let (d, heads) = (self.config.d_model, self.config.n_heads);
-        attn.q.forward(x, tq, q);
-        let scale = 1.0 / ((d / heads) as f32).sqrt();
-        q.iter_mut().for_each(|x| *x *= scale);
         let (k, v): (&[f32], &[f32]) = match kv {
-            Some((k, v)) => (k, v),
+            Some((k, v)) => {
+                attn.q.forward(x, tq, xq, q);
+                (k, v)
+            }
             None => {
-                attn.k.forward(x, tq, k);
-                attn.v.forward(x, tq, v);
+                Linear::forward_all(&[&attn.q, &attn.k, &attn.v], x, tq, xq, &mut [&mut *q, &mut *k, &mut *v]);
                 (k, v)
             }
         };
-        kt.resize(d * tk, 0.0);
-        scores.resize(kernels::QUERY_BLOCK * tk, 0.0);
+        let scale = 1.0 / ((d / heads) as f32).sqrt();
+        q.iter_mut().for_each(|x| *x *= scale);
         a.resize(tq * d, 0.0);
-        kernels::attention(q, k, v, tq, tk, d, heads, kt, scores, a);
-        attn.o.forward(a, tq, o);
+        if self.kernels == Kernels::Int16 && d == heads * int16_attention::HEAD {
+            int16_attention::attention(q, k, v, tq, tk, d, att, a);
+        } else {
+            kt.resize(d * tk, 0.0);
+            scores.resize(kernels::QUERY_BLOCK * tk, 0.0);
+            kernels::attention(q, k, v, tq, tk, d, heads, kt, scores, a);
+        }
+        attn.o.forward(a, tq, xq, o);
     }
 
     /// The core alone (tokens already embedded, no similarity features), for the golden
@@ -297,6 +384,18 @@ impl CpuModel {
         let residual: Vec<f32> = server.iter().map(|s| self.net.head.w_server[0] * s).collect();
         self.head(n, &residual, &mut sc)
     }
+}
+
+/// The scratch buffers one attention call works in.
+struct Bufs<'a> {
+    q: &'a mut Vec<f32>,
+    k: &'a mut Vec<f32>,
+    v: &'a mut Vec<f32>,
+    kt: &'a mut Vec<f32>,
+    scores: &'a mut Vec<f32>,
+    a: &'a mut Vec<f32>,
+    xq: &'a mut Quantized,
+    att: &'a mut int16_attention::AttentionScratch,
 }
 
 fn add(x: &mut [f32], y: &[f32]) {
