@@ -7,7 +7,7 @@ use common::{fixture_model_bytes, order, similarity_features as features};
 use homerank::model::cpu::{CpuModel, Kernels, Scratch};
 use homerank::model::{ModelFile, Precision};
 use homerank::testing::GpuModel;
-use homerank::GpuSettings;
+use homerank::{Action, GpuSettings};
 
 /// Largest |gpu − cpu| accepted against the CPU engine's f32 kernels: the two differ only in
 /// summation order and the attention's one-pass softmax (measured: a few 1e-6 on scores of
