@@ -14,6 +14,8 @@ pub mod similarity;
 
 pub use similarity::{CandidateKey, EventKey, SIM_FEATURES};
 
+use std::collections::HashMap;
+
 use crate::error::{Error, Result};
 use crate::event::Action;
 use crate::model::HrsConfig;
@@ -212,27 +214,41 @@ impl Features {
         let mut f = Features::new(page.embedding_dim);
         let resolved: Vec<_> =
             session.context().rev().filter_map(|e| e.item.as_ref().map(|item| (e, item))).take(max_events).collect();
+        // Item and artist ids as small integers, so the N × L comparisons of the similarity
+        // features compare integers instead of strings. A neighbour that is neither on the page
+        // nor in the session can match no event and is left out of its list.
+        let mut ids: HashMap<&str, u32> = HashMap::with_capacity(2 * (resolved.len() + page.items().count()));
         let mut events = Vec::with_capacity(resolved.len());
         for (age, (ev, item)) in resolved.iter().enumerate().rev() {
             f.push_event(&item.embedding, ev.action, ev.ms_played, age, item.item_type);
-            events.push(EventKey { item: ev.item_id.as_str(), artist: item.artist.as_deref(), action: ev.action });
+            let artist = item.artist.as_deref().map(|a| intern(&mut ids, a));
+            events.push(EventKey { item: intern(&mut ids, &ev.item_id), artist, action: ev.action });
         }
-        let neighbors: Vec<Option<Vec<(&str, f32)>>> = page
-            .items()
-            .map(|(_, _, item)| item.neighbors.as_ref().map(|l| l.iter().map(|n| (n.id.as_str(), n.weight)).collect()))
-            .collect();
-        let mut cands = Vec::with_capacity(neighbors.len());
-        for ((shelf, rank, item), neighbors) in page.items().zip(&neighbors) {
+        let mut cands = Vec::new();
+        for (shelf, rank, item) in page.items() {
             f.push_candidate(&item.embedding, item.item_type, rank, shelf, item.server_score.unwrap_or(0.0));
-            cands.push(CandidateKey {
-                item: item.id.as_str(),
-                artist: item.artist_id.as_deref(),
-                neighbors: neighbors.as_deref(),
-            });
+            cands.push((intern(&mut ids, &item.id), item.artist_id.as_deref().map(|a| intern(&mut ids, a))));
         }
+        let neighbors: Vec<Option<Vec<(u32, f32)>>> = page
+            .items()
+            .map(|(_, _, item)| {
+                item.neighbors.as_ref().map(|l| l.iter().filter_map(|n| Some((*ids.get(n.id.as_str())?, n.weight))).collect())
+            })
+            .collect();
+        let cands: Vec<CandidateKey<'_, u32>> = cands
+            .iter()
+            .zip(&neighbors)
+            .map(|(&(item, artist), neighbors)| CandidateKey { item, artist, neighbors: neighbors.as_deref() })
+            .collect();
         f.set_similarity(&events, &cands);
         f
     }
+}
+
+/// The id of `s` in `ids`, a new one (the next integer) when it is not there yet.
+fn intern<'a>(ids: &mut HashMap<&'a str, u32>, s: &'a str) -> u32 {
+    let next = ids.len() as u32;
+    *ids.entry(s).or_insert(next)
 }
 
 fn push_normalized(out: &mut Vec<f32>, embedding: &[f32], dim: usize) {
