@@ -232,7 +232,9 @@ impl Features {
         let neighbors: Vec<Option<Vec<(u32, f32)>>> = page
             .items()
             .map(|(_, _, item)| {
-                item.neighbors.as_ref().map(|l| l.iter().filter_map(|n| Some((*ids.get(n.id.as_str())?, n.weight))).collect())
+                item.neighbors
+                    .as_ref()
+                    .map(|l| l.iter().filter_map(|n| Some((*ids.get(n.id.as_str())?, n.weight))).collect())
             })
             .collect();
         let cands: Vec<CandidateKey<'_, u32>> = cands

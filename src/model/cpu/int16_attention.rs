@@ -217,8 +217,8 @@ fn exp2_nonpositive(y: f32) -> f32 {
     let y = if y < -126.0 { -126.0 } else { y };
     let t = y + ROUND;
     let f = y - (t - ROUND);
-    let p = 1.0
-        + f * (0.693_147_0 + f * (0.240_222_42 + f * (0.055_507_336 + f * (0.009_671_513 + f * 0.001_326_472_7))));
+    let p =
+        1.0 + f * (0.693_147_0 + f * (0.240_222_42 + f * (0.055_507_336 + f * (0.009_671_513 + f * 0.001_326_472_7))));
     p * f32::from_bits(t.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(127) << 23)
 }
 
