@@ -19,6 +19,9 @@ export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 cargo test --quiet --features gpu --test gpu_parity -- --test-threads=1
 cargo check --quiet --features gpu --benches
 
+step "prep: Parquet logs, preparation on DataFusion and on a loopback Ballista cluster (1M events)"
+cargo test --quiet --features ballista --test prep
+
 step "npm package: wasm builds (simd128, plain, simd128 + WebGPU), wasm-bindgen, wasm-opt"
 [ -x node_modules/.bin/wasm-opt ] || npm install --no-audit --no-fund
 npm run build --silent

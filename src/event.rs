@@ -78,6 +78,11 @@ impl Action {
         self as usize
     }
 
+    /// The action called `name` (lower-case, as in JSON); `None` for an unknown name.
+    pub fn from_name(name: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+
     /// Lower-case name as used in JSON.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -84,6 +84,11 @@ pub mod dataset;
 pub mod embedding;
 #[cfg(all(feature = "train", not(target_arch = "wasm32")))]
 pub mod eval;
+// Parquet logs and data preparation on DataFusion / Ballista, or a stand-in without `prep`.
+#[cfg(not(target_arch = "wasm32"))]
+#[cfg_attr(feature = "prep", path = "prep/mod.rs")]
+#[cfg_attr(not(feature = "prep"), path = "prep/disabled.rs")]
+pub mod prep;
 #[cfg(any(feature = "sim", not(target_arch = "wasm32")))]
 pub mod rng;
 #[cfg(any(feature = "sim", not(target_arch = "wasm32")))]

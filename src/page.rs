@@ -125,6 +125,23 @@ impl ItemType {
         self as usize
     }
 
+    /// The type called `name` (lower-case, as in JSON); [`ItemType::Other`] for an unknown
+    /// name, as in a page.
+    pub fn from_name(name: &str) -> ItemType {
+        [
+            ItemType::Track,
+            ItemType::Episode,
+            ItemType::Show,
+            ItemType::Audiobook,
+            ItemType::Playlist,
+            ItemType::Album,
+            ItemType::Artist,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == name)
+        .unwrap_or(ItemType::Other)
+    }
+
     /// Lower-case name as used in JSON.
     pub fn as_str(self) -> &'static str {
         match self {

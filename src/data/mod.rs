@@ -7,6 +7,7 @@
 //! | RecBole `.inter` (+ `.item`) | [`recbole`] | rating → complete / play / skip | genres, year |
 //! | DIGINETICA CSV | [`diginetica`] | click | none |
 //! | JSONL event log | [`jsonl`] | as logged | optional `features` |
+//! | Parquet event log (a file, or a directory of files; feature `prep`) | `prep::log` | as logged | optional `features` |
 //! | Spotify "Download your data" streaming history (a folder per listener) | [`spotify`] | basic: skip (< 30 s, a proxy) / complete; extended: skip / complete / play | none |
 
 mod csv;
@@ -37,21 +38,29 @@ pub enum Format {
     Jsonl,
     /// Spotify streaming-history exports: a directory of listener folders, or one listener's.
     SpotifyExports,
+    /// The Parquet event log (`prep::log`): a `.parquet` file or a directory of them.
+    Parquet,
 }
 
 /// Guesses the format: a directory holding a `.inter` file, or an `.inter` file, is RecBole; a
+/// `.parquet` file, or a directory holding one, is [`Format::Parquet`]; a
 /// directory whose sub-folders (or itself) hold Spotify streaming-history export files is
 /// [`Format::SpotifyExports`]; `.jsonl` is JSONL; otherwise the first line decides
 /// (`session_id,session_position…` → MSSD, `session_id;user_id;item_id…` → DIGINETICA, `{` →
 /// JSONL).
 pub fn detect(path: &Path) -> Result<Format> {
     if path.is_dir() {
-        let has_inter = std::fs::read_dir(path)
-            .map_err(|e| Error::io(path, e))?
-            .filter_map(|e| e.ok())
-            .any(|e| e.path().extension().is_some_and(|x| x == "inter"));
-        if has_inter {
+        let has = |ext: &str| -> Result<bool> {
+            Ok(std::fs::read_dir(path)
+                .map_err(|e| Error::io(path, e))?
+                .filter_map(|e| e.ok())
+                .any(|e| e.path().extension().is_some_and(|x| x == ext)))
+        };
+        if has("inter")? {
             return Ok(Format::RecBole);
+        }
+        if has("parquet")? {
+            return Ok(Format::Parquet);
         }
         if spotify::is_export_dir(path)? {
             return Ok(Format::SpotifyExports);
@@ -76,6 +85,9 @@ pub fn detect(path: &Path) -> Result<Format> {
     if path.extension().is_some_and(|e| e == "jsonl") {
         return Ok(Format::Jsonl);
     }
+    if path.extension().is_some_and(|e| e == "parquet") {
+        return Ok(Format::Parquet);
+    }
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut first = String::new();
     std::io::BufReader::new(file).read_line(&mut first).map_err(|e| Error::io(path, e))?;
@@ -99,5 +111,6 @@ pub fn load(path: &Path, format: Option<Format>, features: Option<&Path>) -> Res
         Format::Diginetica => diginetica::load(path),
         Format::Jsonl => jsonl::load(path),
         Format::SpotifyExports => spotify::load(path),
+        Format::Parquet => crate::prep::load_log(path),
     }
 }

@@ -82,6 +82,15 @@ impl CoOccurrence {
         co
     }
 
+    /// Statistics read back from a prepared directory (`prep::PreparedTables::co_occurrence`):
+    /// item counts, and rows of pair counts as `fit` lays them out (row `i` is
+    /// `cols[offsets[i]..offsets[i + 1]]`, increasing, with `vals`).
+    pub fn from_parts(counts: Vec<f32>, offsets: Vec<usize>, cols: Vec<u32>, vals: Vec<f32>) -> Self {
+        assert_eq!(offsets.len(), counts.len() + 1, "one offset per row, plus the end");
+        assert_eq!(cols.len(), vals.len(), "a count per entry");
+        CoOccurrence { counts, offsets, cols, vals }
+    }
+
     /// Items of the catalogue (rows).
     pub fn n_items(&self) -> usize {
         self.counts.len()

@@ -40,15 +40,29 @@ impl History {
         align_to: Option<&ItemEmbeddings>,
     ) -> Self {
         let co = CoOccurrence::fit(dataset, sessions);
+        let mut neighbors = co.all_neighbors(MAX_NEIGHBORS);
+        neighbors.resize(dataset.catalog.len(), Vec::new());
+        // A page carries weights in [0, 1]; co-occurrence cosines of repeated items can pass 1.
+        neighbors.iter_mut().flatten().for_each(|(_, w)| *w = w.clamp(0.0, 1.0));
+        Self::with_statistics(dataset, sessions, co, neighbors, dim, kind, align_to)
+    }
+
+    /// [`History::fit`] with the co-occurrence statistics and neighbour lists given (as
+    /// `homerank prepare` computes them; `prep::PreparedTables`) instead of counted here.
+    pub fn with_statistics(
+        dataset: &Dataset,
+        sessions: &[usize],
+        co: CoOccurrence,
+        neighbors: Vec<Vec<(u32, f32)>>,
+        dim: usize,
+        kind: EmbeddingKind,
+        align_to: Option<&ItemEmbeddings>,
+    ) -> Self {
         let mut embeddings = ItemEmbeddings::build_with(dataset, sessions, &co, dim, kind);
         if let Some(reference) = align_to {
             embeddings = embeddings.aligned_to(reference);
         }
         let server = ServerModel::fit(dataset, sessions, &embeddings);
-        let mut neighbors = co.all_neighbors(MAX_NEIGHBORS);
-        neighbors.resize(dataset.catalog.len(), Vec::new());
-        // A page carries weights in [0, 1]; co-occurrence cosines of repeated items can pass 1.
-        neighbors.iter_mut().flatten().for_each(|(_, w)| *w = w.clamp(0.0, 1.0));
         History {
             sessions: sessions.to_vec(),
             embeddings,

@@ -23,7 +23,7 @@ pub use ab::{run_ab, sample_ratio, AbConfig, AbPlan, AbReport, ArmOutcome, Polic
 pub use baselines::{embedding_knn_scores, neighbor_knn_scores};
 pub use baselines::{popularity_scores, ItemKnn};
 pub use cases::{build_cases, case_features, case_page, is_target, CandidateList, CaseConfig, RankingCase};
-pub use cooccur::CoOccurrence;
+pub use cooccur::{CoOccurrence, WINDOW};
 pub use embed::{EmbeddingKind, ItemEmbeddings};
 pub use history::History;
 pub use linear::{linear_inputs, LinearModel, LINEAR_INPUTS};
@@ -34,5 +34,5 @@ pub use protocol::{
 };
 pub use server::ServerModel;
 pub use sknn::{Sknn, SknnConfig};
-pub use split::Split;
+pub use split::{Split, DEFAULT_FRACTIONS};
 pub use svd::{ppmi_embeddings, truncated_svd, truncated_svd_with, SparseRows};

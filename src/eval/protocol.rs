@@ -198,6 +198,12 @@ impl Prepared {
         Prepared { dataset, split, history_train, history_eval }
     }
 
+    /// A prepared dataset from its parts (`prep::PreparedTables::prepared` builds them from a
+    /// prepared directory).
+    pub fn from_parts(dataset: Dataset, split: Split, history_train: History, history_eval: History) -> Self {
+        Prepared { dataset, split, history_train, history_eval }
+    }
+
     /// Keeps only each item's `k` closest neighbours (the page's `neighbors` lists), for
     /// measuring what shorter lists cost.
     pub fn truncate_neighbors(&mut self, k: usize) {

@@ -15,6 +15,9 @@
 
 use crate::dataset::Dataset;
 
+/// Where the default windows end: history A, training cases, validation (test to the end).
+pub const DEFAULT_FRACTIONS: (f64, f64, f64) = (0.6, 0.8, 0.9);
+
 /// Session indices of each window, each in time order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Split {
@@ -39,9 +42,7 @@ impl Split {
         order.sort_by(|&x, &y| {
             dataset.sessions[x].start_ms().total_cmp(&dataset.sessions[y].start_ms()).then(x.cmp(&y))
         });
-        let n = order.len();
-        let cut = |f: f64| ((n as f64) * f).round() as usize;
-        let (a, b, c) = (cut(a).min(n), cut(b).clamp(cut(a).min(n), n), cut(c).clamp(cut(b).min(n), n));
+        let (a, b, c) = Self::cuts(order.len(), (a, b, c));
         Split {
             history_train: order[..a].to_vec(),
             train: order[a..b].to_vec(),
@@ -53,6 +54,15 @@ impl Split {
 
     /// The default windows: 60 / 20 / 10 / 10.
     pub fn default_for(dataset: &Dataset) -> Self {
-        Self::by_time(dataset, 0.6, 0.8, 0.9)
+        let (a, b, c) = DEFAULT_FRACTIONS;
+        Self::by_time(dataset, a, b, c)
+    }
+
+    /// The first time ranks of the training, validation and test windows among `n` sessions
+    /// cut at `fractions` (as [`Split::by_time`] cuts them).
+    pub fn cuts(n: usize, fractions: (f64, f64, f64)) -> (usize, usize, usize) {
+        let cut = |f: f64| ((n as f64) * f).round() as usize;
+        let (a, b, c) = fractions;
+        (cut(a).min(n), cut(b).clamp(cut(a).min(n), n), cut(c).clamp(cut(b).min(n), n))
     }
 }

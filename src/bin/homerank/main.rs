@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 mod layout_ab;
 mod offline;
+mod prepare;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -70,6 +71,11 @@ enum Command {
     Simulate(offline::SimulateArgs),
     /// Compare two Home layouts on a simulated listener population (the demo's layout lab).
     LayoutAb(layout_ab::LayoutAbArgs),
+    /// Convert a log (any supported format, or the simulator) to the Parquet event log.
+    Convert(prepare::ConvertArgs),
+    /// Prepare a Parquet log for training and evaluation with DataFusion (embedded) or Ballista:
+    /// windows, numbering, per-history counts, co-occurrence and neighbour tables, prep.json.
+    Prepare(prepare::PrepareArgs),
 }
 
 fn main() -> ExitCode {
@@ -117,6 +123,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Midterm(args) => offline::midterm(args),
         Command::Simulate(args) => offline::simulate(args),
         Command::LayoutAb(args) => layout_ab::layout_ab(args),
+        Command::Convert(args) => prepare::convert(args),
+        Command::Prepare(args) => prepare::prepare(args),
         Command::Inspect { model } => {
             let bytes = std::fs::read(&model).with_context(|| format!("{}", model.display()))?;
             let file = ModelFile::from_bytes(&bytes).with_context(|| format!("{}", model.display()))?;

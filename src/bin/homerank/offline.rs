@@ -1,7 +1,8 @@
 //! `train`, `eval` and `simulate`: thin wrappers over `homerank::{train, eval, sim, data}`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use clap::Args;
 
 #[derive(Args)]
@@ -44,9 +45,14 @@ pub struct TrainArgs {
 
 #[derive(Args)]
 pub struct EvalArgs {
-    /// Evaluation data (as for `train`).
+    /// Evaluation data (as for `train`); with `--prep`, the Parquet log (default: the one the
+    /// prepared directory's manifest names).
+    #[arg(long, required_unless_present = "prep")]
+    data: Option<String>,
+    /// A directory written by `homerank prepare`: the windows, co-occurrence statistics and
+    /// neighbour lists come from its tables (feature `prep`).
     #[arg(long)]
-    data: String,
+    prep: Option<PathBuf>,
     #[arg(long)]
     features: Option<PathBuf>,
     #[arg(long, default_value = "models/homerank-s.gguf")]
@@ -125,6 +131,20 @@ pub struct MidTermArgs {
     seed: u64,
 }
 
+/// A log (any format `data::load` detects), or `sim` / `sim:USERS` for the listener simulator.
+pub fn load(spec: &str, features: Option<&Path>, seed: u64) -> anyhow::Result<homerank::dataset::Dataset> {
+    if let Some(rest) = spec.strip_prefix("sim") {
+        let mut config = homerank::sim::SimConfig { seed, ..Default::default() };
+        if let Some(users) = rest.strip_prefix(':') {
+            config.n_users = users.parse().with_context(|| format!("`{spec}`: expected sim:USERS"))?;
+        } else if !rest.is_empty() {
+            anyhow::bail!("`{spec}`: expected `sim` or `sim:USERS`");
+        }
+        return Ok(homerank::sim::simulate(&config));
+    }
+    homerank::data::load(Path::new(spec), None, features).with_context(|| spec.to_string())
+}
+
 #[derive(Args)]
 pub struct SimulateArgs {
     #[arg(long, default_value_t = 400)]
@@ -147,27 +167,13 @@ mod enabled {
     use std::path::Path;
 
     use anyhow::{Context, Result};
-    use homerank::dataset::Dataset;
     use homerank::eval::{
         compare_context, evaluate, run_ab, AbConfig, AbPlan, CaseConfig, EvalConfig, MidTermReport, Prepared,
     };
     use homerank::model::ModelFile;
     use homerank::train::{card_training_section, export, replace_section, train as run_training, TrainConfig};
 
-    use super::{AbArgs, EvalArgs, MidTermArgs, SimulateArgs, TrainArgs};
-
-    fn load(spec: &str, features: Option<&Path>, seed: u64) -> Result<Dataset> {
-        if let Some(rest) = spec.strip_prefix("sim") {
-            let mut config = homerank::sim::SimConfig { seed, ..Default::default() };
-            if let Some(users) = rest.strip_prefix(':') {
-                config.n_users = users.parse().with_context(|| format!("`{spec}`: expected sim:USERS"))?;
-            } else if !rest.is_empty() {
-                anyhow::bail!("`{spec}`: expected `sim` or `sim:USERS`");
-            }
-            return Ok(homerank::sim::simulate(&config));
-        }
-        homerank::data::load(Path::new(spec), None, features).with_context(|| spec.to_string())
-    }
+    use super::{load, AbArgs, EvalArgs, MidTermArgs, SimulateArgs, TrainArgs};
 
     /// A model file, checked against manifest.json beside it when it is listed there.
     fn load_model(path: &Path) -> Result<ModelFile> {
@@ -246,8 +252,17 @@ mod enabled {
             Ok(b) => Some(ModelFile::from_bytes(&b).with_context(|| twin_path.display().to_string())?),
             Err(_) => None,
         };
-        let dataset = load(&args.data, args.features.as_deref(), 1)?;
-        let mut prepared = Prepared::with_embeddings(dataset, model.config.embedding_dim, args.embeddings);
+        let dim = model.config.embedding_dim;
+        let mut prepared = match (&args.prep, &args.data) {
+            (Some(dir), data) => {
+                homerank::prep::prepared_for_eval(dir, data.as_deref().map(Path::new), dim, args.embeddings)
+                    .with_context(|| dir.display().to_string())?
+            }
+            (None, Some(data)) => {
+                Prepared::with_embeddings(load(data, args.features.as_deref(), 1)?, dim, args.embeddings)
+            }
+            (None, None) => anyhow::bail!("eval needs --data or --prep"),
+        };
         prepared.truncate_neighbors(args.neighbors);
         let config = EvalConfig {
             cases: CaseConfig {

@@ -153,6 +153,8 @@ pub(crate) fn quantize_rows(x: &[f32], k: usize, xq: &mut Vec<i16>, xs: &mut Vec
 /// The largest |v| of a row, and whether every value is finite (`v − v` is 0 for finite values
 /// and NaN otherwise, which a max would skip).
 #[inline]
+// `x - x` is 0 for finite x and NaN for NaN or ±inf: the non-finite check, branch-free.
+#[allow(clippy::eq_op)]
 pub(crate) fn max_abs(row: &[f32]) -> (f32, bool) {
     const LANES: usize = 8;
     let (mut m, mut bad) = ([0f32; LANES], [0f32; LANES]);

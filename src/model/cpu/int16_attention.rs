@@ -213,6 +213,8 @@ fn exp_in_place(row: &mut [f32]) -> f32 {
 /// by a degree-5 polynomial fitted for relative error on [−½, ½] (max 1.9e-7 evaluated in f32).
 /// No range reduction by ln 2 and two degrees fewer than `kernels::exp`.
 #[inline]
+// The coefficients are the fit's, not ln 2 and its powers.
+#[allow(clippy::approx_constant, clippy::excessive_precision)]
 fn exp2_nonpositive(y: f32) -> f32 {
     let y = if y < -126.0 { -126.0 } else { y };
     let t = y + ROUND;

@@ -1,0 +1,67 @@
+//! Where the preparation plans run: DataFusion in this process (`local`, the default), or a
+//! Ballista cluster (`ballista://HOST:PORT`) that receives the same logical plans.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+
+/// Memory DataFusion may hold for sorts, joins and aggregations before it spills to disk
+/// (local engine); what keeps peak memory flat as logs grow.
+pub const DEFAULT_MEMORY_LIMIT: usize = 512 << 20;
+
+/// An execution engine for `homerank prepare`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Engine {
+    /// DataFusion embedded in this process: nothing to install.
+    Local {
+        /// Bytes of operator memory before spilling ([`DEFAULT_MEMORY_LIMIT`]).
+        memory_limit: usize,
+        /// Partitions a plan runs in parallel (the machine's cores by default).
+        partitions: usize,
+    },
+    /// A Ballista scheduler at `host:port`; its executors must see the log's path.
+    Ballista {
+        /// The scheduler's host name or address.
+        host: String,
+        /// The scheduler's gRPC port.
+        port: u16,
+    },
+}
+
+impl Engine {
+    /// The local engine with the default memory limit and every core.
+    pub fn local() -> Self {
+        Engine::Local {
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+            partitions: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Engine::Local { .. } => f.write_str("local"),
+            Engine::Ballista { host, port } => write!(f, "ballista://{host}:{port}"),
+        }
+    }
+}
+
+impl FromStr for Engine {
+    type Err = Error;
+
+    /// `local`, or `ballista://HOST:PORT`.
+    fn from_str(s: &str) -> Result<Self> {
+        if s == "local" {
+            return Ok(Engine::local());
+        }
+        let bad = || Error::InvalidArgument(format!("engine '{s}': expected 'local' or 'ballista://HOST:PORT'"));
+        let rest = s.strip_prefix("ballista://").ok_or_else(bad)?;
+        let (host, port) = rest.trim_end_matches('/').rsplit_once(':').ok_or_else(bad)?;
+        if host.is_empty() {
+            return Err(bad());
+        }
+        Ok(Engine::Ballista { host: host.to_owned(), port: port.parse().map_err(|_| bad())? })
+    }
+}

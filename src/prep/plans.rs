@@ -1,0 +1,166 @@
+//! The preparation plans, as SQL over the Parquet log (table `log`, see `super::log`) and over
+//! the tables earlier stages wrote. Each function returns one query; `super::prepare` runs them
+//! in order, writing each result as a table (`super::tables`) that later queries read.
+//!
+//! Every rule here is the in-memory path's rule, restated (the test `tests/prep.rs` checks
+//! equality on a simulator log):
+//!
+//! | table | in memory |
+//! |---|---|
+//! | `sessions` (numbering, `part`) | `Split::by_time` over sessions numbered by first `seq` |
+//! | `items` | `log::load`'s catalogue |
+//! | `events` (`pos`) | a session's events by `(timestamp_ms, seq)` |
+//! | `stats_a` / `stats_b` (`n_events`, `n_recent`) | `CoOccurrence::count`, `ServerModel`'s counts |
+//! | `pairs_a` / `pairs_b` | `CoOccurrence`'s symmetric pair counts |
+//! | `neighbors_a` / `neighbors_b` | `CoOccurrence::neighbors`, clamped to [0, 1] |
+//!
+//! `part` is the session's window: 0 history A, 1 training cases, 2 validation, 3 test.
+//! History A is part 0, history B parts 0 and 1.
+
+use crate::eval::WINDOW;
+
+/// Which history window a statistics table is fitted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryPart {
+    /// History A (window 0): scores the training cases.
+    A,
+    /// History B (windows 0 and 1): scores the validation and test cases.
+    B,
+}
+
+impl HistoryPart {
+    /// Both histories.
+    pub const BOTH: [HistoryPart; 2] = [HistoryPart::A, HistoryPart::B];
+
+    /// The suffix of its tables' names.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            HistoryPart::A => "a",
+            HistoryPart::B => "b",
+        }
+    }
+
+    /// The last part (window) it holds.
+    pub fn last_window(self) -> u8 {
+        match self {
+            HistoryPart::A => 0,
+            HistoryPart::B => 1,
+        }
+    }
+}
+
+/// Sessions in the log.
+pub fn count_sessions() -> String {
+    "SELECT COUNT(DISTINCT session_id) AS n FROM log".into()
+}
+
+/// Sessions numbered by their first event, their time rank and part (window); `cuts` are the
+/// first time ranks of the training, validation and test windows.
+pub fn sessions(cuts: (usize, usize, usize)) -> String {
+    let (a, b, c) = cuts;
+    format!(
+        "WITH s AS (
+            SELECT session_id,
+                   MIN(CAST(seq AS BIGINT UNSIGNED)) AS first_seq,
+                   MIN(CAST(timestamp_ms AS DOUBLE)) AS start_ms,
+                   COUNT(*) AS n_events,
+                   first_value(user_id ORDER BY CAST(seq AS BIGINT UNSIGNED)) AS user_id
+            FROM log GROUP BY session_id),
+         n AS (SELECT *, row_number() OVER (ORDER BY first_seq) - 1 AS session FROM s),
+         t AS (SELECT *, row_number() OVER (ORDER BY start_ms, session) - 1 AS by_time FROM n)
+         SELECT CAST(session AS INT UNSIGNED) AS session, session_id, user_id, start_ms,
+                CAST(n_events AS BIGINT UNSIGNED) AS n_events,
+                CAST(by_time AS BIGINT UNSIGNED) AS by_time,
+                CAST(CASE WHEN by_time < {a} THEN 0 WHEN by_time < {b} THEN 1 WHEN by_time < {c} THEN 2 ELSE 3 END
+                     AS TINYINT UNSIGNED) AS part
+         FROM t ORDER BY session"
+    )
+}
+
+/// Items numbered by their first event, with the details their last event giving each carries.
+pub fn items() -> String {
+    let latest = |column: &str| {
+        format!("last_value({column} ORDER BY CAST(seq AS BIGINT UNSIGNED)) FILTER (WHERE {column} IS NOT NULL) AS {column}")
+    };
+    format!(
+        "WITH i AS (
+            SELECT item_id, MIN(CAST(seq AS BIGINT UNSIGNED)) AS first_seq,
+                   {}, {}, {}, {}
+            FROM log GROUP BY item_id)
+         SELECT CAST(row_number() OVER (ORDER BY first_seq) - 1 AS INT UNSIGNED) AS item,
+                item_id, item_type, artist_id, duration_ms, features
+         FROM i ORDER BY item",
+        latest("item_type"),
+        latest("artist_id"),
+        latest("duration_ms"),
+        latest("features"),
+    )
+}
+
+/// Every event with its session, position in the session, item and part.
+pub fn events() -> String {
+    "SELECT s.session,
+            CAST(row_number() OVER (PARTITION BY s.session
+                 ORDER BY CAST(l.timestamp_ms AS DOUBLE), CAST(l.seq AS BIGINT UNSIGNED)) - 1 AS INT UNSIGNED) AS pos,
+            i.item, l.action, CAST(l.ms_played AS DOUBLE) AS ms_played,
+            CAST(l.timestamp_ms AS DOUBLE) AS time_ms, s.part
+     FROM log l JOIN sessions s ON l.session_id = s.session_id JOIN items i ON l.item_id = i.item_id
+     ORDER BY session, pos"
+        .into()
+}
+
+/// Sessions in history `h`: its length, whose `len · 9 / 10`-th session by time starts the
+/// "recent" popularity (`ServerModel::fit`).
+pub fn history_length(h: HistoryPart) -> String {
+    format!("SELECT COUNT(*) AS n FROM sessions WHERE part <= {}", h.last_window())
+}
+
+/// The start of the session at time rank `by_time`.
+pub fn session_start(by_time: usize) -> String {
+    format!("SELECT start_ms FROM sessions WHERE by_time = {by_time}")
+}
+
+/// Per item of history `h`: its events, and those at or after `recent_from`.
+pub fn stats(h: HistoryPart, recent_from: f64) -> String {
+    format!(
+        "SELECT item, CAST(COUNT(*) AS INT UNSIGNED) AS n_events,
+                CAST(SUM(CASE WHEN time_ms >= {recent_from:?} THEN 1 ELSE 0 END) AS INT UNSIGNED) AS n_recent
+         FROM events WHERE part <= {} GROUP BY item ORDER BY item",
+        h.last_window()
+    )
+}
+
+/// Symmetric pair counts of history `h`: each event pairs with the next `WINDOW` events of its
+/// session whose item differs, and each pair counts in both rows. The next events come from
+/// `lead` over the session's positions (a sort, which spills), not from a self-join.
+pub fn pairs(h: HistoryPart) -> String {
+    let leads: Vec<String> =
+        (1..=WINDOW).map(|d| format!("lead(item, {d}) OVER (PARTITION BY session ORDER BY pos) AS b{d}")).collect();
+    let one_way: Vec<String> =
+        (1..=WINDOW).map(|d| format!("SELECT a, b{d} AS b FROM l WHERE b{d} IS NOT NULL AND b{d} <> a")).collect();
+    format!(
+        "WITH l AS (SELECT item AS a, {leads} FROM events WHERE part <= {w}),
+              p AS ({one_way}),
+              both_ways AS (SELECT a, b FROM p UNION ALL SELECT b AS a, a AS b FROM p)
+         SELECT a, b, CAST(COUNT(*) AS INT UNSIGNED) AS n_pairs FROM both_ways GROUP BY a, b ORDER BY a, b",
+        leads = leads.join(", "),
+        w = h.last_window(),
+        one_way = one_way.join(" UNION ALL "),
+    )
+}
+
+/// Each item's `k` nearest items of history `h` by the item-kNN cosine c/√(n_a·n_b), computed in
+/// f32 as `CoOccurrence::similarity` does; most similar first, ties by smaller item; weights
+/// clamped to 1 as a page carries them.
+pub fn neighbors(h: HistoryPart, k: usize) -> String {
+    let s = h.suffix();
+    format!(
+        "WITH c AS (SELECT item, CAST(n_events AS FLOAT) AS n FROM stats_{s}),
+              sims AS (SELECT p.a, p.b, CAST(p.n_pairs AS FLOAT) / sqrt(ca.n * cb.n) AS sim
+                       FROM pairs_{s} p JOIN c ca ON p.a = ca.item JOIN c cb ON p.b = cb.item),
+              ranked AS (SELECT a, b, sim, row_number() OVER (PARTITION BY a ORDER BY sim DESC, b) AS r FROM sims)
+         SELECT a AS item, CAST(r - 1 AS TINYINT UNSIGNED) AS nb_rank, b AS neighbor,
+                CAST(least(sim, CAST(1 AS FLOAT)) AS FLOAT) AS weight
+         FROM ranked WHERE r <= {k} ORDER BY item, nb_rank"
+    )
+}

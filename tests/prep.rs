@@ -1,0 +1,227 @@
+//! The Parquet log and `prepare` (features `prep` + `ballista`): the log reads back as written
+//! whatever its row order; a simulator log of a million events prepared on the embedded engine
+//! gives exactly the in-memory path's windows, counts, co-occurrence and neighbours; and the
+//! same plans on a Ballista scheduler and executor started on loopback give byte-identical
+//! tables.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::arrow::ArrowWriter;
+use homerank::dataset::Dataset;
+use homerank::eval::{CoOccurrence, Split};
+use homerank::prep::plans::HistoryPart;
+use homerank::prep::{self, Engine, LoopbackCluster, PreparedTables};
+use homerank::sim::{simulate, SimConfig};
+use homerank::{Error, MAX_NEIGHBORS};
+
+fn sim_log(users: usize) -> Dataset {
+    simulate(&SimConfig { n_users: users, seed: 5, ..Default::default() })
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("homerank-prep-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// An event as (session id, user, item id, action, ms played, time).
+type EventRow = (String, Option<String>, String, &'static str, Option<f32>, f64);
+
+/// Every event, in dataset order.
+fn events_of(d: &Dataset) -> Vec<EventRow> {
+    d.sessions
+        .iter()
+        .flat_map(|s| {
+            s.events.iter().map(|e| {
+                (
+                    s.id.clone(),
+                    s.user.clone(),
+                    d.catalog.ids[e.item as usize].clone(),
+                    e.action.as_str(),
+                    e.ms_played,
+                    e.time_ms,
+                )
+            })
+        })
+        .collect()
+}
+
+fn read_batches(path: &Path) -> Vec<RecordBatch> {
+    let f = std::fs::File::open(path).unwrap();
+    ParquetRecordBatchReaderBuilder::try_new(f).unwrap().build().unwrap().map(|b| b.unwrap()).collect()
+}
+
+fn write_batches(path: &Path, batches: &[RecordBatch]) {
+    let f = std::fs::File::create(path).unwrap();
+    let mut w = ArrowWriter::try_new(f, batches[0].schema(), None).unwrap();
+    for b in batches {
+        w.write(b).unwrap();
+    }
+    w.close().unwrap();
+}
+
+#[test]
+fn parquet_log_reads_back_as_written_in_any_row_order() {
+    let dir = temp_dir("roundtrip");
+    let original = sim_log(60);
+    let path = dir.join("log.parquet");
+    let n = prep::convert(&original, &path).unwrap();
+    assert_eq!(n as usize, original.n_events());
+    let back = prep::load_log(&path).unwrap();
+    assert_eq!(events_of(&back), events_of(&original));
+    for (i, id) in back.catalog.ids.iter().enumerate() {
+        let j = original.catalog.get(id).unwrap() as usize;
+        assert_eq!(back.catalog.types[i], original.catalog.types[j], "{id}");
+        assert_eq!(back.catalog.durations_ms[i], original.catalog.durations_ms[j], "{id}");
+        let artist = |d: &Dataset, k: usize| d.catalog.artists[k].map(|a| d.catalog.artist_ids[a as usize].clone());
+        assert_eq!(artist(&back, i), artist(&original, j), "{id}");
+        assert_eq!(back.catalog.content_of(i as u32), original.catalog.content_of(j as u32), "{id}");
+    }
+
+    // The same rows in reverse, split over two files of a directory: `seq` decides, not row order.
+    let rows =
+        datafusion::arrow::compute::concat_batches(&read_batches(&path)[0].schema(), &read_batches(&path)).unwrap();
+    let reversed = datafusion::arrow::compute::take_record_batch(
+        &rows,
+        &datafusion::arrow::array::UInt32Array::from_iter_values((0..rows.num_rows() as u32).rev()),
+    )
+    .unwrap();
+    let parts = dir.join("parts");
+    std::fs::create_dir_all(&parts).unwrap();
+    let half = reversed.num_rows() / 2;
+    write_batches(&parts.join("a.parquet"), &[reversed.slice(0, half)]);
+    write_batches(&parts.join("b.parquet"), &[reversed.slice(half, reversed.num_rows() - half)]);
+    let shuffled = homerank::data::load(&parts, None, None).unwrap();
+    assert_eq!(events_of(&shuffled), events_of(&back));
+    assert_eq!(shuffled.catalog.ids, back.catalog.ids);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_parquet_logs_get_typed_errors() {
+    let dir = temp_dir("bad");
+    let path = dir.join("log.parquet");
+    prep::convert(&sim_log(3), &path).unwrap();
+    let batches = read_batches(&path);
+    let schema = batches[0].schema();
+
+    // Without `seq`.
+    let keep: Vec<usize> = (1..schema.fields().len()).collect();
+    let no_seq: Vec<RecordBatch> = batches.iter().map(|b| b.project(&keep).unwrap()).collect();
+    write_batches(&dir.join("no-seq.parquet"), &no_seq);
+    let err = prep::load_log(&dir.join("no-seq.parquet")).unwrap_err();
+    assert!(matches!(err, Error::Io { .. }) && err.to_string().contains("column 'seq'"), "{err}");
+
+    // An unknown action.
+    let a = schema.index_of("action").unwrap();
+    let mut columns = batches[0].columns().to_vec();
+    let n = batches[0].num_rows();
+    columns[a] = Arc::new(datafusion::arrow::array::StringArray::from(vec!["teleport"; n]));
+    write_batches(&dir.join("action.parquet"), &[RecordBatch::try_new(schema.clone(), columns).unwrap()]);
+    let err = prep::load_log(&dir.join("action.parquet")).unwrap_err();
+    assert!(err.to_string().contains("row 1: unknown action 'teleport'"), "{err}");
+
+    // Engines.
+    assert!(matches!("local".parse::<Engine>(), Ok(Engine::Local { .. })));
+    assert_eq!("ballista://h:50050".parse::<Engine>().unwrap(), Engine::Ballista { host: "h".into(), port: 50050 });
+    for bad in ["spark://h:1", "ballista://h", "ballista://:7", "ballista://h:port"] {
+        assert!(matches!(bad.parse::<Engine>(), Err(Error::InvalidArgument(_))), "{bad}");
+    }
+    // A directory that is not a log.
+    let err = prep::prepare(&dir.join("missing.parquet"), &dir.join("out"), &Engine::local()).unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn assert_co_occurrence_equal(prepared: &CoOccurrence, memory: &CoOccurrence, label: &str) {
+    assert_eq!(prepared.n_items(), memory.n_items(), "{label}");
+    assert_eq!(prepared.nnz(), memory.nnz(), "{label}");
+    for i in 0..memory.n_items() as u32 {
+        assert_eq!(prepared.count(i), memory.count(i), "{label}: count of {i}");
+        assert_eq!(prepared.row(i), memory.row(i), "{label}: row {i}");
+    }
+}
+
+#[test]
+fn a_million_events_prepare_as_in_memory_on_datafusion_and_on_ballista() {
+    let dir = temp_dir("million");
+    let log = dir.join("log.parquet");
+    prep::convert(&sim_log(16_200), &log).unwrap();
+    // The in-memory path reads the same Parquet log.
+    let dataset = homerank::data::load(&log, None, None).unwrap();
+    assert!(dataset.n_events() >= 1_000_000, "{} events", dataset.n_events());
+
+    let local = prep::prepare(&log, &dir.join("local"), &Engine::local()).unwrap();
+    assert_eq!(local.events as usize, dataset.n_events());
+    assert_eq!(local.sessions as usize, dataset.sessions.len());
+    assert_eq!(local.items as usize, dataset.catalog.len());
+    let tables = PreparedTables::open(&dir.join("local")).unwrap();
+    let sessions = tables.sessions().unwrap();
+    assert_eq!(
+        sessions.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        dataset.sessions.iter().map(|s| s.id.as_str()).collect::<Vec<_>>()
+    );
+    let split = Split::default_for(&dataset);
+    assert_eq!(tables.split().unwrap(), split);
+
+    for (h, history) in [(HistoryPart::A, &split.history_train), (HistoryPart::B, &split.history_eval)] {
+        let memory = CoOccurrence::fit(&dataset, history);
+        assert_co_occurrence_equal(&tables.co_occurrence(h).unwrap(), &memory, h.suffix());
+        let neighbors = tables.neighbors(h).unwrap();
+        for i in 0..dataset.catalog.len() as u32 {
+            let mut expected = memory.neighbors(i, MAX_NEIGHBORS);
+            expected.iter_mut().for_each(|(_, w)| *w = w.clamp(0.0, 1.0));
+            assert_eq!(neighbors[i as usize], expected, "{}: neighbours of {i}", h.suffix());
+        }
+        // Recent popularity: events of the history at or after its `len · 9/10`-th session's start.
+        let recent_from = history.get(history.len() * 9 / 10).map_or(0.0, |&s| dataset.sessions[s].start_ms());
+        let mut recent = vec![0u32; dataset.catalog.len()];
+        for &s in history {
+            for e in dataset.sessions[s].events.iter().filter(|e| e.time_ms >= recent_from) {
+                recent[e.item as usize] += 1;
+            }
+        }
+        let stats = tables.stats(h).unwrap();
+        assert_eq!(stats.iter().map(|s| s.recent).collect::<Vec<_>>(), recent, "{}", h.suffix());
+    }
+
+    let cluster = LoopbackCluster::start(2).unwrap();
+    let engine: Engine = cluster.url().parse().unwrap();
+    let remote = prep::prepare(&log, &dir.join("ballista"), &engine).unwrap();
+    assert_eq!(remote.engine, cluster.url());
+    assert_eq!(remote.content(), local.content(), "the same plans give the same tables on both engines");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn evaluation_from_prepared_tables_matches_the_in_memory_path() {
+    use homerank::eval::{evaluate, EmbeddingKind, EvalConfig, Prepared};
+    let dir = temp_dir("eval");
+    let log = dir.join("log.parquet");
+    prep::convert(&sim_log(300), &log).unwrap();
+    prep::prepare(&log, &dir.join("prep"), &Engine::local()).unwrap();
+    let model_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/homerank-s.gguf");
+    let model = homerank::model::ModelFile::from_bytes(&std::fs::read(model_path).unwrap()).unwrap();
+    let dim = model.config.embedding_dim;
+    let config = EvalConfig { bootstrap: 200, linear_train_cases: 500, ..Default::default() };
+
+    let memory = Prepared::new(homerank::data::load(&log, None, None).unwrap(), dim);
+    let prepared = prep::prepared_for_eval(&dir.join("prep"), None, dim, EmbeddingKind::Learned).unwrap();
+    assert_eq!(prepared.split, memory.split);
+    let a = evaluate(&memory, &model, None, &config).unwrap();
+    let b = evaluate(&prepared, &model, None, &config).unwrap();
+    assert!(a.window.n_cases > 50, "{} cases", a.window.n_cases);
+    assert_eq!(format!("{:?}", b.window), format!("{:?}", a.window));
+    assert_eq!(format!("{:?}", b.server_top), format!("{:?}", a.server_top));
+
+    // A log that is not the prepared one is refused.
+    let other = dir.join("other.parquet");
+    prep::convert(&sim_log(20), &other).unwrap();
+    let err = prep::prepared_for_eval(&dir.join("prep"), Some(&other), dim, EmbeddingKind::Learned).err().unwrap();
+    assert!(err.to_string().contains("differ from the prepared tables"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
