@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n=== %s ===\n' "$*"; }
+start=$SECONDS
+step() { printf '\n=== %s (at %d s) ===\n' "$*" $((SECONDS - start)); }
 
 step "rust: unit, integration and doc tests"
 cargo test --quiet
