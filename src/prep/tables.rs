@@ -97,29 +97,35 @@ impl ShardWriter {
     fn push(&mut self, batch: RecordBatch) -> Result<()> {
         self.pending_rows += batch.num_rows();
         self.pending.push(batch);
-        while self.pending_rows >= BATCH_ROWS {
-            self.flush(BATCH_ROWS)?;
+        if self.pending_rows < BATCH_ROWS {
+            return Ok(());
         }
+        // One concatenation, then zero-copy slices of BATCH_ROWS; the remainder waits.
+        let all = concat_batches(&self.schema, &self.pending).map_err(|e| io(&self.name, e))?;
+        let mut at = 0;
+        while all.num_rows() - at >= BATCH_ROWS {
+            self.write(all.slice(at, BATCH_ROWS))?;
+            at += BATCH_ROWS;
+        }
+        self.pending_rows = all.num_rows() - at;
+        self.pending = if self.pending_rows > 0 { vec![all.slice(at, self.pending_rows)] } else { Vec::new() };
         Ok(())
     }
 
-    /// Writes the first `rows` pending rows as one batch.
-    fn flush(&mut self, rows: usize) -> Result<()> {
-        let all = concat_batches(&self.schema, &self.pending).map_err(|e| io(&self.name, e))?;
-        let rest = all.slice(rows, all.num_rows() - rows);
-        self.pending = if rest.num_rows() > 0 { vec![rest] } else { Vec::new() };
-        self.pending_rows -= rows;
-        self.write(all.slice(0, rows))
+    /// Starts the next shard file.
+    fn open_shard(&mut self) -> Result<()> {
+        let rel = format!("{}/part-{:05}.parquet", self.name, self.shards.len());
+        let path = self.root.join(&rel);
+        let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
+        let w = ArrowWriter::try_new(file, self.schema.clone(), Some(writer_properties()))
+            .map_err(|e| io(&self.name, e))?;
+        self.writer = Some((w, rel, 0));
+        Ok(())
     }
 
     fn write(&mut self, batch: RecordBatch) -> Result<()> {
         if self.writer.is_none() {
-            let rel = format!("{}/part-{:05}.parquet", self.name, self.shards.len());
-            let path = self.root.join(&rel);
-            let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
-            let w = ArrowWriter::try_new(file, self.schema.clone(), Some(writer_properties()))
-                .map_err(|e| io(&self.name, e))?;
-            self.writer = Some((w, rel, 0));
+            self.open_shard()?;
         }
         let (w, _, rows) = self.writer.as_mut().expect("opened above");
         w.write(&batch).map_err(|e| io(&self.name, e))?;
@@ -142,16 +148,12 @@ impl ShardWriter {
 
     fn finish(mut self) -> Result<TableFiles> {
         if self.pending_rows > 0 {
-            self.flush(self.pending_rows)?;
+            let rest = concat_batches(&self.schema, &self.pending).map_err(|e| io(&self.name, e))?;
+            self.write(rest)?;
         }
         if self.shards.is_empty() && self.writer.is_none() {
             // An empty table still has one (empty) shard, so readers find its schema.
-            let rel = format!("{}/part-00000.parquet", self.name);
-            let path = self.root.join(&rel);
-            let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
-            let w = ArrowWriter::try_new(file, self.schema.clone(), Some(writer_properties()))
-                .map_err(|e| io(&self.name, e))?;
-            self.writer = Some((w, rel, 0));
+            self.open_shard()?;
         }
         self.close_shard()?;
         Ok(TableFiles { name: self.name, rows: self.rows, shards: self.shards })
