@@ -9,8 +9,8 @@ use common::{argsort_desc, core_fixture, max_abs_diff, order, similarity_feature
 use homerank::model::cpu::{CpuModel, Kernels, Scratch};
 use homerank::model::{encode_tensors, HrsConfig, ModelFile, Precision};
 
-/// Largest |int16 − f32| on scores accepted (measured: ≤ 9e-4 on the shipped model's scores, ~1e-5 on
-/// the golden fixture's).
+/// Largest |int16 − f32| on scores accepted (measured: ≤ 1.2e-3 on the shipped model's scores
+/// with the integer value mix, ≤ 9e-4 before it; ~1e-5 on the golden fixture's).
 const INT16_TOLERANCE: f64 = 2e-3;
 
 fn shipped_model() -> ModelFile {

@@ -16,6 +16,10 @@
 //! Bounds: |x| ≤ 32767 and |w| ≤ 127, so a block of 32 products sums to < 2^27 and never
 //! overflows i32.
 
+use super::simd::{
+    and, f32_add, f32_hmax, f32_max, f32_mul, f32_splat, f32_sub, f32_sum, i16_narrow, i32_splat, i32_sub, i32_to_f32,
+    load_f32, store, store_f32,
+};
 use crate::model::quant::{split_q8_0, BLOCK};
 
 /// Outputs per register tile: two groups of four i32 lanes.
@@ -28,6 +32,9 @@ const TILE_ROWS: usize = 4;
 /// Adding and subtracting 1.5 · 2²³ rounds an f32 of magnitude < 2²² to the nearest integer,
 /// ties to even, with plain IEEE adds: the same on every target and vectorizable everywhere.
 pub(crate) const ROUND: f32 = 12_582_912.0;
+/// `ROUND`'s bits: `(x + ROUND).to_bits() − ROUND_BITS` is that nearest integer (for |x| < 2²²),
+/// without a float-to-int conversion.
+pub(crate) const ROUND_BITS: u32 = 0x4B40_0000;
 
 /// A linear layer's Q8_0 weights packed for the int16 kernel.
 pub(crate) struct Int16Linear {
@@ -100,25 +107,33 @@ impl Int16Linear {
         let (k, out) = (self.k, self.out);
         let pairs = k / 2;
         let xrows: [&[i16]; R] = std::array::from_fn(|i| &xq[(r0 + i) * k..(r0 + i + 1) * k]);
+        assert!(self.scales.len() >= k / BLOCK * out && self.b.len() >= out && y.len() >= (r0 + R) * out);
         for o in (0..out).step_by(TILE_OUT) {
             let g = o / GROUP;
             let w0 = &self.packed[g * pairs * 2 * GROUP..(g + 1) * pairs * 2 * GROUP];
             let w1 = &self.packed[(g + 1) * pairs * 2 * GROUP..(g + 2) * pairs * 2 * GROUP];
-            let mut acc = [[0f32; TILE_OUT]; R];
+            let mut acc = [[f32_splat(0.0); 2]; R];
             for blk in 0..k / BLOCK {
                 let sums = dot::block::<R>(&xrows, w0, w1, blk * BLOCK / 2);
-                let s: &[f32; TILE_OUT] = self.scales[blk * out + o..blk * out + o + TILE_OUT].try_into().unwrap();
+                // SAFETY: o + 8 ≤ out, so both loads are inside the block's `out` scales
+                // (asserted above).
+                let (s0, s1) = unsafe {
+                    let at = self.scales.as_ptr().add(blk * out + o);
+                    (load_f32(at), load_f32(at.add(4)))
+                };
                 for i in 0..R {
-                    for l in 0..TILE_OUT {
-                        acc[i][l] += sums[i][l] as f32 * s[l];
-                    }
+                    acc[i][0] = f32_add(acc[i][0], f32_mul(i32_to_f32(sums[i][0]), s0));
+                    acc[i][1] = f32_add(acc[i][1], f32_mul(i32_to_f32(sums[i][1]), s1));
                 }
             }
-            let b: &[f32; TILE_OUT] = self.b[o..o + TILE_OUT].try_into().unwrap();
-            for i in 0..R {
-                let row = &mut y[(r0 + i) * out + o..(r0 + i) * out + o + TILE_OUT];
-                for l in 0..TILE_OUT {
-                    row[l] = acc[i][l] * xs[r0 + i] + b[l];
+            // SAFETY: o + 8 ≤ out (bias) and row r0 + i < r0 + R holds `out` values (asserted).
+            unsafe {
+                let (b0, b1) = (load_f32(self.b.as_ptr().add(o)), load_f32(self.b.as_ptr().add(o + 4)));
+                for i in 0..R {
+                    let scale = f32_splat(xs[r0 + i]);
+                    let row = y.as_mut_ptr().add((r0 + i) * out + o);
+                    store_f32(row, f32_add(f32_mul(acc[i][0], scale), b0));
+                    store_f32(row.add(4), f32_add(f32_mul(acc[i][1], scale), b1));
                 }
             }
         }
@@ -140,13 +155,29 @@ pub(crate) fn quantize_rows(x: &[f32], k: usize, xq: &mut Vec<i16>, xs: &mut Vec
             q.fill(0);
             xs.push(0.0);
         } else {
-            let inv = Q_MAX / amax;
-            // |v · inv| ≤ 32767, so the i32 → i16 step never truncates (and vectorizes).
-            for (qi, &v) in q.iter_mut().zip(row) {
-                *qi = ((v * inv + ROUND) - ROUND) as i32 as i16;
-            }
+            // |v · inv| ≤ 32767, so the narrowing to i16 never saturates.
+            quantize_row(row, Q_MAX / amax, q);
             xs.push(amax / Q_MAX);
         }
+    }
+}
+
+/// `q = round(row · inv)` (ties to even), eight values per step.
+#[inline]
+fn quantize_row(row: &[f32], inv: f32, q: &mut [i16]) {
+    let (body, tail) = row.split_at(row.len() - row.len() % 8);
+    let (inv_v, round, bits) = (f32_splat(inv), f32_splat(ROUND), i32_splat(ROUND_BITS as i32));
+    for (c, chunk) in body.chunks_exact(8).enumerate() {
+        // SAFETY: `chunk` holds 8 f32 and q[8c..8c + 8] is inside `q` (same length as `row`).
+        unsafe {
+            let a = i32_sub(f32_add(f32_mul(load_f32(chunk.as_ptr()), inv_v), round), bits);
+            let b = i32_sub(f32_add(f32_mul(load_f32(chunk.as_ptr().add(4)), inv_v), round), bits);
+            assert!(8 * c + 8 <= q.len());
+            store(q.as_mut_ptr().add(8 * c) as *mut u8, i16_narrow(a, b));
+        }
+    }
+    for (qi, &v) in q[body.len()..].iter_mut().zip(tail) {
+        *qi = (v * inv + ROUND).to_bits().wrapping_sub(ROUND_BITS) as i32 as i16;
     }
 }
 
@@ -156,18 +187,17 @@ pub(crate) fn quantize_rows(x: &[f32], k: usize, xq: &mut Vec<i16>, xs: &mut Vec
 // `x - x` is 0 for finite x and NaN for NaN or ±inf: the non-finite check, branch-free.
 #[allow(clippy::eq_op)]
 pub(crate) fn max_abs(row: &[f32]) -> (f32, bool) {
-    const LANES: usize = 8;
-    let (mut m, mut bad) = ([0f32; LANES], [0f32; LANES]);
-    let (body, tail) = row.split_at(row.len() - row.len() % LANES);
-    for chunk in body.chunks_exact(LANES) {
-        for l in 0..LANES {
-            let a = chunk[l].abs();
-            m[l] = if a > m[l] { a } else { m[l] };
-            bad[l] += chunk[l] - chunk[l];
-        }
+    let (body, tail) = row.split_at(row.len() - row.len() % 4);
+    let abs_mask = i32_splat(i32::MAX);
+    let (mut m, mut bad) = (f32_splat(0.0), f32_splat(0.0));
+    for chunk in body.chunks_exact(4) {
+        // SAFETY: `chunk` holds four f32.
+        let v = unsafe { load_f32(chunk.as_ptr()) };
+        m = f32_max(m, and(v, abs_mask));
+        bad = f32_add(bad, f32_sub(v, v));
     }
-    let mut amax = m.iter().copied().fold(0f32, f32::max);
-    let mut check = bad.iter().sum::<f32>();
+    let mut amax = f32_hmax(m);
+    let mut check = f32_sum(bad);
     for &v in tail {
         amax = amax.max(v.abs());
         check += v - v;
@@ -175,125 +205,34 @@ pub(crate) fn max_abs(row: &[f32]) -> (f32, bool) {
     (amax, check == 0.0)
 }
 
-/// The integer block sums: for rows `x`, the 8 outputs of the weight groups `w0`, `w1`, over the
-/// 16 column pairs of one Q8_0 block starting at pair `p0`.
+/// The integer block sums: for rows `x`, the 8 outputs of the weight groups `w0`, `w1` (two
+/// vectors of four i32), over the 16 column pairs of one Q8_0 block starting at pair `p0`.
 mod dot {
-    use super::simd::{madd_pair, store, zero};
+    use super::super::simd::{i16_dot, i32_add, i32_splat, load, load32_splat, V};
 
     /// Pairs of input columns per Q8_0 block.
     const PAIRS: usize = super::BLOCK / 2;
 
     #[inline]
-    pub fn block<const R: usize>(x: &[&[i16]; R], w0: &[i16], w1: &[i16], p0: usize) -> [[i32; 8]; R] {
+    pub fn block<const R: usize>(x: &[&[i16]; R], w0: &[i16], w1: &[i16], p0: usize) -> [[V; 2]; R] {
         assert!(w0.len() >= (p0 + PAIRS) * 8 && w1.len() >= (p0 + PAIRS) * 8);
         for row in x {
             assert!(row.len() >= 2 * (p0 + PAIRS));
         }
-        let mut acc = [[zero(); 2]; R];
+        let mut acc = [[i32_splat(0); 2]; R];
         for p in p0..p0 + PAIRS {
-            for i in 0..R {
-                // SAFETY: the asserts above bound every read.
-                unsafe {
-                    let xp = x[i].as_ptr().add(2 * p);
-                    acc[i][0] = madd_pair(acc[i][0], xp, w0.as_ptr().add(p * 8));
-                    acc[i][1] = madd_pair(acc[i][1], xp, w1.as_ptr().add(p * 8));
+            // SAFETY: the asserts above bound every read.
+            unsafe {
+                let (a, b) = (load(w0.as_ptr().add(p * 8) as *const u8), load(w1.as_ptr().add(p * 8) as *const u8));
+                for i in 0..R {
+                    let xp = load32_splat(x[i].as_ptr().add(2 * p) as *const u8);
+                    acc[i][0] = i32_add(acc[i][0], i16_dot(xp, a));
+                    acc[i][1] = i32_add(acc[i][1], i16_dot(xp, b));
                 }
             }
         }
-        acc.map(|[a, b]| {
-            let (a, b) = (store(a), store(b));
-            [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]]
-        })
+        acc
     }
-}
-
-/// The one integer primitive of the int16 kernels, per target: four i32 lanes accumulating
-/// `x[0]·w[2j] + x[1]·w[2j+1]` (`i32x4.dot_i16x8_s` / `pmaddwd` of a splatted pair of
-/// activations with eight weights). Integer sums are exact, so all three agree bit for bit.
-pub(crate) mod simd {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    mod imp {
-        use core::arch::wasm32::*;
-        pub type Acc = v128;
-
-        #[inline(always)]
-        pub fn zero() -> Acc {
-            i32x4_splat(0)
-        }
-
-        /// # Safety
-        /// `x` must be readable for 2 i16 and `w` for 8.
-        #[inline(always)]
-        pub unsafe fn madd_pair(acc: Acc, x: *const i16, w: *const i16) -> Acc {
-            i32x4_add(acc, i32x4_dot_i16x8(v128_load32_splat(x as *const u32), v128_load(w as *const v128)))
-        }
-
-        #[inline(always)]
-        pub fn store(acc: Acc) -> [i32; 4] {
-            [
-                i32x4_extract_lane::<0>(acc),
-                i32x4_extract_lane::<1>(acc),
-                i32x4_extract_lane::<2>(acc),
-                i32x4_extract_lane::<3>(acc),
-            ]
-        }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    mod imp {
-        use core::arch::x86_64::*;
-        pub type Acc = __m128i;
-
-        #[inline(always)]
-        pub fn zero() -> Acc {
-            // SAFETY: SSE2 is part of x86-64.
-            unsafe { _mm_setzero_si128() }
-        }
-
-        /// # Safety
-        /// `x` must be readable for 2 i16 and `w` for 8.
-        #[inline(always)]
-        pub unsafe fn madd_pair(acc: Acc, x: *const i16, w: *const i16) -> Acc {
-            let xp = _mm_set1_epi32((x as *const i32).read_unaligned());
-            _mm_add_epi32(acc, _mm_madd_epi16(xp, _mm_loadu_si128(w as *const __m128i)))
-        }
-
-        #[inline(always)]
-        pub fn store(acc: Acc) -> [i32; 4] {
-            let mut out = [0i32; 4];
-            // SAFETY: four i32 are one __m128i (unaligned store).
-            unsafe { _mm_storeu_si128(out.as_mut_ptr() as *mut __m128i, acc) };
-            out
-        }
-    }
-
-    #[cfg(not(any(all(target_arch = "wasm32", target_feature = "simd128"), target_arch = "x86_64")))]
-    mod imp {
-        pub type Acc = [i32; 4];
-
-        #[inline(always)]
-        pub fn zero() -> Acc {
-            [0; 4]
-        }
-
-        /// # Safety
-        /// `x` must be readable for 2 i16 and `w` for 8.
-        #[inline(always)]
-        pub unsafe fn madd_pair(mut acc: Acc, x: *const i16, w: *const i16) -> Acc {
-            let (x0, x1) = (*x as i32, *x.add(1) as i32);
-            for (j, a) in acc.iter_mut().enumerate() {
-                *a += x0 * *w.add(2 * j) as i32 + x1 * *w.add(2 * j + 1) as i32;
-            }
-            acc
-        }
-
-        #[inline(always)]
-        pub fn store(acc: Acc) -> [i32; 4] {
-            acc
-        }
-    }
-
-    pub use imp::*;
 }
 
 #[cfg(test)]

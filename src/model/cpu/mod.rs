@@ -2,18 +2,22 @@
 //! natively and in wasm. The same computation as `model::hrs` (candle, used for training and as
 //! the reference); tests hold the two to 1e-4 on fixtures.
 //!
-//! Two kinds of linear layer ([`Kernels`]): for Q8_0 weights the default is the int16 kernel
-//! (`int16`: activations quantized per row to int16 and multiplied with the file's int8 weights
-//! in integers, twice the multiply-adds per instruction of f32); f32 weights, and
-//! [`Kernels::F32`] on any file, use f32 kernels with the weights dequantized once at load.
-//! Attention, norms and activations are f32 in both. Buffers live
-//! in a [`Scratch`] reused across calls, so a rerank allocates nothing in the forward. The session
+//! Two sets of kernels ([`Kernels`]). For Q8_0 weights the default is int16: the linear layers
+//! quantize their input rows on the fly and multiply them with the file's int8 weights in
+//! integers (`int16`), the attention runs both of its products on the same integer dot with the
+//! softmax between them on 2^x (`int16_attention`), and LayerNorm and GELU run on four-lane
+//! vectors (`elementwise`) — all written once against `simd` (wasm simd128, SSE2 or scalar, the
+//! same bits on each). f32 weights, and [`Kernels::F32`] on any file, use the f32 kernels
+//! (`kernels`) with the weights dequantized once at load: the reference. Buffers live in a
+//! [`Scratch`] reused across calls, so a rerank allocates nothing in the forward. The session
 //! encoder's output, and the keys and values the candidates read from it, are cached until the
 //! session changes.
 
+mod elementwise;
 mod int16;
 mod int16_attention;
 mod kernels;
+mod simd;
 
 use std::collections::HashMap;
 
@@ -269,7 +273,7 @@ impl CpuModel {
         let (d, head) = (self.config.d_model, &self.net.head);
         let Scratch { c, h, .. } = scratch;
         h.resize(n * d, 0.0);
-        kernels::layer_norm(c, d, &head.ln.g, &head.ln.b, self.config.ln_eps as f32, h);
+        self.layer_norm(c, d, &head.ln.g, &head.ln.b, self.config.ln_eps as f32, h);
         (0..n).map(|i| kernels::dot(&h[i * d..(i + 1) * d], &head.out_w) + head.out_b[0] + residual[i]).collect()
     }
 
@@ -297,12 +301,12 @@ impl CpuModel {
         let (d, eps) = (self.config.d_model, self.config.ln_eps as f32);
         let Scratch { s, h, q, k, v, a, o, f, kt, scores, xq, att, .. } = sc;
         h.resize(l * d, 0.0);
-        kernels::layer_norm(s, d, &layer.ln_attn.g, &layer.ln_attn.b, eps, h);
+        self.layer_norm(s, d, &layer.ln_attn.g, &layer.ln_attn.b, eps, h);
         self.attend(&layer.attn, h, l, None, l, Bufs { q, k, v, kt, scores, a, xq: &mut *xq, att: &mut *att }, o);
         add(s, o);
-        kernels::layer_norm(s, d, &layer.ln_ffn.g, &layer.ln_ffn.b, eps, h);
+        self.layer_norm(s, d, &layer.ln_ffn.g, &layer.ln_ffn.b, eps, h);
         layer.ffn.fc1.forward(h, l, xq, f);
-        kernels::gelu(f);
+        self.gelu(f);
         layer.ffn.fc2.forward(f, l, xq, o);
         add(s, o);
     }
@@ -311,10 +315,10 @@ impl CpuModel {
         let (d, eps) = (self.config.d_model, self.config.ln_eps as f32);
         let Scratch { c, h, q, k, v, a, o, f, kt, scores, session_kv, xq, att, .. } = sc;
         h.resize(n * d, 0.0);
-        kernels::layer_norm(c, d, &layer.ln_self.g, &layer.ln_self.b, eps, h);
+        self.layer_norm(c, d, &layer.ln_self.g, &layer.ln_self.b, eps, h);
         self.attend(&layer.self_attn, h, n, None, n, Bufs { q, k, v, kt, scores, a, xq: &mut *xq, att: &mut *att }, o);
         add(c, o);
-        kernels::layer_norm(c, d, &layer.ln_cross.g, &layer.ln_cross.b, eps, h);
+        self.layer_norm(c, d, &layer.ln_cross.g, &layer.ln_cross.b, eps, h);
         let (sk, sv) = &session_kv[index];
         self.attend(
             &layer.cross_attn,
@@ -326,11 +330,25 @@ impl CpuModel {
             o,
         );
         add(c, o);
-        kernels::layer_norm(c, d, &layer.ln_ffn.g, &layer.ln_ffn.b, eps, h);
+        self.layer_norm(c, d, &layer.ln_ffn.g, &layer.ln_ffn.b, eps, h);
         layer.ffn.fc1.forward(h, n, xq, f);
-        kernels::gelu(f);
+        self.gelu(f);
         layer.ffn.fc2.forward(f, n, xq, o);
         add(c, o);
+    }
+
+    fn layer_norm(&self, x: &[f32], d: usize, g: &[f32], b: &[f32], eps: f32, y: &mut [f32]) {
+        match self.kernels {
+            Kernels::Int16 => elementwise::layer_norm(x, d, g, b, eps, y),
+            Kernels::F32 => kernels::layer_norm(x, d, g, b, eps, y),
+        }
+    }
+
+    fn gelu(&self, x: &mut [f32]) {
+        match self.kernels {
+            Kernels::Int16 => elementwise::gelu(x),
+            Kernels::F32 => kernels::gelu(x),
+        }
     }
 
     /// `o = Attention(x)`: self-attention when `kv` is `None`, else over the given keys/values.

@@ -1,0 +1,130 @@
+//! The row-wise steps of the int16 forward — LayerNorm and the exact-erf GELU — on the
+//! [`simd`](super::simd) vectors: four lanes per instruction in one fixed order on every target.
+//!
+//! `kernels::layer_norm` and `kernels::gelu` stay the f32 reference's (`Kernels::F32`); these
+//! compute the same functions (GELU to the bit: the same operations lane by lane) with the sums
+//! of a row in four partial sums.
+
+use super::kernels;
+use super::simd::{
+    and, f32_add, f32_div, f32_max, f32_min, f32_mul, f32_splat, f32_sub, f32_sum, i32_add, i32_shl23, i32_splat,
+    i32_sub, load_f32, store_f32, xor, V,
+};
+
+/// LayerNorm of each `d`-wide row of `x` into `y` (`d` a multiple of 16; others go to the
+/// reference kernel).
+pub(crate) fn layer_norm(x: &[f32], d: usize, g: &[f32], b: &[f32], eps: f32, y: &mut [f32]) {
+    if d % 16 != 0 || d == 0 {
+        return kernels::layer_norm(x, d, g, b, eps, y);
+    }
+    assert!(g.len() >= d && b.len() >= d);
+    for (xr, yr) in x.chunks_exact(d).zip(y.chunks_exact_mut(d)) {
+        // SAFETY: every access below is at 4·c + 4 ≤ d into rows of d values and g, b (asserted).
+        unsafe {
+            let at = |c: usize| load_f32(xr.as_ptr().add(4 * c));
+            let mut acc = [f32_splat(0.0); 4];
+            for c in 0..d / 4 {
+                acc[c % 4] = f32_add(acc[c % 4], at(c));
+            }
+            let mean = f32_sum(f32_add(f32_add(acc[0], acc[1]), f32_add(acc[2], acc[3]))) / d as f32;
+            let m = f32_splat(mean);
+            let mut acc = [f32_splat(0.0); 4];
+            for c in 0..d / 4 {
+                let dev = f32_sub(at(c), m);
+                acc[c % 4] = f32_add(acc[c % 4], f32_mul(dev, dev));
+            }
+            let var = f32_sum(f32_add(f32_add(acc[0], acc[1]), f32_add(acc[2], acc[3]))) / d as f32;
+            let inv = f32_splat(1.0 / (var + eps).sqrt());
+            for c in 0..d / 4 {
+                let gv = load_f32(g.as_ptr().add(4 * c));
+                let bv = load_f32(b.as_ptr().add(4 * c));
+                let out = f32_add(f32_mul(f32_mul(f32_sub(at(c), m), inv), gv), bv);
+                store_f32(yr.as_mut_ptr().add(4 * c), out);
+            }
+        }
+    }
+}
+
+/// Exact-erf GELU in place, `x · Φ(x)`: `kernels::gelu`'s operations, four lanes at a time.
+pub(crate) fn gelu(x: &mut [f32]) {
+    let split = x.len() - x.len() % 4;
+    let (body, tail) = x.split_at_mut(split);
+    for chunk in body.chunks_exact_mut(4) {
+        // SAFETY: `chunk` holds four f32.
+        unsafe {
+            let v = load_f32(chunk.as_ptr());
+            let e = erf(f32_mul(v, f32_splat(std::f32::consts::FRAC_1_SQRT_2)));
+            store_f32(chunk.as_mut_ptr(), f32_mul(f32_mul(f32_splat(0.5), v), f32_add(f32_splat(1.0), e)));
+        }
+    }
+    kernels::gelu(tail);
+}
+
+/// `kernels::erf` (Abramowitz & Stegun 7.1.26) on four lanes; the sign goes back by flipping
+/// the sign bit, which is what multiplying by ±1 does.
+#[inline(always)]
+fn erf(x: V) -> V {
+    let sign = and(x, i32_splat(i32::MIN));
+    let a = and(x, i32_splat(i32::MAX));
+    let c = f32_splat;
+    let t = f32_div(c(1.0), f32_add(c(1.0), f32_mul(c(0.327_591_1), a)));
+    let mut poly = f32_add(c(-1.453_152_1), f32_mul(t, c(1.061_405_4)));
+    poly = f32_add(c(1.421_413_7), f32_mul(t, poly));
+    poly = f32_add(c(-0.284_496_74), f32_mul(t, poly));
+    poly = f32_add(c(0.254_829_6), f32_mul(t, poly));
+    poly = f32_mul(t, poly);
+    let e = exp(xor(f32_mul(a, a), i32_splat(i32::MIN)));
+    xor(f32_sub(c(1.0), f32_mul(poly, e)), sign)
+}
+
+/// `kernels::exp` on four lanes (the same operations, so the same results).
+#[inline(always)]
+fn exp(x: V) -> V {
+    const ROUND: f32 = 12_582_912.0;
+    let c = f32_splat;
+    let x = f32_max(x, c(-87.0));
+    let x = f32_min(x, c(88.0));
+    let t = f32_add(f32_mul(x, c(std::f32::consts::LOG2_E)), c(ROUND));
+    let n = f32_sub(t, c(ROUND));
+    let f = f32_sub(f32_sub(x, f32_mul(n, c(0.693_145_75))), f32_mul(n, c(1.428_606_8e-6)));
+    let mut p = f32_add(c(1.0 / 720.0), f32_mul(f, c(1.0 / 5040.0)));
+    p = f32_add(c(1.0 / 120.0), f32_mul(f, p));
+    p = f32_add(c(1.0 / 24.0), f32_mul(f, p));
+    p = f32_add(c(1.0 / 6.0), f32_mul(f, p));
+    p = f32_add(c(0.5), f32_mul(f, p));
+    p = f32_add(c(1.0), f32_mul(f, p));
+    p = f32_add(c(1.0), f32_mul(f, p));
+    let bits = i32_shl23(i32_add(i32_sub(t, i32_splat(ROUND.to_bits() as i32)), i32_splat(127)));
+    f32_mul(p, bits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gelu_is_the_reference_gelu_to_the_bit() {
+        let mut x: Vec<f32> = (-40_000..40_000).map(|i| i as f32 * 3e-4).collect();
+        x.extend([f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0, -0.0, 1e-30, 87.0, -150.0, 1e30]);
+        let mut want = x.clone();
+        kernels::gelu(&mut want);
+        gelu(&mut x);
+        for (i, (a, b)) in x.iter().zip(&want).enumerate() {
+            assert!(a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()), "{i}: {a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn layer_norm_matches_the_reference() {
+        let d = 64;
+        let x: Vec<f32> = (0..5 * d).map(|i| (i as f32 * 0.37).sin() * 3.0 + 0.5).collect();
+        let g: Vec<f32> = (0..d).map(|i| 1.0 + i as f32 * 0.01).collect();
+        let b: Vec<f32> = (0..d).map(|i| i as f32 * -0.02).collect();
+        let (mut got, mut want) = (vec![0.0; 5 * d], vec![0.0; 5 * d]);
+        layer_norm(&x, d, &g, &b, 1e-5, &mut got);
+        kernels::layer_norm(&x, d, &g, &b, 1e-5, &mut want);
+        for (a, b) in got.iter().zip(&want) {
+            assert!((a - b).abs() < 2e-6, "{a} vs {b}");
+        }
+    }
+}
