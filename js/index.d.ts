@@ -65,10 +65,16 @@ export declare class HomeRanker {
   static loadDefault(options?: LoadOptions): Promise<HomeRanker>;
   /** Records one event or several; returns how many were recorded. Throws on a bad event. */
   observe(events: SessionEvent | SessionEvent[]): number;
+  /**
+   * Reads a page into the wasm module once, for `rerank(prepared)` again and again without the
+   * page crossing the JS boundary each time (a snapshot of `page`). Throws `INVALID_JSON` for a
+   * page that cannot be read; an invalid page is handled at `rerank`, as always.
+   */
+  prepare(page: HomePage): PreparedPage;
   /** Reranks a page. On any internal failure returns the server order with `fallback` set. */
-  rerank(page: HomePage, options?: RerankOptions): RerankResult;
+  rerank(page: HomePage | PreparedPage, options?: RerankOptions): RerankResult;
   /** Reranks on the backend chosen at load (the GPU is awaited); fails open like `rerank`. */
-  rerankAsync(page: HomePage, options?: RerankOptions): Promise<RerankResult>;
+  rerankAsync(page: HomePage | PreparedPage, options?: RerankOptions): Promise<RerankResult>;
   /** Changes the backend setting ("gpu" needs the GPU attached at load). */
   setBackend(backend: Backend): void;
   /**
@@ -103,6 +109,20 @@ export declare class HomeRanker {
    * Frees the wasm memory of this ranker. Idempotent; every later call throws `FREED`. Called
    * from inside a call (a getter of an argument), it frees once that call has returned.
    */
+  free(): void;
+}
+
+/**
+ * A page read into a ranker's wasm module once (`HomeRanker.prepare`). Free it when the page
+ * leaves the screen (it is also freed when collected); a ranker of another wasm module refuses it
+ * with `INVALID_ARGUMENT`.
+ */
+export declare class PreparedPage {
+  private constructor();
+  readonly pageId: string;
+  /** Items over all shelves. */
+  readonly items: number;
+  /** Frees its wasm memory. Idempotent; a later `rerank` of it throws `FREED`. */
   free(): void;
 }
 

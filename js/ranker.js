@@ -231,16 +231,62 @@ class Simulator {
   }
 }
 
+/** Runs `fn(inner)` inside a prepared page's guard, for a ranker of module `glue`. */
+const USE = Symbol("homerank.usePrepared");
+
+/**
+ * A page read into the wasm module once (`HomeRanker.prepare`), to rerank again and again
+ * without the page crossing the JS boundary each time. A snapshot: later changes to the object
+ * it was made from do not reach it. Free it with `free()` when the page leaves the screen (it is
+ * also freed when collected).
+ */
+class PreparedPage {
+  #guard;
+  #glue;
+
+  constructor(inner, glue) {
+    this.#guard = new Guard(inner, "prepared page");
+    this.#glue = glue;
+  }
+
+  [USE](glue, fn) {
+    if (glue !== this.#glue) {
+      throw homerankError(
+        "INVALID_ARGUMENT",
+        "invalid argument: this page was prepared by a ranker of another wasm module; prepare it with the ranker that reranks it",
+      );
+    }
+    return this.#guard.run(fn);
+  }
+
+  /** The page's `pageId`. */
+  get pageId() {
+    return this.#guard.run((p) => p.pageId);
+  }
+
+  /** How many items the page holds, over all shelves. */
+  get items() {
+    return this.#guard.run((p) => p.items);
+  }
+
+  /** Frees the page's wasm memory. Idempotent; every later use throws `FREED`. */
+  free() {
+    this.#guard.free();
+  }
+}
+
 export function makeHomeRanker(platform) {
   class HomeRanker {
     #guard;
+    #glue;
     #flavour;
     #memory;
     #midTerm;
     #profile = "off";
 
-    constructor(inner, flavour, memory, midTerm = null, profile = "off") {
+    constructor(inner, glue, flavour, memory, midTerm = null, profile = "off") {
       this.#guard = new Guard(inner, "ranker");
+      this.#glue = glue;
       this.#flavour = flavour;
       this.#memory = memory;
       this.#midTerm = midTerm;
@@ -276,7 +322,7 @@ export function makeHomeRanker(platform) {
         }
         profile = await restoreProfile(inner, midTerm);
       }
-      return new HomeRanker(inner, flavour, memory, midTerm, profile);
+      return new HomeRanker(inner, glue, flavour, memory, midTerm, profile);
     }
 
     /** Loads the model shipped in the package, checking its manifest checksum. */
@@ -297,17 +343,41 @@ export function makeHomeRanker(platform) {
       return this.#guard.run((r) => r.observe(events));
     }
 
-    /** Reranks a page; on any internal failure the server order comes back with `fallback` set. */
+    /**
+     * Reads a page into the wasm module once, for `rerank(prepared)` again and again (after each
+     * event, say) without the page crossing the JS boundary each time. Throws as `rerank` does
+     * for a page that cannot be read (`INVALID_JSON`); an invalid page is refused (or served in
+     * the server's order) at `rerank`, as always.
+     */
+    prepare(page) {
+      return this.#guard.run(() => new PreparedPage(new this.#glue.WasmPreparedPage(page), this.#glue));
+    }
+
+    /**
+     * Reranks a page (or a `PreparedPage`); on any internal failure the server order comes back
+     * with `fallback` set.
+     */
     rerank(page, options) {
+      if (page instanceof PreparedPage) {
+        return page[USE](this.#glue, (p) => this.#guard.run((r) => r.rerankPrepared(p, options)));
+      }
       return this.#guard.run((r) => r.rerank(page, options));
     }
 
     /**
-     * Reranks a page on the backend chosen at load, awaiting the GPU when it is used; resolves
-     * like `rerank` (a GPU failure scores that call on the CPU, with `backendFallback` set). The
-     * ranker stays usable meanwhile; a rerank made then is scored on the CPU.
+     * Reranks a page (or a `PreparedPage`) on the backend chosen at load, awaiting the GPU when
+     * it is used; resolves like `rerank` (a GPU failure scores that call on the CPU, with
+     * `backendFallback` set). The ranker stays usable meanwhile; a rerank made then is scored on
+     * the CPU.
      */
     rerankAsync(page, options) {
+      if (page instanceof PreparedPage) {
+        try {
+          return page[USE](this.#glue, (p) => this.#guard.run((r) => r.rerankPreparedAsync(p, options))).catch(rejectCoded);
+        } catch (e) {
+          return rejectCoded(e);
+        }
+      }
       return this.#guard.run((r) => r.rerankAsync(page, options)).catch(rejectCoded);
     }
 

@@ -8,6 +8,15 @@ export interface WorkerLoadOptions extends LoadOptions {
   // `backend: "gpu" | "auto"` works here too: WebGPU is available in workers.
 }
 
+/** A page prepared in a worker (`HomeRankerWorker.prepare`). */
+export declare class WorkerPreparedPage {
+  private constructor();
+  readonly pageId: string;
+  readonly items: number;
+  /** Frees the worker's copy. Idempotent; a later `rerank` of it rejects with `FREED`. */
+  free(): void;
+}
+
 /**
  * The HomeRanker API in a Web Worker: the UI thread never runs the model. Every promise settles:
  * a rejection is a `HomerankError` — the ranker's codes, `FREED` after `free()`, `WORKER` when the
@@ -22,7 +31,9 @@ export declare class HomeRankerWorker {
   readonly modelId: string;
   readonly embeddingDim: number;
   observe(events: SessionEvent | SessionEvent[]): Promise<number>;
-  rerank(page: HomePage, options?: RerankOptions): Promise<RerankResult>;
+  /** Reads a page into the worker once; reranking the result sends only its id. */
+  prepare(page: HomePage): Promise<WorkerPreparedPage>;
+  rerank(page: HomePage | WorkerPreparedPage, options?: RerankOptions): Promise<RerankResult>;
   /** As `HomeRanker.setExperiment`; rejects with `INVALID_EXPERIMENT` for a bad one. */
   setExperiment(experiment: Experiment | null): Promise<void>;
   assignment(): Promise<Assignment | null>;

@@ -7,7 +7,7 @@ import { describe, homerankError, messageOf, modelBytes, quote, readOptions } fr
 /** What an argument is called in errors (the same words as the main thread's). */
 const ARG_NAMES = {
   observe: ["events"], rerank: ["page", "options"], load: ["bytes", "options"], setExperiment: ["experiment"],
-  exposure: ["result", "timeMs"],
+  exposure: ["result", "timeMs"], prepare: ["page"], rerankPrepared: ["page", "options"],
 };
 const MAX_DEPTH = 64;
 
@@ -81,6 +81,41 @@ function plainCopy(value, path, ancestors) {
   return out;
 }
 
+/**
+ * A page prepared in the worker (`HomeRankerWorker.prepare`): reranking it sends only its id.
+ * Free it with `free()` when the page leaves the screen (it is also freed when collected).
+ */
+class WorkerPreparedPage {
+  #release;
+  #client;
+  #id;
+
+  constructor(client, { id, pageId, items }, release) {
+    this.#client = client;
+    this.#id = id;
+    this.#release = release;
+    this.pageId = pageId;
+    this.items = items;
+  }
+
+  /** Its id in `client`'s worker; `FREED` once freed, `INVALID_ARGUMENT` for another client. */
+  idFor(client) {
+    if (client !== this.#client) {
+      throw homerankError("INVALID_ARGUMENT", "invalid argument: this page was prepared by another worker ranker; prepare it with the one that reranks it");
+    }
+    if (this.#id === null) throw homerankError("FREED", "homerank: this prepared page was freed; prepare the page again");
+    return this.#id;
+  }
+
+  /** Frees the page in the worker. Idempotent. */
+  free() {
+    if (this.#id === null) return;
+    const id = this.#id;
+    this.#id = null;
+    this.#release(id, this);
+  }
+}
+
 export class HomeRankerWorker {
   #worker;
   #terminate;
@@ -88,6 +123,10 @@ export class HomeRankerWorker {
   #pending = new Map();
   /** Set once the worker cannot answer any more: the error every call then rejects with. */
   #dead = null;
+  /** Frees the worker's copy of a prepared page that was collected without `free()`. */
+  #collected = new FinalizationRegistry((id) => {
+    if (!this.#dead) this.#call("freePrepared", [id]).catch(() => {});
+  });
 
   constructor(worker) {
     this.#worker = worker;
@@ -222,7 +261,28 @@ export class HomeRankerWorker {
     return this.#call("observe", [events]);
   }
 
+  /** Reads a page into the worker once; `rerank(prepared)` then sends only its id. */
+  async prepare(page) {
+    const answer = await this.#call("prepare", [page]);
+    const prepared = new WorkerPreparedPage(this, answer, (id, handle) => {
+      this.#collected.unregister(handle);
+      this.#call("freePrepared", [id]).catch(() => {});
+    });
+    this.#collected.register(prepared, answer.id, prepared);
+    return prepared;
+  }
+
+  /** Reranks a page, or a page prepared in this worker. */
   rerank(page, options) {
+    if (page instanceof WorkerPreparedPage) {
+      let id;
+      try {
+        id = page.idFor(this);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      return this.#call("rerankPrepared", [id, options]);
+    }
     return this.#call("rerank", [page, options]);
   }
 

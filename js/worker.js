@@ -5,9 +5,24 @@ import { HomeRanker } from "./index.js";
 import { messageOf } from "./boundary.js";
 
 let ranker = null;
+/** Pages prepared in this worker (`prepare`), by the id the client holds. */
+const prepared = new Map();
+let nextPrepared = 1;
+
+function freePrepared() {
+  for (const page of prepared.values()) page.free();
+  prepared.clear();
+}
+
+function preparedPage(id) {
+  const page = prepared.get(id);
+  if (!page) throw Object.assign(new Error("homerank: this prepared page was freed; prepare the page again"), { code: "FREED" });
+  return page;
+}
 
 const methods = {
   async load([bytes, options]) {
+    freePrepared();
     ranker?.free();
     ranker = null;
     ranker = bytes ? await HomeRanker.load(bytes, options) : await HomeRanker.loadDefault(options);
@@ -16,12 +31,24 @@ const methods = {
   observe: ([events]) => ranker.observe(events),
   // rerankAsync: on the CPU it is rerank; with `backend: "gpu" | "auto"` it can await WebGPU.
   rerank: ([page, options]) => ranker.rerankAsync(page, options),
+  prepare([page]) {
+    const handle = ranker.prepare(page);
+    const id = nextPrepared++;
+    prepared.set(id, handle);
+    return { id, pageId: handle.pageId, items: handle.items };
+  },
+  rerankPrepared: ([id, options]) => ranker.rerankAsync(preparedPage(id), options),
+  freePrepared([id]) {
+    prepared.get(id)?.free();
+    prepared.delete(id);
+  },
   setExperiment: ([experiment]) => ranker.setExperiment(experiment),
   assignment: () => ranker.assignment(),
   exposure: ([result, timeMs]) => ranker.exposure(result, timeMs),
   forget: () => ranker.forget(),
   stats: () => ranker.stats(),
   free() {
+    freePrepared();
     ranker?.free();
     ranker = null;
   },

@@ -35,7 +35,7 @@ step "wasm-tests in headless Chromium"
 
 step "package: imports, sizes, no network APIs; the JS bad-input suite"
 node scripts/check-package.mjs
-node --test js/tests/bad-input.test.mjs js/tests/backend.test.mjs js/tests/boundary.test.mjs js/tests/layout-lab.test.mjs js/tests/midterm.test.mjs js/tests/experiment.test.mjs
+node --test js/tests/bad-input.test.mjs js/tests/backend.test.mjs js/tests/boundary.test.mjs js/tests/layout-lab.test.mjs js/tests/midterm.test.mjs js/tests/experiment.test.mjs js/tests/prepared.test.mjs
 
 step "soak: 10,000 reranks with streaming events, memory flat (npm run soak does 100,000)"
 HOMERANK_SOAK_RERANKS=10000 node --expose-gc bench/soak.mjs

@@ -50,7 +50,8 @@
 //! `model` (HR-S config, GGUF file, CPU engine; the candle model for training) → `feedback` and
 //! `compose` (layout rules) → `result`; `ranker` ties them together; `manifest` describes shipped
 //! model files; `backend` and `gpu` (the same forward on wgpu, or a stand-in without the `gpu`
-//! feature) choose and run the GPU. docs/ARCHITECTURE.md has the longer tour.
+//! feature) choose and run the GPU; `simd` is the one portable 128-bit vector layer the CPU kernels
+//! and the similarity features are written against. docs/ARCHITECTURE.md has the longer tour.
 
 #![deny(missing_docs)]
 
@@ -73,6 +74,7 @@ pub mod profile;
 mod ranker;
 mod result;
 mod session;
+mod simd;
 
 // Offline: logs, the simulator, evaluation and training. The wasm modules carry the simulator
 // only when built with the `sim` feature (the demo's module).

@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::features::FastHash;
 
 /// Pages larger than this are refused (the ranker returns the server order, see `RerankOptions`).
 pub const MAX_PAGE_ITEMS: usize = 5_000;
@@ -199,11 +200,11 @@ impl HomePage {
                 context: "the page's embeddingDim".into(),
             });
         }
-        check_id(&self.page_id, "pageId", true)?;
-        let mut shelf_ids = HashSet::with_capacity(self.shelves.len());
+        check_id(&self.page_id, || "pageId".into(), true)?;
+        let mut shelf_ids = HashSet::with_capacity_and_hasher(self.shelves.len(), FastHash::default());
         for (s, shelf) in self.shelves.iter().enumerate() {
             let at = || format!("shelf {s} ('{}')", shelf.id);
-            check_id(&shelf.id, &format!("shelf {s}: id"), false)?;
+            check_id(&shelf.id, || format!("shelf {s}: id"), false)?;
             if !shelf_ids.insert(shelf.id.as_str()) {
                 return Err(Error::InvalidPage(format!("{}: duplicate shelf id", at())));
             }
@@ -212,10 +213,10 @@ impl HomePage {
                     return Err(Error::InvalidPage(format!("{}: minItems {min} is greater than maxItems {max}", at())));
                 }
             }
-            let mut item_ids = HashSet::with_capacity(shelf.items.len());
+            let mut item_ids = HashSet::with_capacity_and_hasher(shelf.items.len(), FastHash::default());
             for (r, item) in shelf.items.iter().enumerate() {
                 let at = || format!("{} item {r} ('{}')", at(), item.id);
-                check_id(&item.id, &format!("{}: id", at()), false)?;
+                check_id(&item.id, || format!("{}: id", at()), false)?;
                 if !item_ids.insert(item.id.as_str()) {
                     return Err(Error::InvalidPage(format!("{}: the id appears twice in this shelf", at())));
                 }
@@ -243,7 +244,7 @@ impl HomePage {
                     )));
                 }
                 if let Some(a) = &item.artist_id {
-                    check_id(a, &format!("{}: artistId", at()), true)?;
+                    check_id(a, || format!("{}: artistId", at()), true)?;
                 }
                 if let Some(neighbors) = &item.neighbors {
                     check_neighbors(neighbors, &at)?;
@@ -263,7 +264,7 @@ fn check_neighbors(neighbors: &[Neighbor], at: &dyn Fn() -> String) -> Result<()
         )));
     }
     for (k, n) in neighbors.iter().enumerate() {
-        check_id(&n.id, &format!("{}: neighbors[{k}].id", at()), false)?;
+        check_id(&n.id, || format!("{}: neighbors[{k}].id", at()), false)?;
         if neighbors[..k].iter().any(|m| m.id == n.id) {
             return Err(Error::InvalidPage(format!("{}: neighbors[{k}].id '{}' appears twice", at(), n.id)));
         }
@@ -278,12 +279,18 @@ fn check_neighbors(neighbors: &[Neighbor], at: &dyn Fn() -> String) -> Result<()
     Ok(())
 }
 
-fn check_id(id: &str, what: &str, may_be_empty: bool) -> Result<()> {
+/// `what` names the id in the error; it is only built for an invalid id (validation runs on
+/// every rerank, over every item).
+fn check_id(id: &str, what: impl FnOnce() -> String, may_be_empty: bool) -> Result<()> {
     if id.is_empty() && !may_be_empty {
-        return Err(Error::InvalidPage(format!("{what} is empty")));
+        return Err(Error::InvalidPage(format!("{} is empty", what())));
     }
     if id.len() > MAX_ID_LEN {
-        return Err(Error::InvalidPage(format!("{what} is {} bytes long, at most {MAX_ID_LEN} are allowed", id.len())));
+        return Err(Error::InvalidPage(format!(
+            "{} is {} bytes long, at most {MAX_ID_LEN} are allowed",
+            what(),
+            id.len()
+        )));
     }
     Ok(())
 }

@@ -12,7 +12,7 @@
 
 pub mod similarity;
 
-pub use similarity::{CandidateKey, EventKey, SIM_FEATURES};
+pub use similarity::{CandidateKey, EventKey, FastHash, SIM_FEATURES};
 
 use std::collections::HashMap;
 
@@ -217,7 +217,8 @@ impl Features {
         // Item and artist ids as small integers, so the N × L comparisons of the similarity
         // features compare integers instead of strings. A neighbour that is neither on the page
         // nor in the session can match no event and is left out of its list.
-        let mut ids: HashMap<&str, u32> = HashMap::with_capacity(2 * (resolved.len() + page.items().count()));
+        let mut ids: HashMap<&str, u32, FastHash> =
+            HashMap::with_capacity_and_hasher(2 * (resolved.len() + page.items().count()), FastHash::default());
         let mut events = Vec::with_capacity(resolved.len());
         for (age, (ev, item)) in resolved.iter().enumerate().rev() {
             f.push_event(&item.embedding, ev.action, ev.ms_played, age, item.item_type);
@@ -248,7 +249,7 @@ impl Features {
 }
 
 /// The id of `s` in `ids`, a new one (the next integer) when it is not there yet.
-fn intern<'a>(ids: &mut HashMap<&'a str, u32>, s: &'a str) -> u32 {
+fn intern<'a>(ids: &mut HashMap<&'a str, u32, FastHash>, s: &'a str) -> u32 {
     let next = ids.len() as u32;
     *ids.entry(s).or_insert(next)
 }

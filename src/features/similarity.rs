@@ -32,6 +32,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 
 use crate::event::Action;
+use crate::simd::dot;
 
 /// Number of similarity features per candidate.
 pub const SIM_FEATURES: usize = 13;
@@ -81,46 +82,56 @@ pub fn similarity_features<K: Copy + Eq + Hash>(
     out: &mut Vec<f32>,
 ) {
     let l = events.len();
-    let weights: Vec<(f32, f32)> =
-        events.iter().enumerate().map(|(p, e)| (DECAY.powi((l - 1 - p) as i32), action_sign(e.action))).collect();
+    // Per event: its weight w·s and, split by sign, w for positive and for negative events (0
+    // for the other kind), so that each candidate's sums run without branches.
+    let mut signed = Vec::with_capacity(l);
+    let mut pos = Vec::with_capacity(l);
+    let mut neg = Vec::with_capacity(l);
+    for (p, e) in events.iter().enumerate() {
+        let (w, s) = (DECAY.powi((l - 1 - p) as i32), action_sign(e.action));
+        signed.push(w * s);
+        pos.push(if s > 0.0 { w } else { 0.0 });
+        neg.push(if s < 0.0 { w } else { 0.0 });
+    }
+    let (any_pos, any_neg) = (pos.iter().any(|&w| w > 0.0), neg.iter().any(|&w| w > 0.0));
     // Events by item, for the neighbour lists (at most 32 look-ups per candidate).
-    let mut by_item: HashMap<K, Vec<usize>> = HashMap::with_capacity(l);
+    let mut by_item: HashMap<K, Vec<usize>, FastHash> = HashMap::with_capacity_and_hasher(l, FastHash::default());
     for (p, e) in events.iter().enumerate() {
         by_item.entry(e.item).or_default().push(p);
     }
+    let mut cos = vec![0f32; l];
     for (k, c) in cands.iter().enumerate() {
         let mut f = [0f32; SIM_FEATURES];
         let ce = &cand_emb[k * dim..(k + 1) * dim];
-        let (mut max_pos, mut max_neg): (Option<f32>, Option<f32>) = (None, None);
+        for (p, cp) in cos.iter_mut().enumerate() {
+            *cp = dot(ce, &event_emb[p * dim..(p + 1) * dim]);
+        }
+        let (mut max_pos, mut max_neg) = (f32::NEG_INFINITY, f32::NEG_INFINITY);
         for (p, e) in events.iter().enumerate() {
-            let (w, s) = weights[p];
-            let cos = dot(ce, &event_emb[p * dim..(p + 1) * dim]);
-            f[0] += w * s * cos;
+            let cos = cos[p];
+            f[0] += signed[p] * cos;
+            f[1] += pos[p] * cos;
+            f[2] += neg[p] * cos;
+            if pos[p] > 0.0 && cos > max_pos {
+                max_pos = cos;
+            }
+            if neg[p] > 0.0 && cos > max_neg {
+                max_neg = cos;
+            }
             let same = (e.item == c.item) as u8 as f32;
             let artist = (c.artist.is_some() && e.artist == c.artist) as u8 as f32;
-            if s > 0.0 {
-                f[1] += w * cos;
-                max_pos = Some(max_pos.map_or(cos, |m| m.max(cos)));
-                f[8] += w * same;
-                f[10] += w * artist;
-            } else if s < 0.0 {
-                f[2] += w * cos;
-                max_neg = Some(max_neg.map_or(cos, |m| m.max(cos)));
-                f[9] += w * same;
-                f[11] += w * artist;
-            }
+            f[8] += pos[p] * same;
+            f[9] += neg[p] * same;
+            f[10] += pos[p] * artist;
+            f[11] += neg[p] * artist;
         }
-        f[3] = max_pos.unwrap_or(0.0);
-        f[4] = max_neg.unwrap_or(0.0);
+        f[3] = if any_pos { max_pos } else { 0.0 };
+        f[4] = if any_neg { max_neg } else { 0.0 };
         // nb(c, e): 1 for c itself, else e's weight in c's list.
         let nb = |p: usize, weight: f32, f: &mut [f32; SIM_FEATURES]| {
-            let (w, s) = weights[p];
-            f[5] += w * s * weight;
-            if s > 0.0 {
-                f[6] += w * weight;
-            } else if s < 0.0 {
-                f[7] += w * weight;
-            }
+            f[5] += signed[p] * weight;
+            f[6] += pos[p] * weight;
+            f[7] += neg[p] * weight;
         };
         for &p in by_item.get(&c.item).map_or(&[][..], Vec::as_slice) {
             nb(p, 1.0, &mut f);
@@ -137,9 +148,56 @@ pub fn similarity_features<K: Copy + Eq + Hash>(
     }
 }
 
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+/// A fast hasher for ids (FxHash's rotate-xor-multiply): interning and look-ups run on every
+/// rerank over every item, where SipHash's resistance to chosen keys buys nothing — the keys
+/// come from the server that could as well send a bigger page.
+#[derive(Default, Clone, Copy)]
+pub struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().unwrap()));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(last));
+        }
+    }
+
+    fn write_u8(&mut self, v: u8) {
+        self.add(v as u64);
+    }
+
+    fn write_u32(&mut self, v: u32) {
+        self.add(v as u64);
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.add(v);
+    }
+
+    fn write_usize(&mut self, v: usize) {
+        self.add(v as u64);
+    }
 }
+
+impl FastHasher {
+    #[inline]
+    fn add(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+/// The [`FastHasher`] as a `HashMap`'s hasher.
+pub type FastHash = std::hash::BuildHasherDefault<FastHasher>;
 
 #[cfg(test)]
 mod tests {

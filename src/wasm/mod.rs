@@ -8,12 +8,14 @@ mod alloc;
 mod convert;
 #[cfg(feature = "sim")]
 mod layout_lab;
+mod prepared;
 mod ranker;
 #[cfg(feature = "sim")]
 mod simulator;
 
 #[cfg(feature = "sim")]
 pub use layout_lab::WasmLayoutLab;
+pub use prepared::WasmPreparedPage;
 pub use ranker::WasmRanker;
 #[cfg(feature = "sim")]
 pub use simulator::WasmSimulator;

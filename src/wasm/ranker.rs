@@ -17,6 +17,7 @@ use super::convert::{
     bytes_arg, describe, from_js, is_array, js_error, optional_string, options_from_js, read, read_checked, string_arg,
     text_arg, to_js,
 };
+use super::prepared::WasmPreparedPage;
 use crate::backend::Backend;
 use crate::error::Error;
 use crate::event::SessionEvent;
@@ -87,6 +88,31 @@ impl WasmRanker {
         Ok((ranker, file))
     }
 
+    fn rerank_page(&self, page: &HomePage, options: &JsValue) -> Result<JsValue, JsValue> {
+        let options = options_from_js(options).map_err(js_error)?;
+        let result = self.ranker()?.rerank(page, &options).map_err(js_error)?;
+        to_js(&result)
+    }
+
+    fn rerank_page_async(&self, page: Rc<HomePage>, options: &JsValue) -> Result<js_sys::Promise, JsValue> {
+        let options = options_from_js(options).map_err(js_error)?;
+        // The ranker is borrowed only before and after the GPU forward, so other calls (observe,
+        // rerank, another rerankAsync, which then scores on the CPU) go on while it runs.
+        let started = self.ranker()?.start_rerank(&page, &options).map_err(js_error)?;
+        let inner = self.inner.clone();
+        Ok(wasm_bindgen_futures::future_to_promise(async move {
+            let result = match started {
+                Started::Done(result) => result,
+                Started::Pending(mut pending) => {
+                    pending.run().await;
+                    let mut ranker = inner.try_borrow_mut().map_err(|_| js_error(Error::Busy))?;
+                    ranker.complete_rerank(&page, &options, pending)
+                }
+            };
+            to_js(&result)
+        }))
+    }
+
     fn ranker(&self) -> Result<RefMut<'_, HomeRanker>, JsValue> {
         self.inner.try_borrow_mut().map_err(|_| js_error(Error::Busy))
     }
@@ -155,9 +181,17 @@ impl WasmRanker {
         #[wasm_bindgen(unchecked_param_type = "RerankOptions | undefined")] options: JsValue,
     ) -> Result<JsValue, JsValue> {
         let page: HomePage = from_js(&page, "page").map_err(js_error)?;
-        let options = options_from_js(&options).map_err(js_error)?;
-        let result = self.ranker()?.rerank(&page, &options).map_err(js_error)?;
-        to_js(&result)
+        self.rerank_page(&page, &options)
+    }
+
+    /// `rerank` of a page prepared once (`PreparedPage`): the page is not read from JS again.
+    #[wasm_bindgen(js_name = rerankPrepared, unchecked_return_type = "RerankResult")]
+    pub fn rerank_prepared(
+        &self,
+        page: &WasmPreparedPage,
+        #[wasm_bindgen(unchecked_param_type = "RerankOptions | undefined")] options: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        self.rerank_page(&page.page(), &options)
     }
 
     /// Reranks a page on the backend the setting picks, awaiting the GPU when it is used.
@@ -168,22 +202,17 @@ impl WasmRanker {
         #[wasm_bindgen(unchecked_param_type = "RerankOptions | undefined")] options: JsValue,
     ) -> Result<js_sys::Promise, JsValue> {
         let page: HomePage = from_js(&page, "page").map_err(js_error)?;
-        let options = options_from_js(&options).map_err(js_error)?;
-        // The ranker is borrowed only before and after the GPU forward, so other calls (observe,
-        // rerank, another rerankAsync, which then scores on the CPU) go on while it runs.
-        let started = self.ranker()?.start_rerank(&page, &options).map_err(js_error)?;
-        let inner = self.inner.clone();
-        Ok(wasm_bindgen_futures::future_to_promise(async move {
-            let result = match started {
-                Started::Done(result) => result,
-                Started::Pending(mut pending) => {
-                    pending.run().await;
-                    let mut ranker = inner.try_borrow_mut().map_err(|_| js_error(Error::Busy))?;
-                    ranker.complete_rerank(&page, &options, pending)
-                }
-            };
-            to_js(&result)
-        }))
+        self.rerank_page_async(Rc::new(page), &options)
+    }
+
+    /// `rerankAsync` of a prepared page.
+    #[wasm_bindgen(js_name = rerankPreparedAsync, unchecked_return_type = "Promise<RerankResult>")]
+    pub fn rerank_prepared_async(
+        &self,
+        page: &WasmPreparedPage,
+        #[wasm_bindgen(unchecked_param_type = "RerankOptions | undefined")] options: JsValue,
+    ) -> Result<js_sys::Promise, JsValue> {
+        self.rerank_page_async(page.page(), &options)
     }
 
     /// Like `rerank`, with JSON text in and out.

@@ -6,7 +6,7 @@
 //! of a row in four partial sums.
 
 use super::kernels;
-use super::simd::{
+use crate::simd::{
     and, f32_add, f32_div, f32_max, f32_min, f32_mul, f32_splat, f32_sub, f32_sum, i32_add, i32_shl23, i32_splat,
     i32_sub, load_f32, store_f32, xor, V,
 };

@@ -16,11 +16,11 @@
 //! Bounds: |x| ≤ 32767 and |w| ≤ 127, so a block of 32 products sums to < 2^27 and never
 //! overflows i32.
 
-use super::simd::{
+use crate::model::quant::{split_q8_0, BLOCK};
+use crate::simd::{
     and, f32_add, f32_hmax, f32_max, f32_mul, f32_splat, f32_sub, f32_sum, i16_narrow, i32_splat, i32_sub, i32_to_f32,
     load_f32, store, store_f32,
 };
-use crate::model::quant::{split_q8_0, BLOCK};
 
 /// Outputs per register tile: two groups of four i32 lanes.
 const GROUP: usize = 4;
@@ -208,7 +208,7 @@ pub(crate) fn max_abs(row: &[f32]) -> (f32, bool) {
 /// The integer block sums: for rows `x`, the 8 outputs of the weight groups `w0`, `w1` (two
 /// vectors of four i32), over the 16 column pairs of one Q8_0 block starting at pair `p0`.
 mod dot {
-    use super::super::simd::{i16_dot, i32_add, i32_splat, load, load32_splat, V};
+    use crate::simd::{i16_dot, i32_add, i32_splat, load, load32_splat, V};
 
     /// Pairs of input columns per Q8_0 block.
     const PAIRS: usize = super::BLOCK / 2;

@@ -25,7 +25,7 @@
 //! check), never a silently finite one.
 
 use super::int16::{ROUND, ROUND_BITS};
-use super::simd::{
+use crate::simd::{
     f32_add, f32_div, f32_hmax, f32_max, f32_mul, f32_splat, f32_sub, i16_dot, i16_narrow, i32_add, i32_shl23,
     i32_splat, i32_sub, i32_to_f32, lanes_f32, lanes_i32, load, load32_splat, load_f32, store, store_f32, V,
 };

@@ -17,7 +17,6 @@ mod elementwise;
 mod int16;
 mod int16_attention;
 mod kernels;
-mod simd;
 
 use std::collections::HashMap;
 

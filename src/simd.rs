@@ -1,4 +1,5 @@
-//! One 128-bit vector type and the few operations the int16 forward needs, for three targets:
+//! One 128-bit vector type and the few operations the CPU kernels (`model::cpu`) and the
+//! similarity features need, for three targets:
 //! wasm simd128, x86-64 (SSE2, part of the baseline) and plain scalar code (wasm without SIMD,
 //! other architectures). The kernels are written once against these functions.
 //!
@@ -360,6 +361,27 @@ pub(crate) fn f32_hmax(v: V) -> f32 {
     let l = lanes_f32(v);
     let m = |a: f32, b: f32| if a < b { b } else { a };
     m(m(l[0], l[1]), m(l[2], l[3]))
+}
+
+/// `a · b` for equal-length slices: four lanes in two accumulators, then the lanes and the
+/// tail in a fixed order (the same on every target).
+#[inline]
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let body = n - n % 8;
+    let (mut acc0, mut acc1) = (f32_splat(0.0), f32_splat(0.0));
+    for i in (0..body).step_by(8) {
+        // SAFETY: i + 8 ≤ body ≤ n, the length of both slices' common prefix.
+        unsafe {
+            acc0 = f32_add(acc0, f32_mul(load_f32(a.as_ptr().add(i)), load_f32(b.as_ptr().add(i))));
+            acc1 = f32_add(acc1, f32_mul(load_f32(a.as_ptr().add(i + 4)), load_f32(b.as_ptr().add(i + 4))));
+        }
+    }
+    let mut sum = f32_sum(f32_add(acc0, acc1));
+    for i in body..n {
+        sum += a[i] * b[i];
+    }
+    sum
 }
 
 /// Loads four f32 from `p`.

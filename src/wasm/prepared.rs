@@ -1,0 +1,46 @@
+//! `WasmPreparedPage`: a page read from JS once (convert.rs) and kept in linear memory, so that
+//! reranking the same page again — after each event, say — skips the trip through the JS
+//! boundary, which for a 200-item page costs more than the model's forward. The npm package's
+//! `PreparedPage` (js/ranker.js) wraps it; `WasmRanker::rerank_prepared` reranks it.
+
+use std::rc::Rc;
+
+use wasm_bindgen::prelude::*;
+
+use super::convert::{from_js, js_error};
+use crate::page::HomePage;
+
+#[wasm_bindgen]
+pub struct WasmPreparedPage {
+    page: Rc<HomePage>,
+}
+
+impl WasmPreparedPage {
+    /// The page, shared (an asynchronous rerank keeps it across its await).
+    pub(crate) fn page(&self) -> Rc<HomePage> {
+        self.page.clone()
+    }
+}
+
+#[wasm_bindgen]
+impl WasmPreparedPage {
+    /// Reads a page from JS, with the same checks and errors as `rerank`'s; a snapshot: later
+    /// changes to the JS object do not reach it.
+    #[wasm_bindgen(constructor)]
+    pub fn new(#[wasm_bindgen(unchecked_param_type = "HomePage")] page: JsValue) -> Result<WasmPreparedPage, JsValue> {
+        let page: HomePage = from_js(&page, "page").map_err(js_error)?;
+        Ok(WasmPreparedPage { page: Rc::new(page) })
+    }
+
+    /// The page's `pageId`.
+    #[wasm_bindgen(getter, js_name = pageId)]
+    pub fn page_id(&self) -> String {
+        self.page.page_id.clone()
+    }
+
+    /// How many items the page holds, over all shelves.
+    #[wasm_bindgen(getter)]
+    pub fn items(&self) -> usize {
+        self.page.items().count()
+    }
+}
