@@ -100,6 +100,10 @@ mod imp {
         i16x8_narrow_i32x4(a, b)
     }
     #[inline(always)]
+    pub(crate) fn i16_interleave_halves(a: V) -> V {
+        i16x8_shuffle::<0, 4, 1, 5, 2, 6, 3, 7>(a, a)
+    }
+    #[inline(always)]
     pub(crate) fn lanes_f32(v: V) -> [f32; 4] {
         [f32x4_extract_lane::<0>(v), f32x4_extract_lane::<1>(v), f32x4_extract_lane::<2>(v), f32x4_extract_lane::<3>(v)]
     }
@@ -202,6 +206,10 @@ mod imp {
     #[inline(always)]
     pub(crate) fn i16_narrow(a: V, b: V) -> V {
         unsafe { _mm_packs_epi32(a, b) }
+    }
+    #[inline(always)]
+    pub(crate) fn i16_interleave_halves(a: V) -> V {
+        unsafe { _mm_unpacklo_epi16(a, _mm_srli_si128(a, 8)) }
     }
     #[inline(always)]
     pub(crate) fn lanes_f32(v: V) -> [f32; 4] {
@@ -334,6 +342,13 @@ mod scalar {
         ]
     }
     #[inline(always)]
+    pub(crate) fn i16_interleave_halves(a: V) -> V {
+        let h = |i: usize| if i % 2 == 0 { a[i / 2] & 0xffff } else { a[i / 2] >> 16 };
+        // i16 lanes 0..8 of `a`, in the order 0 4 1 5 2 6 3 7.
+        let lane = |i: usize| h(if i % 2 == 0 { i / 2 } else { 4 + i / 2 });
+        std::array::from_fn(|l| lane(2 * l) | lane(2 * l + 1) << 16)
+    }
+    #[inline(always)]
     pub(crate) fn lanes_f32(v: V) -> [f32; 4] {
         f(v)
     }
@@ -344,8 +359,8 @@ mod scalar {
 }
 
 pub(crate) use imp::{
-    and, f32_add, f32_div, f32_max, f32_min, f32_mul, f32_splat, f32_sub, i16_dot, i16_narrow, i32_add, i32_shl23,
-    i32_splat, i32_sub, i32_to_f32, lanes_f32, lanes_i32, load, load32_splat, store, xor,
+    and, f32_add, f32_div, f32_max, f32_min, f32_mul, f32_splat, f32_sub, i16_dot, i16_interleave_halves, i16_narrow,
+    i32_add, i32_shl23, i32_splat, i32_sub, i32_to_f32, lanes_f32, lanes_i32, load, load32_splat, store, xor,
 };
 
 /// The lanes' sum in one fixed order, `(l0 + l1) + (l2 + l3)`.
@@ -465,7 +480,8 @@ mod tests {
         for i in 0..values.len() {
             let (a, b) = (quad(i), quad(i + 3));
             let (va, vb) = (to_v(a), to_v(b));
-            let pairs: [(&str, [u32; 4], [u32; 4]); 15] = [
+            let pairs: [(&str, [u32; 4], [u32; 4]); 16] = [
+                ("i16_interleave_halves", from_v(i16_interleave_halves(va)), scalar::i16_interleave_halves(a)),
                 ("f32_add", from_v(f32_add(va, vb)), scalar::f32_add(a, b)),
                 ("f32_sub", from_v(f32_sub(va, vb)), scalar::f32_sub(a, b)),
                 ("f32_mul", from_v(f32_mul(va, vb)), scalar::f32_mul(a, b)),
@@ -512,6 +528,10 @@ mod tests {
         let mut out = [0i16; 8];
         unsafe { store(out.as_mut_ptr() as *mut u8, n) };
         assert_eq!(out, [32767, 32767, 32767, 32767, -5, -5, -5, -5]);
+        let halves: [i16; 8] = [10, 11, 12, 13, 20, 21, 22, 23];
+        let mixed = i16_interleave_halves(unsafe { load(halves.as_ptr() as *const u8) });
+        unsafe { store(out.as_mut_ptr() as *mut u8, mixed) };
+        assert_eq!(out, [10, 20, 11, 21, 12, 22, 13, 23]);
         assert_eq!(lanes_f32(i32_to_f32(i32_splat(-3))), [-3.0; 4]);
         assert_eq!(f32_sum(v([1.0, 2.0, 3.0, 4.0])), 10.0);
         assert_eq!(f32_hmax(v([1.0, 7.0, 3.0, 4.0])), 7.0);

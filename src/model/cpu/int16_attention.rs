@@ -1,33 +1,38 @@
 //! Multi-head attention for 16-wide heads (HR-S) in integers: `out = softmax(q kᵀ) v` per head,
 //! with both products on the int16 dot (`i32x4.dot_i16x8_s` / `pmaddwd`, eight multiply-adds
-//! per instruction) and the softmax between them vectorized on 2^x.
+//! per instruction) and the softmax between them on 2^x, fused in one pass over the keys.
 //!
-//! Per head and block of [`QUERIES`] queries:
-//! 1. **Scores.** Each head's slice of a query row and of a key row is quantized with its own
-//!    scale to [`QK_MAX`] (13.5 bits, so that 16 products fit i32). A register tile of
-//!    `QUERIES × 8` keys sums 8 column pairs; the epilogue scales by the key's scale and keeps a
-//!    running maximum, in vectors. The query's scale (with log₂e folded in) is applied in step 2,
-//!    as a maximum commutes with a positive factor.
-//! 2. **Softmax weights.** `p = 2^((u − max u) · scale_q)` in vectors (a degree-5 polynomial and
-//!    the exponent bits), rounded to integers `0..=P_MAX`, and their exact integer sum.
-//! 3. **Value mix.** Values are quantized per head channel over all keys (a column scale, to
-//!    [`V_MAX`]) and packed by key pairs, so one dot multiplies two keys' weights with two keys'
-//!    values for four channels. The i32 sums are flushed to f32 every [`FLUSH_PAIRS`] pairs:
-//!    `32 · P_MAX · V_MAX < 2³¹`, so they cannot overflow for any page size. The output is the
-//!    flushed sum times the channel's scale, divided by the weights' integer sum — the weights
-//!    are normalized by exactly what was summed.
+//! Queries, keys and values are quantized first: each head's slice of a query or key row with
+//! its own scale to [`QK_MAX`] (13.5 bits, so that 16 products fit i32); values per head channel
+//! over all keys (a column scale) to [`V_MAX`], packed by key pairs so that one dot multiplies
+//! two keys' weights with two keys' values for four channels. Then, per head and block of
+//! [`QUERIES`] queries, the keys go by in blocks of [`BLOCK_KEYS`] (flash attention's blocking,
+//! with the block in registers and L1):
+//! 1. **Scores** `u = (q · k) · scale_k` of the block (register tiles of `QUERIES × 8` keys over
+//!    8 column pairs) and each row's block maximum. The query's scale (with log₂e folded in)
+//!    is applied at the exponent: a maximum commutes with a positive factor.
+//! 2. **Weights** relative to the block's maximum, `round(2^((u − max_b) · scale_q) · P_MAX)`:
+//!    block floating point, so a block of small weights keeps its relative precision instead of
+//!    rounding all alike. The block's own scale against the row's running maximum, `2^((max_b −
+//!    max) · scale_q)`; when a block raises the maximum, what was summed so far is rescaled
+//!    (online softmax).
+//! 3. **Value mix** of the block in i32 (`2 · 16 · P_MAX · V_MAX < 2³¹`, so the sum cannot
+//!    overflow), converted exactly and added to the row's f32 sum times the block's scale, as is
+//!    the block's integer weight sum. The output is that sum times the channel's scale over the
+//!    weights' sum: normalized by exactly what was summed.
 //!
-//! Error (tested below against float64): the weights are off by at most half a step of
-//! 1/8191 of the largest weight, the values by half a step of 1/8191 of their column's largest
-//! magnitude; the outputs stay within ~1e-4 of the float64 attention on the test shapes.
+//! Error (tested below against float64): the weights are off by at most half a step of 1/8191
+//! of their block's largest weight, the values by half a step of 1/8191 of their column's largest
+//! magnitude; the outputs stay within ~2e-4 of the float64 attention on the test shapes.
 //!
 //! A non-finite query slice, key or value gives non-finite outputs (for the ranker's finite
 //! check), never a silently finite one.
 
 use super::int16::{ROUND, ROUND_BITS};
 use crate::simd::{
-    f32_add, f32_div, f32_hmax, f32_max, f32_mul, f32_splat, f32_sub, i16_dot, i16_narrow, i32_add, i32_shl23,
-    i32_splat, i32_sub, i32_to_f32, lanes_f32, lanes_i32, load, load32_splat, load_f32, store, store_f32, V,
+    f32_add, f32_div, f32_hmax, f32_max, f32_mul, f32_splat, f32_sub, i16_dot, i16_interleave_halves, i16_narrow,
+    i32_add, i32_shl23, i32_splat, i32_sub, i32_to_f32, lanes_f32, lanes_i32, load, load32_splat, load_f32, store,
+    store_f32, V,
 };
 
 /// Head width this kernel handles; other widths use the f32 kernel.
@@ -36,18 +41,16 @@ pub(crate) const HEAD: usize = 16;
 const PAIRS: usize = HEAD / 2;
 /// Keys per score tile: two vectors of four.
 const KEYS: usize = 8;
-/// Queries per block: each key row loaded serves the block.
+/// Queries per block: each key block loaded serves them all.
 const QUERIES: usize = 4;
 /// Largest quantized magnitude of a query or key value: a score sums 16 products of two of
 /// them, which must stay below 2³¹ (16 · 11584² = 2,147,024,896), so 13.5 bits, not 15.
 const QK_MAX: f32 = 11584.0;
-/// Largest softmax weight (the maximum's, 1.0) and largest quantized value magnitude.
+/// Largest softmax weight (a block's maximum) and largest quantized value magnitude.
 const P_MAX: f32 = 8191.0;
 const V_MAX: f32 = 8191.0;
-/// Key pairs summed in i32 between flushes to f32: 2 · 16 · 8191 · 8191 = 2,146,959,392 < 2³¹.
-const FLUSH_PAIRS: usize = 16;
-/// Keys per block of softmax weights sharing one scale: one flush.
-const BLOCK_KEYS: usize = 2 * FLUSH_PAIRS;
+/// Keys per block: one block's mix is summed in i32, 2 · 16 · 8191 · 8191 = 2,146,959,392 < 2³¹.
+const BLOCK_KEYS: usize = 32;
 
 /// Buffers of [`attention`], grown to the largest call and reused.
 #[derive(Default)]
@@ -55,30 +58,18 @@ pub(crate) struct AttentionScratch {
     /// Quantized queries, `tq × d`, and their scales (log₂e folded in), `tq × heads`.
     qq: Vec<i16>,
     qs: Vec<f32>,
-    /// Quantized keys as `[head][pair][key][2]` (keys padded to a multiple of 8), and their
-    /// scales `[head][key]` (NaN for padding keys, which the running maximum skips).
+    /// Quantized keys as `[head][tile of 8 keys][pair][key][2]` (keys padded to a multiple of
+    /// 8; a tile's 8 pairs are 256 contiguous bytes), and their scales `[head][key]` (NaN for
+    /// padding keys, which the maxima skip).
     kq: Vec<i16>,
     ks: Vec<f32>,
     /// Quantized values as `[head][key pair][channel][2]`, and the channel scales, `d`.
     vq: Vec<i16>,
     vs: Vec<f32>,
+    /// Per channel: the largest |value|, the finiteness check, the quantization factor.
+    vmax: Vec<f32>,
+    vbad: Vec<f32>,
     vinv: Vec<f32>,
-    /// Scores of one query block, `QUERIES × padded keys`.
-    scores: Vec<f32>,
-    /// Softmax weights of one query block as integers, `QUERIES × padded keys`, and their
-    /// scale per block of keys, `QUERIES × blocks`.
-    p: Vec<i16>,
-    bscale: Vec<f32>,
-    /// Each block's largest score, `QUERIES × blocks`.
-    bmax: Vec<f32>,
-}
-
-/// The per-block buffers of [`query_block`].
-struct BlockBufs<'a> {
-    scores: &'a mut Vec<f32>,
-    p: &'a mut Vec<i16>,
-    bscale: &'a mut Vec<f32>,
-    bmax: &'a mut Vec<f32>,
 }
 
 /// `out = softmax(q kᵀ) v` per head, for `q` (`tq × d`, already carrying 1/√16), `k` and `v`
@@ -107,12 +98,9 @@ pub(crate) fn attention(
     quantize_queries(q, tq, d, sc);
     quantize_keys(k, tk, tkp, d, sc);
     quantize_values(v, tk, tkp, d, sc);
-    let AttentionScratch { qq, qs, kq, ks, vq, vs, scores, p, bscale, bmax, .. } = sc;
-    scores.resize(QUERIES * tkp, 0.0);
-    p.resize(QUERIES * tkp, 0);
-    bscale.resize(QUERIES * tkp.div_ceil(BLOCK_KEYS), 0.0);
-    bmax.resize(QUERIES * tkp.div_ceil(BLOCK_KEYS), 0.0);
-    let mut bufs = BlockBufs { scores, p, bscale, bmax };
+    let AttentionScratch { qq, qs, kq, ks, vq, vs, .. } = sc;
+    let exp2 = Exp2::new(1.0);
+    let weights = Exp2::new(P_MAX);
     for h in 0..heads {
         let keys = Keys {
             kq: &kq[h * PAIRS * tkp * 2..(h + 1) * PAIRS * tkp * 2],
@@ -126,12 +114,12 @@ pub(crate) fn attention(
         let mut i = 0;
         while i < tq {
             let r = QUERIES.min(tq - i);
-            let block = Block { qq, qs, i, h, d };
+            let block = Block { qq, qs, i, h, d, exp2: &exp2, weights: &weights };
             match r {
-                QUERIES => query_block::<QUERIES>(&block, &keys, &mut bufs, out),
-                3 => query_block::<3>(&block, &keys, &mut bufs, out),
-                2 => query_block::<2>(&block, &keys, &mut bufs, out),
-                _ => query_block::<1>(&block, &keys, &mut bufs, out),
+                QUERIES => query_block::<QUERIES>(&block, &keys, out),
+                3 => query_block::<3>(&block, &keys, out),
+                2 => query_block::<2>(&block, &keys, out),
+                _ => query_block::<1>(&block, &keys, out),
             }
             if !keys_finite {
                 for row in i..i + r {
@@ -149,15 +137,19 @@ fn quantize_queries(q: &[f32], tq: usize, d: usize, sc: &mut AttentionScratch) {
     sc.qq.resize(tq * d, 0);
     sc.qs.resize(tq * heads, 0.0);
     for (slice, (qq, qs)) in q[..tq * d].chunks_exact(HEAD).zip(sc.qq.chunks_exact_mut(HEAD).zip(sc.qs.iter_mut())) {
-        let mut ints = [0i16; HEAD];
+        let (scale, [a, b]) = quantize_slice(slice.try_into().unwrap());
+        // SAFETY: `qq` holds 16 i16, two vectors.
+        unsafe {
+            store(qq.as_mut_ptr() as *mut u8, a);
+            store(qq.as_mut_ptr().add(8) as *mut u8, b);
+        }
         // log₂e folded into the query scale: the softmax then runs on 2^x, cheaper than eˣ.
-        *qs = quantize_slice(slice.try_into().unwrap(), QK_MAX, &mut ints) * std::f32::consts::LOG2_E;
-        qq.copy_from_slice(&ints);
+        *qs = scale * std::f32::consts::LOG2_E;
     }
 }
 
-/// Keys to `[head][pair][key][2]` int16 with a scale per key and head; padding keys are zero
-/// with a NaN scale.
+/// Keys to `[head][tile][pair][key][2]` int16 with a scale per key and head; padding keys are
+/// zero with a NaN scale.
 fn quantize_keys(k: &[f32], tk: usize, tkp: usize, d: usize, sc: &mut AttentionScratch) {
     let heads = d / HEAD;
     sc.kq.clear();
@@ -165,14 +157,18 @@ fn quantize_keys(k: &[f32], tk: usize, tkp: usize, d: usize, sc: &mut AttentionS
     sc.ks.clear();
     sc.ks.resize(heads * tkp, f32::NAN);
     for j in 0..tk {
+        let (tile, lane) = (j / KEYS, j % KEYS);
         for h in 0..heads {
-            let mut ints = [0i16; HEAD];
-            sc.ks[h * tkp + j] =
-                quantize_slice(k[j * d + h * HEAD..j * d + (h + 1) * HEAD].try_into().unwrap(), QK_MAX, &mut ints);
+            let (scale, halves) = quantize_slice(k[j * d + h * HEAD..j * d + (h + 1) * HEAD].try_into().unwrap());
+            sc.ks[h * tkp + j] = scale;
+            // Lane p of the narrowed vectors is column pair p of the slice.
+            let pairs = [lanes_i32(halves[0]), lanes_i32(halves[1])];
+            let base = (h * (tkp / KEYS) + tile) * PAIRS * KEYS * 2 + lane * 2;
             for p in 0..PAIRS {
-                let at = ((h * PAIRS + p) * tkp + j) * 2;
-                sc.kq[at] = ints[2 * p];
-                sc.kq[at + 1] = ints[2 * p + 1];
+                let pair = pairs[p / 4][p % 4];
+                let at = base + p * KEYS * 2;
+                sc.kq[at] = pair as i16;
+                sc.kq[at + 1] = (pair >> 16) as i16;
             }
         }
     }
@@ -181,54 +177,71 @@ fn quantize_keys(k: &[f32], tk: usize, tkp: usize, d: usize, sc: &mut AttentionS
 /// Values to `[head][key pair][channel][2]` int16 with one scale per channel (its largest
 /// magnitude over the keys / [`V_MAX`]; NaN when a value is not finite).
 fn quantize_values(v: &[f32], tk: usize, tkp: usize, d: usize, sc: &mut AttentionScratch) {
-    sc.vs.resize(d, 0.0);
-    let inv = &mut sc.vinv;
-    inv.resize(d, 0.0);
-    for c in 0..d {
-        let (mut amax, mut bad) = (0f32, 0f32);
-        for j in 0..tk {
-            let x = v[j * d + c];
-            let a = x.abs();
-            amax = if amax < a { a } else { amax };
-            #[allow(clippy::eq_op)] // x − x: 0 for finite x, NaN otherwise
-            {
-                bad += x - x;
+    assert!(d % 4 == 0);
+    let AttentionScratch { vq, vs, vmax, vbad, vinv, .. } = sc;
+    vmax.clear();
+    vmax.resize(d, 0.0);
+    vbad.clear();
+    vbad.resize(d, 0.0);
+    let abs_mask = i32_splat(i32::MAX);
+    for row in v[..tk * d].chunks_exact(d) {
+        for c in (0..d).step_by(4) {
+            // SAFETY: c + 4 ≤ d = row.len() = vmax.len() = vbad.len().
+            unsafe {
+                let x = load_f32(row.as_ptr().add(c));
+                let m = f32_max(load_f32(vmax.as_ptr().add(c)), crate::simd::and(x, abs_mask));
+                store_f32(vmax.as_mut_ptr().add(c), m);
+                store_f32(vbad.as_mut_ptr().add(c), f32_add(load_f32(vbad.as_ptr().add(c)), f32_sub(x, x)));
             }
         }
-        // NaN (a non-finite value) also fails `bad == 0.0`.
-        let finite = bad == 0.0;
-        sc.vs[c] = if finite { amax / V_MAX } else { f32::NAN };
-        inv[c] = if finite && amax > 0.0 { V_MAX / amax } else { 0.0 };
     }
-    sc.vq.clear();
-    sc.vq.resize(tkp * d, 0);
+    vs.resize(d, 0.0);
+    vinv.resize(d, 0.0);
     for c in 0..d {
-        let (h, cc, inv) = (c / HEAD, c % HEAD, inv[c]);
-        for j in 0..tk {
-            let x = v[j * d + c] * inv;
-            // |x| ≤ 8191 (+ rounding), so the integer fits i16; NaN rows were caught above.
-            let n = (x + ROUND).to_bits().wrapping_sub(ROUND_BITS) as i32;
-            sc.vq[((h * (tkp / 2) + j / 2) * HEAD + cc) * 2 + j % 2] = n.clamp(-(V_MAX as i32), V_MAX as i32) as i16;
+        // x − x summed: 0 when every value is finite, NaN otherwise (which also fails `== 0`).
+        let finite = vbad[c] == 0.0;
+        vs[c] = if finite { vmax[c] / V_MAX } else { f32::NAN };
+        vinv[c] = if finite && vmax[c] > 0.0 { V_MAX / vmax[c] } else { 0.0 };
+    }
+    vq.clear();
+    vq.resize(tkp * d, 0);
+    let (round, bits) = (f32_splat(ROUND), i32_splat(ROUND_BITS as i32));
+    let rounded = |x: V, inv: V| i32_sub(f32_add(f32_mul(x, inv), round), bits);
+    let zeros = vec![0f32; d];
+    for pair in 0..tk.div_ceil(2) {
+        let a = &v[2 * pair * d..(2 * pair + 1) * d];
+        let b = if 2 * pair + 1 < tk { &v[(2 * pair + 1) * d..(2 * pair + 2) * d] } else { &zeros[..] };
+        for c in (0..d).step_by(4) {
+            let (h, cc) = (c / HEAD, c % HEAD);
+            let at = ((h * (tkp / 2) + pair) * HEAD + cc) * 2;
+            // SAFETY: c + 4 ≤ d for a, b and vinv; `at + 8 ≤ vq.len()` as pair < tkp / 2.
+            unsafe {
+                let inv = load_f32(vinv.as_ptr().add(c));
+                let (x, y) = (rounded(load_f32(a.as_ptr().add(c)), inv), rounded(load_f32(b.as_ptr().add(c)), inv));
+                // |x·inv| ≤ 8191 (NaN columns have inv 0), so narrowing keeps every value.
+                store(vq.as_mut_ptr().add(at) as *mut u8, i16_interleave_halves(i16_narrow(x, y)));
+            }
         }
     }
 }
 
-/// A slice of 16 quantized to `±max` with its scale: `x ≈ scale · ints`. Returns NaN for a slice
-/// with a non-finite value and 0 for an all-zero slice.
+/// A slice of 16 quantized to `±QK_MAX` (two vectors of eight i16) with its scale:
+/// `x ≈ scale · ints`. The scale is NaN for a slice with a non-finite value and 0 for an
+/// all-zero slice.
 #[inline]
-fn quantize_slice(x: &[f32; HEAD], max: f32, ints: &mut [i16; HEAD]) -> f32 {
+fn quantize_slice(x: &[f32; HEAD]) -> (f32, [V; 2]) {
     let (amax, finite) = super::int16::max_abs(x);
+    let zero = i32_splat(0);
     if !finite {
-        return f32::NAN;
+        return (f32::NAN, [zero; 2]);
     }
     if amax == 0.0 {
-        return 0.0;
+        return (0.0, [zero; 2]);
     }
-    let inv = max / amax;
-    for (q, &v) in ints.iter_mut().zip(x) {
-        *q = ((v * inv + ROUND).to_bits().wrapping_sub(ROUND_BITS) as i32) as i16;
-    }
-    amax / max
+    let (inv, round, bits) = (f32_splat(QK_MAX / amax), f32_splat(ROUND), i32_splat(ROUND_BITS as i32));
+    // SAFETY: x holds 16 f32: four vectors.
+    let q = |c: usize| unsafe { i32_sub(f32_add(f32_mul(load_f32(x.as_ptr().add(4 * c)), inv), round), bits) };
+    (amax / QK_MAX, [i16_narrow(q(0), q(1)), i16_narrow(q(2), q(3))])
 }
 
 /// One head's quantized keys and values.
@@ -241,181 +254,190 @@ struct Keys<'a> {
     tkp: usize,
 }
 
-/// Queries `i..i + R` of head `h`.
+/// Queries `i..i + R` of head `h`, and the exponentials the softmax uses.
 struct Block<'a> {
     qq: &'a [i16],
     qs: &'a [f32],
     i: usize,
     h: usize,
     d: usize,
+    /// 2^x, for the blocks' scales.
+    exp2: &'a Exp2,
+    /// 2^x · P_MAX, for the weights.
+    weights: &'a Exp2,
 }
 
-/// Queries `i..i + R` of head `h`: scores, softmax weights, value mix, into `out`.
+/// Queries `i..i + R` of head `h`: one pass over the key blocks (scores, weights, mix) into
+/// `out`.
 #[inline]
-fn query_block<const R: usize>(b: &Block<'_>, keys: &Keys<'_>, bufs: &mut BlockBufs<'_>, out: &mut [f32]) {
-    let BlockBufs { scores, p, bscale, bmax } = bufs;
-    let (tkp, heads, d) = (keys.tkp, b.d / HEAD, b.d);
+fn query_block<const R: usize>(b: &Block<'_>, keys: &Keys<'_>, out: &mut [f32]) {
+    let (tk, tkp, heads, d) = (keys.tk, keys.tkp, b.d / HEAD, b.d);
     let qrows: [&[i16]; R] =
         std::array::from_fn(|r| &b.qq[(b.i + r) * d + b.h * HEAD..(b.i + r) * d + (b.h + 1) * HEAD]);
     let qscale: [f32; R] = std::array::from_fn(|r| b.qs[(b.i + r) * heads + b.h]);
-    let blocks = tkp.div_ceil(BLOCK_KEYS);
-    scores_tile::<R>(&qrows, keys, scores, bmax);
-    let mut sums = [0f32; R];
-    for r in 0..R {
-        let (u, w) = (&scores[r * tkp..(r + 1) * tkp], &mut p[r * tkp..(r + 1) * tkp]);
-        let (bm, bs) = (&bmax[r * blocks..(r + 1) * blocks], &mut bscale[r * blocks..(r + 1) * blocks]);
-        sums[r] = softmax_weights(u, bm, qscale[r], w, bs);
-    }
-    let mut r = 0;
-    while r < R {
-        let pair = r + 2 <= R;
-        let rows = |m: usize| (&p[(r + m) * tkp..(r + m + 1) * tkp], &bscale[(r + m) * blocks..(r + m + 1) * blocks]);
-        let out_row = |m: usize| (b.i + r + m) * d + b.h * HEAD;
-        if pair {
-            let ((p0, s0), (p1, s1)) = (rows(0), rows(1));
-            let mixed = mix::<2>(&[p0, p1], &[s0, s1], keys);
-            for (m, mixed) in mixed.iter().enumerate() {
-                finish(mixed, keys.vs, sums[r + m], qscale[r + m], &mut out[out_row(m)..][..HEAD]);
+    // An all-zero query slice has scale 0: every real key then weighs the same, and the padding
+    // keys' −∞ must still give 0 (−∞ · 0 would be NaN).
+    let qexp: [f32; R] = qscale.map(|s| if s == 0.0 { f32::MIN_POSITIVE } else { s });
+    let mut max = [f32::NEG_INFINITY; R];
+    let mut total = [[f32_splat(0.0); 4]; R];
+    let mut sum = [0f32; R];
+    let mut u = [[0f32; BLOCK_KEYS]; R];
+    let mut p = [[0i16; BLOCK_KEYS]; R];
+    for j0 in (0..tkp).step_by(BLOCK_KEYS) {
+        let n = BLOCK_KEYS.min(tkp - j0);
+        let bmax = scores_block::<R>(&qrows, keys, j0, n, &mut u);
+        if j0 + n > tk {
+            for row in u.iter_mut() {
+                row[tk - j0..n].fill(f32::NEG_INFINITY);
             }
-            r += 2;
-        } else {
-            let (p0, s0) = rows(0);
-            let mixed = mix::<1>(&[p0], &[s0], keys);
-            finish(&mixed[0], keys.vs, sums[r], qscale[r], &mut out[out_row(0)..][..HEAD]);
-            r += 1;
         }
+        let mut scale = [1f32; R];
+        for r in 0..R {
+            if max[r] == f32::NEG_INFINITY {
+                max[r] = bmax[r];
+            } else if bmax[r] > max[r] {
+                // This block raises the maximum: what was summed so far shrinks by 2^(old − new).
+                let shrink = b.exp2.scalar((max[r] - bmax[r]) * qexp[r]);
+                total[r] = total[r].map(|t| f32_mul(t, f32_splat(shrink)));
+                sum[r] *= shrink;
+                max[r] = bmax[r];
+            } else {
+                scale[r] = b.exp2.scalar((bmax[r] - max[r]) * qexp[r]);
+            }
+            let ints = block_weights(&u[r][..n], bmax[r], qexp[r], b.weights, &mut p[r][..n]);
+            sum[r] += ints as f32 * scale[r];
+        }
+        let mut r = 0;
+        while r < R {
+            if r + 2 <= R {
+                let mixed = mix_block::<2>(&[&p[r][..n], &p[r + 1][..n]], keys, j0 / 2);
+                for m in 0..2 {
+                    add_scaled(&mut total[r + m], &mixed[m], scale[r + m]);
+                }
+                r += 2;
+            } else {
+                let mixed = mix_block::<1>(&[&p[r][..n]], keys, j0 / 2);
+                add_scaled(&mut total[r], &mixed[0], scale[r]);
+                r += 1;
+            }
+        }
+    }
+    for r in 0..R {
+        finish(&total[r], keys.vs, sum[r], qscale[r], &mut out[(b.i + r) * d + b.h * HEAD..][..HEAD]);
     }
 }
 
-/// `u = (q · k) · scale_k` for `R` queries and every key into `scores` (rows of `tkp`; padding
-/// keys −∞), and per row the maximum of each block of [`BLOCK_KEYS`] keys into `bmax` (rows of
-/// `tkp / BLOCK_KEYS` rounded up). Padding keys have a NaN scale, which [`f32_max`] skips.
+/// `u = (q · k) · scale_k` for `R` queries and the `n` keys from `j0` (a multiple of 8) into
+/// `u`; returns each row's maximum over them (padding keys score NaN, which [`f32_max`] skips).
 #[inline]
-fn scores_tile<const R: usize>(qrows: &[&[i16]; R], keys: &Keys<'_>, scores: &mut [f32], bmax: &mut [f32]) {
-    let (tk, tkp) = (keys.tk, keys.tkp);
-    let blocks = tkp.div_ceil(BLOCK_KEYS);
+fn scores_block<const R: usize>(
+    qrows: &[&[i16]; R],
+    keys: &Keys<'_>,
+    j0: usize,
+    n: usize,
+    u: &mut [[f32; BLOCK_KEYS]; R],
+) -> [f32; R] {
     let (kq, ks) = (keys.kq, keys.ks);
-    assert!(kq.len() >= PAIRS * tkp * 2 && ks.len() >= tkp && scores.len() >= R * tkp && bmax.len() >= R * blocks);
+    assert!(j0 % KEYS == 0 && n % KEYS == 0 && n <= BLOCK_KEYS && j0 + n <= keys.tkp);
+    assert!(kq.len() >= (j0 + n) * HEAD && ks.len() >= j0 + n);
     for row in qrows {
         assert!(row.len() >= HEAD);
     }
-    for b in 0..blocks {
-        let mut mx = [f32_splat(f32::NEG_INFINITY); R];
-        for j0 in (b * BLOCK_KEYS..((b + 1) * BLOCK_KEYS).min(tkp)).step_by(KEYS) {
-            let mut acc: [[V; 2]; R] = [[i32_splat(0); 2]; R];
-            for pair in 0..PAIRS {
-                // SAFETY: j0 + 8 ≤ tkp, so the 16 values at (pair·tkp + j0)·2 are inside `kq`
-                // (asserted above); each query row holds 16 values.
-                unsafe {
-                    let kp = kq.as_ptr().add((pair * tkp + j0) * 2) as *const u8;
-                    let (k0, k1) = (load(kp), load(kp.add(16)));
-                    for r in 0..R {
-                        let x = load32_splat(qrows[r].as_ptr().add(2 * pair) as *const u8);
-                        acc[r][0] = i32_add(acc[r][0], i16_dot(x, k0));
-                        acc[r][1] = i32_add(acc[r][1], i16_dot(x, k1));
-                    }
-                }
-            }
-            // SAFETY: j0 + 8 ≤ tkp ≤ ks.len(), and each score row holds tkp values (asserted).
+    let mut mx = [f32_splat(f32::NEG_INFINITY); R];
+    for t in 0..n / KEYS {
+        let j = j0 + t * KEYS;
+        let tile = kq[j * HEAD..].as_ptr();
+        let mut acc: [[V; 2]; R] = [[i32_splat(0); 2]; R];
+        for pair in 0..PAIRS {
+            // SAFETY: the tile of keys j..j + 8 is 8 pairs × 16 i16 from j · 16 (asserted above);
+            // each query row holds 16 values.
             unsafe {
-                let (s0, s1) = (load_f32(ks.as_ptr().add(j0)), load_f32(ks.as_ptr().add(j0 + 4)));
+                let kp = tile.add(pair * KEYS * 2) as *const u8;
+                let (k0, k1) = (load(kp), load(kp.add(16)));
                 for r in 0..R {
-                    let u0 = f32_mul(i32_to_f32(acc[r][0]), s0);
-                    let u1 = f32_mul(i32_to_f32(acc[r][1]), s1);
-                    let row = scores.as_mut_ptr().add(r * tkp + j0);
-                    store_f32(row, u0);
-                    store_f32(row.add(4), u1);
-                    mx[r] = f32_max(f32_max(mx[r], u0), u1);
+                    let x = load32_splat(qrows[r].as_ptr().add(2 * pair) as *const u8);
+                    acc[r][0] = i32_add(acc[r][0], i16_dot(x, k0));
+                    acc[r][1] = i32_add(acc[r][1], i16_dot(x, k1));
                 }
             }
         }
-        for r in 0..R {
-            bmax[r * blocks + b] = f32_hmax(mx[r]);
-        }
-    }
-    for r in 0..R {
-        scores[r * tkp + tk..(r + 1) * tkp].fill(f32::NEG_INFINITY);
-    }
-}
-
-/// One row's softmax weights for the real keys (0 for padding) as integers into `p`, in blocks
-/// of [`BLOCK_KEYS`] keys, each relative to its own largest weight: `round(2^((u − bmax) · qs)
-/// · P_MAX)`, and the block's scale `2^((bmax − max) · qs) / P_MAX` into `bscale`. Block
-/// floating point: a block of small weights keeps its relative precision instead of rounding
-/// all alike. Returns the weights' sum (`Σ_block scale · Σ integers`).
-#[inline]
-fn softmax_weights(u: &[f32], bmax: &[f32], qscale: f32, p: &mut [i16], bscale: &mut [f32]) -> f32 {
-    let tkp = u.len();
-    let blocks = tkp.div_ceil(BLOCK_KEYS);
-    assert!(p.len() >= tkp && tkp % KEYS == 0 && bmax.len() >= blocks && bscale.len() >= blocks);
-    let max = bmax[..blocks].iter().fold(f32::NEG_INFINITY, |m, &b| if m < b { b } else { m });
-    // An all-zero query slice has scale 0: every real key then weighs 1, and the padding keys'
-    // −∞ must still give 0 (−∞ · 0 would be NaN).
-    let qscale = if qscale == 0.0 { f32::MIN_POSITIVE } else { qscale };
-    let exp2 = Exp2::new();
-    let [pmax, round] = std::hint::black_box([P_MAX, ROUND]).map(f32_splat);
-    let round_bits = i32_splat(std::hint::black_box(ROUND_BITS as i32));
-    let s = f32_splat(qscale);
-    let mut total = 0f32;
-    for b in 0..blocks {
-        let m = f32_splat(bmax[b]);
-        let mut sum = i32_splat(0);
-        for j in (b * BLOCK_KEYS..((b + 1) * BLOCK_KEYS).min(tkp)).step_by(KEYS) {
-            // SAFETY: j + 8 ≤ tkp ≤ u.len(), p.len() (asserted above).
-            unsafe {
-                let y0 = f32_mul(f32_sub(load_f32(u.as_ptr().add(j)), m), s);
-                let y1 = f32_mul(f32_sub(load_f32(u.as_ptr().add(j + 4)), m), s);
-                let w0 = i32_sub(f32_add(f32_mul(exp2.eval(y0), pmax), round), round_bits);
-                let w1 = i32_sub(f32_add(f32_mul(exp2.eval(y1), pmax), round), round_bits);
-                sum = i32_add(sum, i32_add(w0, w1));
-                store(p.as_mut_ptr().add(j) as *mut u8, i16_narrow(w0, w1));
+        // SAFETY: j + 8 ≤ j0 + n ≤ ks.len() (asserted above); each u row holds BLOCK_KEYS ≥
+        // t·8 + 8 values.
+        unsafe {
+            let (s0, s1) = (load_f32(ks.as_ptr().add(j)), load_f32(ks.as_ptr().add(j + 4)));
+            for r in 0..R {
+                let u0 = f32_mul(i32_to_f32(acc[r][0]), s0);
+                let u1 = f32_mul(i32_to_f32(acc[r][1]), s1);
+                let row = u[r].as_mut_ptr().add(t * KEYS);
+                store_f32(row, u0);
+                store_f32(row.add(4), u1);
+                mx[r] = f32_max(f32_max(mx[r], u0), u1);
             }
         }
-        let l = lanes_i32(sum);
-        let scale = lanes_f32(exp2.eval(f32_splat((bmax[b] - max) * qscale)))[0] / P_MAX;
-        bscale[b] = scale;
-        // Wrapping: a NaN row (caught by `finish`) gives garbage integers, never a panic.
-        total += l[0].wrapping_add(l[1]).wrapping_add(l[2].wrapping_add(l[3])) as f32 * scale;
     }
-    total
+    mx.map(f32_hmax)
 }
 
-/// `Σ_j p[r][j] · v[j][c]` for `R` weight rows and the head's 16 channels, in f32: each block of
-/// [`FLUSH_PAIRS`] key pairs summed in i32, converted exactly and times the block's scale.
+/// One row's weights for a block, relative to the block's maximum: `round(2^((u − bmax) · qs)
+/// · P_MAX)` into `p` (0 for −∞, the padding); returns their sum.
 #[inline]
-fn mix<const R: usize>(p: &[&[i16]; R], bscale: &[&[f32]; R], keys: &Keys<'_>) -> [[V; 4]; R] {
-    let pairs = keys.tkp / 2;
+fn block_weights(u: &[f32], bmax: f32, qs: f32, weights: &Exp2, p: &mut [i16]) -> i32 {
+    let n = u.len();
+    assert!(n % KEYS == 0 && p.len() >= n);
+    let (m, s) = (f32_splat(bmax), f32_splat(qs));
+    let (round, bits) = (weights.round, weights.round_bits);
+    let mut sum = i32_splat(0);
+    for j in (0..n).step_by(KEYS) {
+        // SAFETY: j + 8 ≤ n ≤ u.len(), p.len() (asserted above).
+        unsafe {
+            let y0 = f32_mul(f32_sub(load_f32(u.as_ptr().add(j)), m), s);
+            let y1 = f32_mul(f32_sub(load_f32(u.as_ptr().add(j + 4)), m), s);
+            let w0 = i32_sub(f32_add(weights.eval(y0), round), bits);
+            let w1 = i32_sub(f32_add(weights.eval(y1), round), bits);
+            sum = i32_add(sum, i32_add(w0, w1));
+            store(p.as_mut_ptr().add(j) as *mut u8, i16_narrow(w0, w1));
+        }
+    }
+    let l = lanes_i32(sum);
+    // Wrapping: a NaN row (caught by `finish`) gives garbage integers, never a panic.
+    l[0].wrapping_add(l[1]).wrapping_add(l[2].wrapping_add(l[3]))
+}
+
+/// `Σ_j p[r][j] · v[j][c]` over one block's key pairs (from `pair0`), for `R` weight rows and
+/// the head's 16 channels, in i32 and converted exactly.
+#[inline]
+fn mix_block<const R: usize>(p: &[&[i16]; R], keys: &Keys<'_>, pair0: usize) -> [[V; 4]; R] {
+    let pairs = p[0].len() / 2;
     let vq = keys.vq;
-    assert!(vq.len() >= pairs * HEAD * 2);
-    for r in 0..R {
-        assert!(p[r].len() >= pairs * 2 && bscale[r].len() >= pairs.div_ceil(FLUSH_PAIRS));
+    assert!(pairs <= BLOCK_KEYS / 2 && vq.len() >= (pair0 + pairs) * HEAD * 2);
+    for row in p {
+        assert!(row.len() >= pairs * 2);
     }
-    let mut total = [[f32_splat(0.0); 4]; R];
-    for (b, p0) in (0..pairs).step_by(FLUSH_PAIRS).enumerate() {
-        let end = (p0 + FLUSH_PAIRS).min(pairs);
-        let mut acc = [[i32_splat(0); 4]; R];
-        for pair in p0..end {
-            // SAFETY: pair < pairs: 32 values at pair·32 are inside `vq` and the weights at
-            // 2·pair, 2·pair + 1 inside each row (asserted above).
-            unsafe {
-                let vp = vq.as_ptr().add(pair * HEAD * 2) as *const u8;
-                let vv = [load(vp), load(vp.add(16)), load(vp.add(32)), load(vp.add(48))];
-                for r in 0..R {
-                    let w = load32_splat(p[r].as_ptr().add(2 * pair) as *const u8);
-                    for m in 0..4 {
-                        acc[r][m] = i32_add(acc[r][m], i16_dot(w, vv[m]));
-                    }
+    let mut acc = [[i32_splat(0); 4]; R];
+    for pair in 0..pairs {
+        // SAFETY: pair0 + pair < pair0 + pairs: 32 values at (pair0 + pair)·32 are inside `vq`,
+        // and the weights at 2·pair, 2·pair + 1 inside each row (asserted above).
+        unsafe {
+            let vp = vq.as_ptr().add((pair0 + pair) * HEAD * 2) as *const u8;
+            let vv = [load(vp), load(vp.add(16)), load(vp.add(32)), load(vp.add(48))];
+            for r in 0..R {
+                let w = load32_splat(p[r].as_ptr().add(2 * pair) as *const u8);
+                for m in 0..4 {
+                    acc[r][m] = i32_add(acc[r][m], i16_dot(w, vv[m]));
                 }
             }
         }
-        for r in 0..R {
-            let scale = f32_splat(bscale[r][b]);
-            for m in 0..4 {
-                total[r][m] = f32_add(total[r][m], f32_mul(i32_to_f32(acc[r][m]), scale));
-            }
-        }
     }
-    total
+    acc.map(|a| a.map(i32_to_f32))
+}
+
+/// `total += mixed · scale`.
+#[inline(always)]
+fn add_scaled(total: &mut [V; 4], mixed: &[V; 4], scale: f32) {
+    let s = f32_splat(scale);
+    for m in 0..4 {
+        total[m] = f32_add(total[m], f32_mul(mixed[m], s));
+    }
 }
 
 /// One query's head output: the mix times the channel scales, over the weights' sum.
@@ -436,40 +458,44 @@ fn finish(mixed: &[V; 4], vs: &[f32; HEAD], sum: f32, qscale: f32, out: &mut [f3
     }
 }
 
-/// The constants of [`Exp2::eval`] as vectors, made once per call of a kernel.
+/// `scale · 2^y` for y ≤ 0 on four lanes, its constants as vectors made once per call.
 ///
 /// Why not literals: V8 builds a non-trivial `v128.const` with several instructions at every
-/// use and does not hoist it out of a loop, which made the constants cost more than the
-/// arithmetic. Values read through `black_box` are opaque to LLVM and binaryen, so they stay
-/// locals that V8 keeps in registers (or reads as memory operands).
+/// use and does not hoist it out of a loop. Values read through `black_box` are opaque to LLVM
+/// and binaryen, so they stay locals that V8 keeps in registers (or reads as memory operands).
 pub(crate) struct Exp2 {
     floor: V,
     round: V,
+    round_bits: V,
     c: [V; 5],
     bias: V,
 }
 
 impl Exp2 {
+    /// `scale` multiplies the polynomial's coefficients (P_MAX for the weights: one multiply
+    /// fewer per weight).
     // The coefficients are the fit's, not ln 2 and its powers.
     #[allow(clippy::approx_constant, clippy::excessive_precision)]
     #[inline(always)]
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(scale: f32) -> Self {
         let k: [f32; 7] =
             std::hint::black_box([-126.0, ROUND, 1.0, 0.693_124_2, 0.240_240_99, 0.055_906_426, 0.009_582_853]);
-        let bias = std::hint::black_box(ROUND_BITS as i32 - 127);
+        let ints = std::hint::black_box([ROUND_BITS as i32, ROUND_BITS as i32 - 127]);
+        let c = |i: usize| f32_splat(k[2 + i] * scale);
         Exp2 {
             floor: f32_splat(k[0]),
             round: f32_splat(k[1]),
-            c: [f32_splat(k[2]), f32_splat(k[3]), f32_splat(k[4]), f32_splat(k[5]), f32_splat(k[6])],
-            bias: i32_splat(bias),
+            round_bits: i32_splat(ints[0]),
+            c: [c(0), c(1), c(2), c(3), c(4)],
+            bias: i32_splat(ints[1]),
         }
     }
 
-    /// 2^y for y ≤ 0, four lanes (relative error < 3e-6; 2⁻¹²⁶ below −126): y = n + f with n
-    /// the nearest integer (from adding 1.5 · 2²³, which leaves n in the low mantissa bits) and
-    /// |f| ≤ ½, 2^f by a degree-4 polynomial fitted for relative error on [−½, ½] (max 2.9e-6
-    /// evaluated in f32: a twentieth of the weights' rounding step), 2ⁿ put into the exponent
-    /// bits.
+    /// `scale · 2^y` for y ≤ 0, four lanes (relative error < 3e-6; 2⁻¹²⁶ below −126): y = n + f
+    /// with n the nearest integer (from adding 1.5 · 2²³, which leaves n in the low mantissa
+    /// bits) and |f| ≤ ½, 2^f by a degree-4 polynomial fitted for relative error on [−½, ½]
+    /// (max 2.9e-6 evaluated in f32: a twentieth of the weights' rounding step), 2ⁿ put into
+    /// the exponent bits.
     #[inline(always)]
     pub(crate) fn eval(&self, y: V) -> V {
         let y = f32_max(y, self.floor);
@@ -482,6 +508,12 @@ impl Exp2 {
         p = f32_add(c[0], f32_mul(f, p));
         f32_mul(p, i32_shl23(i32_sub(t, self.bias)))
     }
+
+    /// [`Exp2::eval`] of one value.
+    #[inline(always)]
+    fn scalar(&self, y: f32) -> f32 {
+        lanes_f32(self.eval(f32_splat(y)))[0]
+    }
 }
 
 #[cfg(test)]
@@ -490,16 +522,16 @@ mod tests {
 
     #[test]
     fn exp2_is_accurate() {
-        let exp2 = Exp2::new();
-        let at = |y: f32| lanes_f32(exp2.eval(f32_splat(y)))[0];
+        let exp2 = Exp2::new(1.0);
         for i in 0..=125_900 {
             let y = -(i as f32) * 0.001;
-            let (got, want) = (at(y) as f64, (y as f64).exp2());
+            let (got, want) = (exp2.scalar(y) as f64, (y as f64).exp2());
             assert!((got / want - 1.0).abs() < 3.5e-6, "2^{y}: {got} vs {want}");
         }
-        assert_eq!(at(0.0), 1.0);
-        assert!(at(-1e30) > 0.0);
-        assert!(at(f32::NAN).is_nan());
+        assert_eq!(exp2.scalar(0.0), 1.0);
+        assert!(exp2.scalar(-1e30) > 0.0);
+        assert!(exp2.scalar(f32::NAN).is_nan());
+        assert!((Exp2::new(P_MAX).scalar(0.0) - P_MAX).abs() < 1e-3);
     }
 
     fn reference(q: &[f32], k: &[f32], v: &[f32], tq: usize, tk: usize, d: usize) -> Vec<f64> {
@@ -523,10 +555,10 @@ mod tests {
 
     #[test]
     fn matches_the_float64_attention_and_cannot_overflow() {
-        // The largest score and the largest flushed mix the integers can hold.
+        // The largest score and the largest block mix the integers can hold.
         assert!(16.0 * (QK_MAX as f64).powi(2) < i32::MAX as f64);
-        assert!(2.0 * FLUSH_PAIRS as f64 * P_MAX as f64 * V_MAX as f64 <= i32::MAX as f64);
-        for (tq, tk) in [(5, 19), (9, 33), (2, 1), (4, 8), (13, 200), (7, 1000), (3, 65)] {
+        assert!(BLOCK_KEYS as f64 * P_MAX as f64 * V_MAX as f64 <= i32::MAX as f64);
+        for (tq, tk) in [(5, 19), (9, 33), (2, 1), (4, 8), (13, 200), (7, 1000), (3, 65), (6, 64)] {
             let d = 64;
             let q: Vec<f32> = (0..tq * d).map(|i| (i as f32 * 0.13).sin() * 0.8).collect();
             let k: Vec<f32> = (0..tk * d).map(|i| (i as f32 * 0.07).cos() * 1.5).collect();
@@ -537,6 +569,21 @@ mod tests {
             let worst = out.iter().zip(&want).map(|(&a, &b)| (a as f64 - b).abs()).fold(0.0, f64::max);
             println!("tq {tq} tk {tk}: max abs error {worst:.2e}");
             assert!(worst < 2e-4, "tq {tq} tk {tk}: {worst}");
+        }
+    }
+
+    #[test]
+    fn the_maximum_rising_late_rescales_what_came_before() {
+        // Scores that grow along the keys: every block raises the running maximum.
+        let (tq, tk, d) = (2, 300, 16);
+        let q: Vec<f32> = (0..tq * d).map(|i| if i % d == 0 { 1.0 } else { 0.0 }).collect();
+        let k: Vec<f32> = (0..tk * d).map(|i| if i % d == 0 { (i / d) as f32 * 0.02 } else { 0.1 }).collect();
+        let v: Vec<f32> = (0..tk * d).map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0).collect();
+        let mut out = vec![0.0; tq * d];
+        attention(&q, &k, &v, tq, tk, d, &mut AttentionScratch::default(), &mut out);
+        let want = reference(&q, &k, &v, tq, tk, d);
+        for (a, b) in out.iter().zip(&want) {
+            assert!((*a as f64 - b).abs() < 2e-4, "{a} vs {b}");
         }
     }
 
@@ -554,6 +601,20 @@ mod tests {
         let want = reference(&q, &k, &v, tq, tk, d);
         for c in 0..d {
             assert!((out[c] as f64 - want[c]).abs() < 2e-3, "{c}: {} vs {}", out[c], want[c]);
+        }
+    }
+
+    #[test]
+    fn a_zero_query_weighs_every_key_alike() {
+        let (tq, tk, d) = (1, 13, 16);
+        let q = vec![0f32; d];
+        let k: Vec<f32> = (0..tk * d).map(|i| (i as f32).sin()).collect();
+        let v: Vec<f32> = (0..tk * d).map(|i| (i as f32 * 0.3).cos()).collect();
+        let mut out = vec![0.0; d];
+        attention(&q, &k, &v, tq, tk, d, &mut AttentionScratch::default(), &mut out);
+        for c in 0..d {
+            let mean = (0..tk).map(|j| v[j * d + c] as f64).sum::<f64>() / tk as f64;
+            assert!((out[c] as f64 - mean).abs() < 2e-4, "{c}: {} vs {mean}", out[c]);
         }
     }
 
