@@ -1,5 +1,5 @@
 //! The row-wise steps of the int16 forward — LayerNorm and the exact-erf GELU — on the
-//! [`simd`](super::simd) vectors: four lanes per instruction in one fixed order on every target.
+//! `crate::simd` vectors: four lanes per instruction in one fixed order on every target.
 //!
 //! `kernels::layer_norm` and `kernels::gelu` stay the f32 reference's (`Kernels::F32`); these
 //! compute the same functions (GELU to the bit: the same operations lane by lane) with the sums
@@ -7,8 +7,8 @@
 
 use super::kernels;
 use crate::simd::{
-    and, f32_add, f32_div, f32_max, f32_min, f32_mul, f32_splat, f32_sub, f32_sum, i32_add, i32_shl23, i32_splat,
-    i32_sub, load_f32, store_f32, xor, V,
+    and, f32_add, f32_div, f32_max, f32_min, f32_mul, f32_splat, f32_sub, f32_sum, i32_shl23, i32_splat, i32_sub,
+    load_f32, store_f32, xor, V,
 };
 
 /// LayerNorm of each `d`-wide row of `x` into `y` (`d` a multiple of 16; others go to the
@@ -49,53 +49,113 @@ pub(crate) fn layer_norm(x: &[f32], d: usize, g: &[f32], b: &[f32], eps: f32, y:
 pub(crate) fn gelu(x: &mut [f32]) {
     let split = x.len() - x.len() % 4;
     let (body, tail) = x.split_at_mut(split);
+    let gelu = Gelu::new();
     for chunk in body.chunks_exact_mut(4) {
         // SAFETY: `chunk` holds four f32.
-        unsafe {
-            let v = load_f32(chunk.as_ptr());
-            let e = erf(f32_mul(v, f32_splat(std::f32::consts::FRAC_1_SQRT_2)));
-            store_f32(chunk.as_mut_ptr(), f32_mul(f32_mul(f32_splat(0.5), v), f32_add(f32_splat(1.0), e)));
-        }
+        unsafe { store_f32(chunk.as_mut_ptr(), gelu.eval(load_f32(chunk.as_ptr()))) };
     }
     kernels::gelu(tail);
 }
 
-/// `kernels::erf` (Abramowitz & Stegun 7.1.26) on four lanes; the sign goes back by flipping
-/// the sign bit, which is what multiplying by ±1 does.
-#[inline(always)]
-fn erf(x: V) -> V {
-    let sign = and(x, i32_splat(i32::MIN));
-    let a = and(x, i32_splat(i32::MAX));
-    let c = f32_splat;
-    let t = f32_div(c(1.0), f32_add(c(1.0), f32_mul(c(0.327_591_1), a)));
-    let mut poly = f32_add(c(-1.453_152_1), f32_mul(t, c(1.061_405_4)));
-    poly = f32_add(c(1.421_413_7), f32_mul(t, poly));
-    poly = f32_add(c(-0.284_496_74), f32_mul(t, poly));
-    poly = f32_add(c(0.254_829_6), f32_mul(t, poly));
-    poly = f32_mul(t, poly);
-    let e = exp(xor(f32_mul(a, a), i32_splat(i32::MIN)));
-    xor(f32_sub(c(1.0), f32_mul(poly, e)), sign)
+/// GELU on four lanes, with its constants as vectors made once per call: V8 builds a
+/// non-trivial `v128.const` with several instructions at every use, inside the loop; values
+/// read through `black_box` stay locals that it keeps in registers or reads from the stack.
+struct Gelu {
+    frac_1_sqrt_2: V,
+    half: V,
+    one: V,
+    sign: V,
+    abs: V,
+    /// A&S 7.1.26: p, then a1 … a5.
+    erf: [V; 6],
+    /// `kernels::exp`: −87, 88, log₂e, 1.5 · 2²³, the two parts of ln 2, then 1/7! … 1/2!.
+    exp: [V; 12],
+    exp_bits: V,
 }
 
-/// `kernels::exp` on four lanes (the same operations, so the same results).
-#[inline(always)]
-fn exp(x: V) -> V {
-    const ROUND: f32 = 12_582_912.0;
-    let c = f32_splat;
-    let x = f32_max(x, c(-87.0));
-    let x = f32_min(x, c(88.0));
-    let t = f32_add(f32_mul(x, c(std::f32::consts::LOG2_E)), c(ROUND));
-    let n = f32_sub(t, c(ROUND));
-    let f = f32_sub(f32_sub(x, f32_mul(n, c(0.693_145_75))), f32_mul(n, c(1.428_606_8e-6)));
-    let mut p = f32_add(c(1.0 / 720.0), f32_mul(f, c(1.0 / 5040.0)));
-    p = f32_add(c(1.0 / 120.0), f32_mul(f, p));
-    p = f32_add(c(1.0 / 24.0), f32_mul(f, p));
-    p = f32_add(c(1.0 / 6.0), f32_mul(f, p));
-    p = f32_add(c(0.5), f32_mul(f, p));
-    p = f32_add(c(1.0), f32_mul(f, p));
-    p = f32_add(c(1.0), f32_mul(f, p));
-    let bits = i32_shl23(i32_add(i32_sub(t, i32_splat(ROUND.to_bits() as i32)), i32_splat(127)));
-    f32_mul(p, bits)
+impl Gelu {
+    #[inline(always)]
+    fn new() -> Self {
+        const ROUND: f32 = 12_582_912.0;
+        let f: [f32; 21] = std::hint::black_box([
+            std::f32::consts::FRAC_1_SQRT_2,
+            0.5,
+            1.0,
+            0.327_591_1,
+            0.254_829_6,
+            -0.284_496_74,
+            1.421_413_7,
+            -1.453_152_1,
+            1.061_405_4,
+            -87.0,
+            88.0,
+            std::f32::consts::LOG2_E,
+            ROUND,
+            0.693_145_75,
+            1.428_606_8e-6,
+            1.0 / 5040.0,
+            1.0 / 720.0,
+            1.0 / 120.0,
+            1.0 / 24.0,
+            1.0 / 6.0,
+            0.5,
+        ]);
+        let i: [i32; 3] = std::hint::black_box([i32::MIN, i32::MAX, ROUND.to_bits() as i32 - 127]);
+        let v = |k: usize| f32_splat(f[k]);
+        Gelu {
+            frac_1_sqrt_2: v(0),
+            half: v(1),
+            one: v(2),
+            sign: i32_splat(i[0]),
+            abs: i32_splat(i[1]),
+            erf: [v(3), v(4), v(5), v(6), v(7), v(8)],
+            exp: [v(9), v(10), v(11), v(12), v(13), v(14), v(15), v(16), v(17), v(18), v(19), v(20)],
+            exp_bits: i32_splat(i[2]),
+        }
+    }
+
+    /// `x · Φ(x)` on four lanes: `kernels::gelu`'s operations.
+    #[inline(always)]
+    fn eval(&self, v: V) -> V {
+        let e = self.erf(f32_mul(v, self.frac_1_sqrt_2));
+        f32_mul(f32_mul(self.half, v), f32_add(self.one, e))
+    }
+
+    /// `kernels::erf` (Abramowitz & Stegun 7.1.26) on four lanes; the sign goes back by flipping
+    /// the sign bit, which is what multiplying by ±1 does.
+    #[inline(always)]
+    fn erf(&self, x: V) -> V {
+        let sign = and(x, self.sign);
+        let a = and(x, self.abs);
+        let c = &self.erf;
+        let t = f32_div(self.one, f32_add(self.one, f32_mul(c[0], a)));
+        let mut poly = f32_add(c[4], f32_mul(t, c[5]));
+        poly = f32_add(c[3], f32_mul(t, poly));
+        poly = f32_add(c[2], f32_mul(t, poly));
+        poly = f32_add(c[1], f32_mul(t, poly));
+        poly = f32_mul(t, poly);
+        let e = self.exp(xor(f32_mul(a, a), self.sign));
+        xor(f32_sub(self.one, f32_mul(poly, e)), sign)
+    }
+
+    /// `kernels::exp` on four lanes (the same operations, so the same results).
+    #[inline(always)]
+    fn exp(&self, x: V) -> V {
+        let c = &self.exp;
+        let x = f32_max(x, c[0]);
+        let x = f32_min(x, c[1]);
+        let t = f32_add(f32_mul(x, c[2]), c[3]);
+        let n = f32_sub(t, c[3]);
+        let f = f32_sub(f32_sub(x, f32_mul(n, c[4])), f32_mul(n, c[5]));
+        let mut p = f32_add(c[7], f32_mul(f, c[6]));
+        p = f32_add(c[8], f32_mul(f, p));
+        p = f32_add(c[9], f32_mul(f, p));
+        p = f32_add(c[10], f32_mul(f, p));
+        p = f32_add(c[11], f32_mul(f, p));
+        p = f32_add(self.one, f32_mul(f, p));
+        p = f32_add(self.one, f32_mul(f, p));
+        f32_mul(p, i32_shl23(i32_sub(t, self.exp_bits)))
+    }
 }
 
 #[cfg(test)]
@@ -106,9 +166,13 @@ mod tests {
     fn gelu_is_the_reference_gelu_to_the_bit() {
         let mut x: Vec<f32> = (-40_000..40_000).map(|i| i as f32 * 3e-4).collect();
         x.extend([f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0, -0.0, 1e-30, 87.0, -150.0, 1e30]);
+        x.extend([0.25, -0.25, 3.0]); // a multiple of four
         let mut want = x.clone();
         kernels::gelu(&mut want);
-        gelu(&mut x);
+        let gelu = Gelu::new();
+        for chunk in x.chunks_exact_mut(4) {
+            unsafe { store_f32(chunk.as_mut_ptr(), gelu.eval(load_f32(chunk.as_ptr()))) };
+        }
         for (i, (a, b)) in x.iter().zip(&want).enumerate() {
             assert!(a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()), "{i}: {a} vs {b}");
         }

@@ -166,7 +166,9 @@ pub(crate) fn quantize_rows(x: &[f32], k: usize, xq: &mut Vec<i16>, xs: &mut Vec
 #[inline]
 fn quantize_row(row: &[f32], inv: f32, q: &mut [i16]) {
     let (body, tail) = row.split_at(row.len() - row.len() % 8);
-    let (inv_v, round, bits) = (f32_splat(inv), f32_splat(ROUND), i32_splat(ROUND_BITS as i32));
+    // Through black_box: constants would be rebuilt by V8 at every use inside the loop.
+    let (round, bits) = std::hint::black_box((ROUND, ROUND_BITS as i32));
+    let (inv_v, round, bits) = (f32_splat(inv), f32_splat(round), i32_splat(bits));
     for (c, chunk) in body.chunks_exact(8).enumerate() {
         // SAFETY: `chunk` holds 8 f32 and q[8c..8c + 8] is inside `q` (same length as `row`).
         unsafe {
@@ -188,7 +190,8 @@ fn quantize_row(row: &[f32], inv: f32, q: &mut [i16]) {
 #[allow(clippy::eq_op)]
 pub(crate) fn max_abs(row: &[f32]) -> (f32, bool) {
     let (body, tail) = row.split_at(row.len() - row.len() % 4);
-    let abs_mask = i32_splat(i32::MAX);
+    // Through black_box: a constant would be rebuilt by V8 at every use inside the loop.
+    let abs_mask = i32_splat(std::hint::black_box(i32::MAX));
     let (mut m, mut bad) = (f32_splat(0.0), f32_splat(0.0));
     for chunk in body.chunks_exact(4) {
         // SAFETY: `chunk` holds four f32.

@@ -278,7 +278,15 @@ fn query_block<const R: usize>(b: &Block<'_>, keys: &Keys<'_>, out: &mut [f32]) 
     // An all-zero query slice has scale 0: every real key then weighs the same, and the padding
     // keys' −∞ must still give 0 (−∞ · 0 would be NaN).
     let qexp: [f32; R] = qscale.map(|s| if s == 0.0 { f32::MIN_POSITIVE } else { s });
-    let mut max = [f32::NEG_INFINITY; R];
+    let lanes = |x: [f32; R]| -> V {
+        let mut v = [0f32; 4];
+        v[..R].copy_from_slice(&x);
+        // SAFETY: four f32.
+        unsafe { load_f32(v.as_ptr()) }
+    };
+    // Per row (lanes), the running maximum of u and the query's exponent scale.
+    let mut max = f32_splat(f32::NEG_INFINITY);
+    let qexp_v = lanes(qexp);
     let mut total = [[f32_splat(0.0); 4]; R];
     let mut sum = [0f32; R];
     let mut u = [[0f32; BLOCK_KEYS]; R];
@@ -291,35 +299,35 @@ fn query_block<const R: usize>(b: &Block<'_>, keys: &Keys<'_>, out: &mut [f32]) 
                 row[tk - j0..n].fill(f32::NEG_INFINITY);
             }
         }
-        let mut scale = [1f32; R];
+        // Online softmax, every row at once: what was summed so far shrinks by 2^(old − new
+        // maximum) (exactly 1 when the maximum stays; ~0 for the first block, whose old maximum
+        // is −∞ and whose sums are 0), and this block weighs 2^(its maximum − new maximum).
+        let bmax_v = lanes(bmax);
+        let new_max = f32_max(max, bmax_v);
+        let shrink = lanes_f32(b.exp2.eval(f32_mul(f32_sub(max, new_max), qexp_v)));
+        let scale = lanes_f32(b.exp2.eval(f32_mul(f32_sub(bmax_v, new_max), qexp_v)));
+        max = new_max;
+        let mut ints = [0f32; R];
         for r in 0..R {
-            if max[r] == f32::NEG_INFINITY {
-                max[r] = bmax[r];
-            } else if bmax[r] > max[r] {
-                // This block raises the maximum: what was summed so far shrinks by 2^(old − new).
-                let shrink = b.exp2.scalar((max[r] - bmax[r]) * qexp[r]);
-                total[r] = total[r].map(|t| f32_mul(t, f32_splat(shrink)));
-                sum[r] *= shrink;
-                max[r] = bmax[r];
-            } else {
-                scale[r] = b.exp2.scalar((bmax[r] - max[r]) * qexp[r]);
-            }
-            let ints = block_weights(&u[r][..n], bmax[r], qexp[r], b.weights, &mut p[r][..n]);
-            sum[r] += ints as f32 * scale[r];
+            ints[r] = block_weights(&u[r][..n], bmax[r], qexp[r], b.weights, &mut p[r][..n]) as f32;
         }
         let mut r = 0;
         while r < R {
-            if r + 2 <= R {
-                let mixed = mix_block::<2>(&[&p[r][..n], &p[r + 1][..n]], keys, j0 / 2);
-                for m in 0..2 {
-                    add_scaled(&mut total[r + m], &mixed[m], scale[r + m]);
-                }
-                r += 2;
+            let rows = if r + 2 <= R { 2 } else { 1 };
+            let mixed = if rows == 2 {
+                mix_block::<2>(&[&p[r][..n], &p[r + 1][..n]], keys, j0 / 2)
             } else {
-                let mixed = mix_block::<1>(&[&p[r][..n]], keys, j0 / 2);
-                add_scaled(&mut total[r], &mixed[0], scale[r]);
-                r += 1;
+                let [one] = mix_block::<1>(&[&p[r][..n]], keys, j0 / 2);
+                [one, [f32_splat(0.0); 4]]
+            };
+            for m in 0..rows {
+                let (k, s) = (f32_splat(shrink[r + m]), f32_splat(scale[r + m]));
+                for c in 0..4 {
+                    total[r + m][c] = f32_add(f32_mul(total[r + m][c], k), f32_mul(mixed[m][c], s));
+                }
+                sum[r + m] = sum[r + m] * shrink[r + m] + ints[r + m] * scale[r + m];
             }
+            r += rows;
         }
     }
     for r in 0..R {
@@ -431,15 +439,6 @@ fn mix_block<const R: usize>(p: &[&[i16]; R], keys: &Keys<'_>, pair0: usize) -> 
     acc.map(|a| a.map(i32_to_f32))
 }
 
-/// `total += mixed · scale`.
-#[inline(always)]
-fn add_scaled(total: &mut [V; 4], mixed: &[V; 4], scale: f32) {
-    let s = f32_splat(scale);
-    for m in 0..4 {
-        total[m] = f32_add(total[m], f32_mul(mixed[m], s));
-    }
-}
-
 /// One query's head output: the mix times the channel scales, over the weights' sum.
 #[inline]
 fn finish(mixed: &[V; 4], vs: &[f32; HEAD], sum: f32, qscale: f32, out: &mut [f32]) {
@@ -510,7 +509,7 @@ impl Exp2 {
     }
 
     /// [`Exp2::eval`] of one value.
-    #[inline(always)]
+    #[cfg(test)]
     fn scalar(&self, y: f32) -> f32 {
         lanes_f32(self.eval(f32_splat(y)))[0]
     }
