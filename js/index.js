@@ -1,5 +1,16 @@
 // Browser (and bundler) entry of the homerank package.
 import { createLayoutLabWith, createSimulatorWith, initWasm, makeHomeRanker, simdSupported, webGpuAvailable } from "./ranker.js";
+// Every glue module is imported statically (they are small; only the chosen flavour's .wasm is
+// ever fetched): a dynamic import would force bundlers into code splitting, which Vite's default
+// (iife) worker format refuses.
+import * as simdGlue from "../pkg/simd/homerank.js";
+import * as plainGlue from "../pkg/plain/homerank.js";
+import * as webgpuGlue from "../pkg/webgpu/homerank.js";
+// The demo's listener simulator and layout lab are their own module, so that the ranker's
+// modules do not carry them.
+import * as simGlue from "../pkg/sim/homerank.js";
+
+const GLUE = { simd: simdGlue, plain: plainGlue, webgpu: webgpuGlue, sim: simGlue };
 
 async function fetchBytes(url, expected, onProgress) {
   const response = await fetch(url);
@@ -27,7 +38,12 @@ async function fetchBytes(url, expected, onProgress) {
 
 const browser = {
   // The package's own files only: the wasm module and the default model, next to this file.
-  wasmSource: (flavour) => new URL(`../pkg/${flavour}/homerank_bg.wasm`, import.meta.url),
+  // A URL: the glue fetches it and compiles while it downloads (instantiateStreaming).
+  instantiate: async (flavour) => {
+    const glue = GLUE[flavour];
+    const exports = await glue.default({ module_or_path: new URL(`../pkg/${flavour}/homerank_bg.wasm`, import.meta.url) });
+    return { glue, exports };
+  },
   modelBytes: (file, size, onProgress) => fetchBytes(new URL(`../models/${file}`, import.meta.url), size, onProgress),
 };
 

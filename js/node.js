@@ -3,7 +3,17 @@ import { readFile } from "node:fs/promises";
 import { createLayoutLabWith, createSimulatorWith, initWasm, makeHomeRanker, simdSupported, webGpuAvailable } from "./ranker.js";
 
 const node = {
-  wasmSource: (flavour) => readFile(new URL(`../pkg/${flavour}/homerank_bg.wasm`, import.meta.url)),
+  // Only the flavour asked for is imported. Compiled here and instantiated with initSync: the
+  // glue's async path tests `instanceof Response`, and touching that global makes Node load its
+  // fetch implementation (undici), milliseconds of every cold start.
+  instantiate: async (flavour) => {
+    const [glue, bytes] = await Promise.all([
+      import(`../pkg/${flavour}/homerank.js`),
+      readFile(new URL(`../pkg/${flavour}/homerank_bg.wasm`, import.meta.url)),
+    ]);
+    const exports = glue.initSync({ module: await WebAssembly.compile(bytes) });
+    return { glue, exports };
+  },
   modelBytes: async (file, _size, onProgress) => {
     const bytes = await readFile(new URL(`../models/${file}`, import.meta.url));
     onProgress?.({ loaded: bytes.length, total: bytes.length });

@@ -1,19 +1,10 @@
 // The package's HomeRanker: module loading and model bytes in JS, everything else in Rust.
-// `platform` supplies how bytes are found (fetch in browsers, fs in Node); see index.js, node.js.
+// `platform` supplies how a flavour's module is instantiated and how model bytes are found
+// (streaming from the package's URL in browsers, the file system in Node); see index.js, node.js.
 
 import { DEFAULT_MODEL } from "./default-model.js";
 import { asHomerankError, checkOption, homerankError, messageOf, modelBytes, readOptions } from "./boundary.js";
-// Both glue modules are imported statically (they are small; only the chosen flavour's .wasm is
-// ever fetched): a dynamic import would force bundlers into code splitting, which Vite's default
-// (iife) worker format refuses.
-import * as simdGlue from "../pkg/simd/homerank.js";
-import * as plainGlue from "../pkg/plain/homerank.js";
-import * as webgpuGlue from "../pkg/webgpu/homerank.js";
-// The demo's listener simulator is its own module (no SIMD, so it runs everywhere), so that the
-// ranker's modules do not carry it.
-import * as simGlue from "../pkg/sim/homerank.js";
 
-const GLUE = { simd: simdGlue, plain: plainGlue, webgpu: webgpuGlue, sim: simGlue };
 const wasmReady = new Map();
 
 /** Whether this page can use WebGPU (`navigator.gpu`; Node has none). */
@@ -108,9 +99,7 @@ export function initWasm(platform, options) {
 function loadFlavour(platform, flavour) {
   if (!wasmReady.has(flavour)) {
     const ready = (async () => {
-      const glue = GLUE[flavour];
-      const source = await platform.wasmSource(flavour);
-      const exports = await glue.default({ module_or_path: source });
+      const { glue, exports } = await platform.instantiate(flavour);
       return { glue, flavour, memory: exports.memory };
     })().catch((e) => {
       wasmReady.delete(flavour);
@@ -231,6 +220,22 @@ class Simulator {
   }
 }
 
+/**
+ * The SHA-256 of `bytes` in hex by WebCrypto (native, where wasm would run the hash in its
+ * unoptimized first tier during a cold start), or undefined where WebCrypto is missing (an
+ * insecure browser context) or refuses the bytes (a SharedArrayBuffer view): then Rust hashes.
+ */
+async function sha256Hex(bytes) {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) return undefined;
+  try {
+    const digest = new Uint8Array(await subtle.digest("SHA-256", bytes));
+    return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs `fn(inner)` inside a prepared page's guard, for a ranker of module `glue`. */
 const USE = Symbol("homerank.usePrepared");
 
@@ -247,6 +252,11 @@ class PreparedPage {
   constructor(inner, glue) {
     this.#guard = new Guard(inner, "prepared page");
     this.#glue = glue;
+  }
+
+  /** Whether `value` is a PreparedPage: a brand check that runs no Proxy trap or getter. */
+  static is(value) {
+    return (typeof value === "object" || typeof value === "function") && value !== null && #guard in value;
   }
 
   [USE](glue, fn) {
@@ -302,13 +312,16 @@ export function makeHomeRanker(platform) {
       const opts = readOptions(options, LOAD_OPTIONS);
       const midTerm = readMidTerm(opts.midTerm);
       const bytes = modelBytes(modelBytesIn);
-      const { glue, flavour, memory } = await initWasm(platform, opts);
+      const [{ glue, flavour, memory }, digest] = await Promise.all([
+        initWasm(platform, opts),
+        typeof opts.sha256 === "string" ? sha256Hex(bytes) : undefined,
+      ]);
       // One parse of the bytes; the GPU, when asked for, is set up from it in Rust, which also
       // records why it is not used (no WebGPU, no adapter, a module without GPU support). Rust
-      // type-checks sha256 and backend.
+      // type-checks sha256 and backend, and compares the digest with sha256.
       let inner;
       try {
-        inner = await glue.WasmRanker.load(bytes, opts.sha256 ?? undefined, opts.backend ?? "cpu");
+        inner = await glue.WasmRanker.load(bytes, opts.sha256 ?? undefined, opts.backend ?? "cpu", digest);
       } catch (e) {
         throw asHomerankError(e);
       }
@@ -358,7 +371,7 @@ export function makeHomeRanker(platform) {
      * with `fallback` set.
      */
     rerank(page, options) {
-      if (page instanceof PreparedPage) {
+      if (PreparedPage.is(page)) {
         return page[USE](this.#glue, (p) => this.#guard.run((r) => r.rerankPrepared(p, options)));
       }
       return this.#guard.run((r) => r.rerank(page, options));
@@ -371,12 +384,8 @@ export function makeHomeRanker(platform) {
      * the CPU.
      */
     rerankAsync(page, options) {
-      if (page instanceof PreparedPage) {
-        try {
-          return page[USE](this.#glue, (p) => this.#guard.run((r) => r.rerankPreparedAsync(p, options))).catch(rejectCoded);
-        } catch (e) {
-          return rejectCoded(e);
-        }
+      if (PreparedPage.is(page)) {
+        return page[USE](this.#glue, (p) => this.#guard.run((r) => r.rerankPreparedAsync(p, options))).catch(rejectCoded);
       }
       return this.#guard.run((r) => r.rerankAsync(page, options)).catch(rejectCoded);
     }

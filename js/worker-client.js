@@ -98,6 +98,11 @@ class WorkerPreparedPage {
     this.items = items;
   }
 
+  /** Whether `value` is a WorkerPreparedPage: a brand check that runs no Proxy trap or getter. */
+  static is(value) {
+    return (typeof value === "object" || typeof value === "function") && value !== null && #id in value;
+  }
+
   /** Its id in `client`'s worker; `FREED` once freed, `INVALID_ARGUMENT` for another client. */
   idFor(client) {
     if (client !== this.#client) {
@@ -274,7 +279,7 @@ export class HomeRankerWorker {
 
   /** Reranks a page, or a page prepared in this worker. */
   rerank(page, options) {
-    if (page instanceof WorkerPreparedPage) {
+    if (WorkerPreparedPage.is(page)) {
       let id;
       try {
         id = page.idFor(this);

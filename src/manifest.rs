@@ -111,9 +111,14 @@ impl ManifestEntry {
 
 /// Checks that `bytes` hash to `expected` (hex SHA-256, any case).
 pub fn check_sha256(bytes: &[u8], expected: &str) -> Result<()> {
-    let actual = sha256_hex(bytes);
-    if !actual.eq_ignore_ascii_case(expected.trim()) {
-        return Err(Error::Checksum { expected: expected.to_owned(), actual });
+    check_digest(&sha256_hex(bytes), expected)
+}
+
+/// [`check_sha256`] with the bytes' SHA-256 (`actual`, hex) already computed, e.g. by the host's
+/// own SHA-256 (WebCrypto in a browser).
+pub fn check_digest(actual: &str, expected: &str) -> Result<()> {
+    if !actual.trim().eq_ignore_ascii_case(expected.trim()) {
+        return Err(Error::Checksum { expected: expected.to_owned(), actual: actual.trim().to_ascii_lowercase() });
     }
     Ok(())
 }

@@ -154,10 +154,13 @@ impl HomeRanker {
 
     /// The general loader, with an optional manifest entry to verify the bytes against.
     pub fn load(bytes: &[u8], entry: Option<&ManifestEntry>) -> Result<Self> {
-        if let Some(entry) = entry {
-            entry.verify_checksum(bytes)?;
-        }
-        let file = ModelFile::from_bytes(bytes)?;
+        let file = match entry {
+            Some(entry) => {
+                entry.verify_checksum(bytes)?;
+                ModelFile::from_checked_bytes(bytes, &entry.sha256)?
+            }
+            None => ModelFile::from_bytes(bytes)?,
+        };
         if let Some(entry) = entry {
             entry.verify_model(&file)?;
         }

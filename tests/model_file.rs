@@ -103,3 +103,24 @@ fn manifest_entry_checks_checksum_schema_and_dims() {
     wrong_schema.feature_schema = 1;
     assert_eq!(HomeRanker::from_bytes_verified(&bytes, &wrong_schema).unwrap_err().code(), "INVALID_MODEL");
 }
+
+/// A file already checked against a trusted whole-file SHA-256 (a manifest's, or the host's
+/// WebCrypto digest in the npm package) is not hashed again: the same file comes out, with the
+/// given checksum as its id; only the structural checks run.
+#[test]
+fn checked_bytes_parse_to_the_same_file_without_rehashing() {
+    let bytes = fixture_model_bytes(11, Precision::Q8_0);
+    let sha = sha256_hex(&bytes);
+    let plain = ModelFile::from_bytes(&bytes).unwrap();
+    let checked = ModelFile::from_checked_bytes(&bytes, &sha.to_uppercase()).unwrap();
+    assert_eq!((checked.sha256.as_str(), checked.model_id.as_str()), (sha.as_str(), plain.model_id.as_str()));
+    assert_eq!(checked.tensors, plain.tensors);
+    // The embedded checksum is what `from_bytes` catches on its own; a structural defect is
+    // still refused on the checked path.
+    let mut damaged = bytes.clone();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 0x40;
+    assert_eq!(ModelFile::from_bytes(&damaged).unwrap_err().code(), "MODEL_CHECKSUM");
+    let truncated = &bytes[..bytes.len() / 2];
+    assert_eq!(ModelFile::from_checked_bytes(truncated, &sha256_hex(truncated)).unwrap_err().code(), "INVALID_MODEL");
+}

@@ -76,13 +76,41 @@ test("free: idempotent and FREED afterwards; a prepared page outlives its ranker
   prepared.free();
   coded(() => ranker.rerank(prepared), "FREED", /prepared page was freed/);
   coded(() => prepared.pageId, "FREED");
-  await assert.rejects(ranker.rerankAsync(prepared), (e) => e.code === "FREED");
+  // Like every argument error of rerankAsync, thrown at the call (boundary.test.mjs, class 5).
+  coded(() => ranker.rerankAsync(prepared), "FREED");
   const again = ranker.prepare(PAGE);
   ranker.free();
   coded(() => ranker.rerank(again), "FREED", /ranker was freed/);
   coded(() => ranker.prepare(PAGE), "FREED");
   assert.equal(again.items, PAGE.shelves.reduce((n, s) => n + s.items.length, 0));
   again.free();
+});
+
+test("the boundary: a revoked Proxy is not taken for a prepared page, and free() from a getter waits for the call", async () => {
+  const ranker = await HomeRanker.loadDefault();
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  coded(() => ranker.rerank(proxy), "INVALID_JSON");
+  coded(() => ranker.rerankAsync(proxy), "INVALID_JSON");
+  const prepared = ranker.prepare(PAGE);
+  ranker.observe({ itemId: PAGE.shelves[0].items[1].id, action: "skip", msPlayed: 1000 });
+  const want = strip(ranker.rerank(PAGE));
+  let freedInside = false;
+  const options = {
+    get dedup() {
+      prepared.free();
+      freedInside = true;
+      return true;
+    },
+  };
+  assert.deepEqual(strip(ranker.rerank(prepared, options)), want);
+  assert.ok(freedInside);
+  coded(() => ranker.rerank(prepared), "FREED");
+  const throwing = ranker.prepare(PAGE);
+  coded(() => ranker.rerank(throwing, { get dedup() { throw new Error("boom"); } }), "INVALID_JSON", /dedup: reading it threw/);
+  assert.deepEqual(strip(ranker.rerank(throwing)), want);
+  throwing.free();
+  ranker.free();
 });
 
 test("a page prepared by a ranker of another wasm module is refused, not misread", async () => {

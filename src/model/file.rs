@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use super::config::{HrsConfig, TensorKind};
 use super::gguf::{self, TensorOut, TensorType, Value};
 use super::layout::{check_shape, missing};
-use super::quant::{dequantize_q8_0, quantize_q8_0};
+use super::quant::{dequantize_q8_0, quantize_q8_0, BLOCK_BYTES};
 use super::Precision;
 use crate::error::{Error, Result};
 
@@ -37,6 +37,22 @@ pub struct RawTensor {
 }
 
 impl RawTensor {
+    /// The first value that is NaN or infinite, if any — without dequantizing: a Q8_0 value is
+    /// its block's (f16) scale times an integer, so it is non-finite exactly when the scale is.
+    pub fn first_non_finite(&self) -> Option<f32> {
+        match self.dtype {
+            TensorType::F32 => self
+                .data
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+                .find(|v| !v.is_finite()),
+            TensorType::Q8_0 => self.data.chunks_exact(BLOCK_BYTES).find_map(|block| {
+                let d = half::f16::from_le_bytes([block[0], block[1]]).to_f32();
+                (!d.is_finite()).then(|| block[2] as i8 as f32 * d)
+            }),
+        }
+    }
+
     /// The values as f32 (Q8_0 dequantized).
     pub fn to_f32(&self) -> Vec<f32> {
         match self.dtype {
@@ -76,6 +92,18 @@ impl ModelFile {
     /// Parses and checks a model file: GGUF structure, architecture, dimensions, schema, the data
     /// checksum, and every tensor's presence, shape, type and finiteness.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        Self::parse(bytes, None)
+    }
+
+    /// [`ModelFile::from_bytes`] of a file whose whole-file SHA-256 the caller has already checked
+    /// against a trusted value (a manifest's, `sha256` in hex): that covers every byte, so the
+    /// embedded checksum is not recomputed and `sha256` is taken as the file's — the bytes are not
+    /// hashed again (each hash of a 290 KB file is milliseconds of a cold start in wasm).
+    pub fn from_checked_bytes(bytes: &[u8], sha256: &str) -> Result<Self> {
+        Self::parse(bytes, Some(sha256.trim().to_ascii_lowercase()))
+    }
+
+    fn parse(bytes: &[u8], checked_sha256: Option<String>) -> Result<Self> {
         let bad = |m: String| Error::InvalidModel(m);
         let file = gguf::parse(bytes)?;
         let md = &file.metadata;
@@ -113,16 +141,19 @@ impl ModelFile {
         };
         config.validate()?;
 
-        let (expected, actual) = match string(FILE_SHA_KEY) {
-            Ok(expected) => (expected.clone(), sha256_hex(&with_placeholder(bytes, &expected))),
-            Err(_) => {
-                let expected =
-                    string(LEGACY_DATA_SHA_KEY).map_err(|_| bad(format!("metadata '{FILE_SHA_KEY}' is missing")))?;
-                (expected, sha256_hex(&bytes[file.data_offset.min(bytes.len())..]))
-            }
+        let embedded = match string(FILE_SHA_KEY) {
+            Ok(expected) => Ok(expected),
+            Err(_) => string(LEGACY_DATA_SHA_KEY).map_err(|_| bad(format!("metadata '{FILE_SHA_KEY}' is missing"))),
         };
-        if actual != expected {
-            return Err(Error::Checksum { expected, actual });
+        let embedded = embedded?;
+        if checked_sha256.is_none() {
+            let actual = match md.get(FILE_SHA_KEY) {
+                Some(_) => sha256_hex(&with_placeholder(bytes, &embedded)),
+                None => sha256_hex(&bytes[file.data_offset.min(bytes.len())..]),
+            };
+            if actual != embedded {
+                return Err(Error::Checksum { expected: embedded, actual });
+            }
         }
 
         let mut tensors = HashMap::new();
@@ -141,14 +172,14 @@ impl ModelFile {
                 precision = Precision::Q8_0;
             }
             let raw = RawTensor { dtype: t.dtype, shape: t.shape.clone(), data: t.data.to_vec() };
-            if let Some(v) = raw.to_f32().iter().find(|v| !v.is_finite()) {
+            if let Some(v) = raw.first_non_finite() {
                 return Err(bad(format!("tensor '{}' holds a non-finite value {v}", spec.name)));
             }
             tensors.insert(spec.name, raw);
         }
 
         let name = string("general.name").unwrap_or_else(|_| ARCHITECTURE.to_owned());
-        let sha256 = sha256_hex(bytes);
+        let sha256 = checked_sha256.unwrap_or_else(|| sha256_hex(bytes));
         let mut notes: Vec<(String, String)> = md
             .iter()
             .filter(|(k, _)| {

@@ -23,8 +23,8 @@ use crate::error::Error;
 use crate::event::SessionEvent;
 use crate::experiment::{Experiment, Exposure};
 use crate::gpu::GpuSettings;
-use crate::manifest::check_sha256;
-use crate::model::ModelFile;
+use crate::manifest::check_digest;
+use crate::model::{sha256_hex, ModelFile};
 use crate::options::RerankOptions;
 use crate::page::HomePage;
 use crate::ranker::{HomeRanker, Started};
@@ -45,8 +45,9 @@ impl WasmRanker {
         bytes: &[u8],
         sha256: Option<String>,
         backend: Option<String>,
+        digest: Option<String>,
     ) -> impl std::future::Future<Output = Result<WasmRanker, JsValue>> {
-        let parsed = Self::parse(bytes, sha256).and_then(|(mut ranker, file)| {
+        let parsed = Self::parse(bytes, sha256, digest).and_then(|(mut ranker, file)| {
             let backend: Backend = backend.as_deref().unwrap_or("cpu").parse().map_err(js_error)?;
             ranker.set_backend(backend);
             Ok((ranker, file, backend))
@@ -63,7 +64,7 @@ impl WasmRanker {
 
     /// [`WasmRanker::from_bytes_js`] for Rust callers.
     pub fn from_bytes(bytes: &[u8], sha256: Option<String>) -> Result<WasmRanker, JsValue> {
-        let (ranker, _) = Self::parse(bytes, sha256)?;
+        let (ranker, _) = Self::parse(bytes, sha256, None)?;
         Ok(WasmRanker { inner: Rc::new(RefCell::new(ranker)) })
     }
 
@@ -77,13 +78,21 @@ impl WasmRanker {
         Ok(self.ranker()?.rerank(&page, &options).map_err(js_error)?.to_json())
     }
 
-    fn parse(bytes: &[u8], sha256: Option<String>) -> Result<(HomeRanker, ModelFile), JsValue> {
+    /// The model file of `bytes`, checked against `sha256` when given. `digest` is the bytes'
+    /// SHA-256 when the host computed it already (the package does, with WebCrypto): then the
+    /// bytes are not hashed in wasm, where a cold start runs unoptimized code.
+    fn parse(bytes: &[u8], sha256: Option<String>, digest: Option<String>) -> Result<(HomeRanker, ModelFile), JsValue> {
         #[cfg(debug_assertions)]
         console_error_panic_hook::set_once();
-        if let Some(expected) = sha256 {
-            check_sha256(bytes, &expected).map_err(js_error)?;
+        let file = match sha256 {
+            Some(expected) => {
+                let actual = digest.unwrap_or_else(|| sha256_hex(bytes));
+                check_digest(&actual, &expected).map_err(js_error)?;
+                ModelFile::from_checked_bytes(bytes, &actual)
+            }
+            None => ModelFile::from_bytes(bytes),
         }
-        let file = ModelFile::from_bytes(bytes).map_err(js_error)?;
+        .map_err(js_error)?;
         let ranker = HomeRanker::from_model_file(&file).map_err(js_error)?;
         Ok((ranker, file))
     }
@@ -145,15 +154,18 @@ impl WasmRanker {
     /// Loads a model file; `sha256` (hex), when given, must match the bytes. With `backend`
     /// `"gpu"` or `"auto"` the same parsed file then goes onto the GPU (WebGPU); where that fails
     /// (no WebGPU, no adapter, a module built without it) the ranker scores on the CPU and
-    /// `stats().gpuError` says why.
+    /// `stats().gpuError` says why. `digest`, when given, is the bytes' SHA-256 (hex) as the
+    /// host computed it (the package uses WebCrypto), so that wasm does not hash them again.
     #[wasm_bindgen(js_name = load, unchecked_return_type = "Promise<WasmRanker>")]
     pub fn load_js(
         #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string | undefined")] sha256: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Backend | undefined")] backend: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string | undefined")] digest: JsValue,
     ) -> Result<js_sys::Promise, JsValue> {
         let (bytes, sha256, backend) = Self::load_args(&bytes, &sha256, &backend)?;
-        let loading = Self::load_async(&bytes, sha256, backend);
+        let digest = optional_string(&digest, "digest").map_err(|m| js_error(Error::InvalidOptions(m)))?;
+        let loading = Self::load_async(&bytes, sha256, backend, digest);
         drop(bytes);
         Ok(wasm_bindgen_futures::future_to_promise(async move { Ok(loading.await?.into()) }))
     }

@@ -91,7 +91,7 @@ async fn js_api_attach_gpu_and_rerank_async() {
     let ids: Vec<String> = page.items().map(|(_, _, i)| i.id.clone()).collect();
     let events: Vec<SessionEvent> =
         (0..6).map(|k| SessionEvent::new(&ids[(k * 5) % ids.len()], Action::Skip)).collect();
-    let mut ranker = WasmRanker::load_async(MODEL, None, Some("gpu".into())).await.unwrap();
+    let mut ranker = WasmRanker::load_async(MODEL, None, Some("gpu".into()), None).await.unwrap();
     let stats = ranker.stats().unwrap();
     if let Some(message) = js_sys::Reflect::get(&stats, &"gpuError".into()).unwrap().as_string() {
         return console_log!("{}", skip_or_fail(homerank::Error::Gpu(message)).unwrap_err());
