@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
-import { syntheticPage } from "./rerank.mjs";
+import { syntheticPage } from "./core.mjs";
 
 const [dirA, dirB] = process.argv.slice(2);
 const SHAPES = (process.env.HOMERANK_BENCH_SHAPES ?? "50x16,200x64,1000x64").split(",").map((s) => s.split("x").map(Number));

@@ -2,7 +2,7 @@
 // bench/profile.mjs [N] [L] [seconds]`, then `node bench/profile.mjs --summary DIR/*.cpuprofile`.
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
-import { syntheticPage } from "./rerank.mjs";
+import { syntheticPage } from "./core.mjs";
 
 if (process.argv[2] === "--summary") {
   const prof = JSON.parse(readFileSync(process.argv[3], "utf8"));

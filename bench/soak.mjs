@@ -2,7 +2,7 @@
 // nothing fails and that wasm linear memory and the JS heap stay flat. Prints start/end numbers
 // and exits non-zero on any error, lost item or growth.
 //   HOMERANK_SOAK_RERANKS=100000 node bench/soak.mjs
-import { syntheticPage } from "./rerank.mjs";
+import { syntheticPage } from "./core.mjs";
 
 const RERANKS = Number(process.env.HOMERANK_SOAK_RERANKS ?? 100_000);
 const { HomeRanker } = await import("../js/node.js");

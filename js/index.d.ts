@@ -15,6 +15,11 @@ export interface LoadOptions {
   /** Force the simd (true) or plain (false) wasm module; default: detect. */
   simd?: boolean;
   /**
+   * false: never the relaxed-SIMD module (it is chosen where the engine validates relaxed SIMD;
+   * its fused multiply-adds may change scores in the last bits against the simd module's).
+   */
+  relaxedSimd?: boolean;
+  /**
    * "cpu" (default), "gpu" or "auto". Other than "cpu", where the page has WebGPU the package loads
    * its WebGPU build and puts the model on the adapter; "auto" then times both engines once per
    * page-size class and keeps the faster. Use `rerankAsync` to let the GPU score.
@@ -102,7 +107,7 @@ export declare class HomeRanker {
   importProfile(bytes: Uint8Array): number;
   /** Wipes the session, the mid-term context and cached embeddings; resolves when the stored profile is deleted too. */
   forget(): Promise<void>;
-  stats(): RankerStats & { wasm: "simd" | "plain" | "webgpu"; linearMemoryBytes: number; midTermProfile: string };
+  stats(): RankerStats & { wasm: WasmModule; linearMemoryBytes: number; midTermProfile: string };
   readonly modelId: string;
   readonly embeddingDim: number;
   /**
@@ -126,10 +131,15 @@ export declare class PreparedPage {
   free(): void;
 }
 
+/** The package's wasm modules a ranker can run on. */
+export type WasmModule = "relaxed" | "simd" | "plain" | "webgpu";
+
 /** Whether this engine supports WebAssembly SIMD. */
 export declare function simdSupported(): boolean;
+/** Whether this engine supports WebAssembly relaxed SIMD (then the `relaxed` module is used). */
+export declare function relaxedSimdSupported(): boolean;
 /** Loads the wasm module ahead of time; resolves to the flavour chosen. */
-export declare function init(options?: LoadOptions): Promise<"simd" | "plain" | "webgpu">;
+export declare function init(options?: LoadOptions): Promise<WasmModule>;
 /** Whether this page has WebGPU (navigator.gpu). */
 export declare function webGpuAvailable(): boolean;
 

@@ -1,16 +1,19 @@
 // Browser (and bundler) entry of the homerank package.
-import { createLayoutLabWith, createSimulatorWith, initWasm, makeHomeRanker, simdSupported, webGpuAvailable } from "./ranker.js";
+import {
+  createLayoutLabWith, createSimulatorWith, initWasm, makeHomeRanker, relaxedSimdSupported, simdSupported, webGpuAvailable,
+} from "./ranker.js";
 // Every glue module is imported statically (they are small; only the chosen flavour's .wasm is
 // ever fetched): a dynamic import would force bundlers into code splitting, which Vite's default
 // (iife) worker format refuses.
 import * as simdGlue from "../pkg/simd/homerank.js";
+import * as relaxedGlue from "../pkg/relaxed/homerank.js";
 import * as plainGlue from "../pkg/plain/homerank.js";
 import * as webgpuGlue from "../pkg/webgpu/homerank.js";
 // The demo's listener simulator and layout lab are their own module, so that the ranker's
 // modules do not carry them.
 import * as simGlue from "../pkg/sim/homerank.js";
 
-const GLUE = { simd: simdGlue, plain: plainGlue, webgpu: webgpuGlue, sim: simGlue };
+const GLUE = { simd: simdGlue, relaxed: relaxedGlue, plain: plainGlue, webgpu: webgpuGlue, sim: simGlue };
 
 async function fetchBytes(url, expected, onProgress) {
   const response = await fetch(url);
@@ -48,7 +51,7 @@ const browser = {
 };
 
 export const HomeRanker = makeHomeRanker(browser);
-export { simdSupported, webGpuAvailable };
+export { relaxedSimdSupported, simdSupported, webGpuAvailable };
 export const init = (options) => initWasm(browser, options).then(({ flavour }) => flavour);
 export const createSimulator = (catalogSeed, personaSeed, options) => createSimulatorWith(browser, catalogSeed, personaSeed, options);
 export const createLayoutLab = (a, b, population, options) => createLayoutLabWith(browser, a, b, population, options);

@@ -1,6 +1,8 @@
 // Node entry of the homerank package: the same API, files read from the package directory.
 import { readFile } from "node:fs/promises";
-import { createLayoutLabWith, createSimulatorWith, initWasm, makeHomeRanker, simdSupported, webGpuAvailable } from "./ranker.js";
+import {
+  createLayoutLabWith, createSimulatorWith, initWasm, makeHomeRanker, relaxedSimdSupported, simdSupported, webGpuAvailable,
+} from "./ranker.js";
 
 const node = {
   // Only the flavour asked for is imported. Compiled here and instantiated with initSync: the
@@ -22,7 +24,7 @@ const node = {
 };
 
 export const HomeRanker = makeHomeRanker(node);
-export { simdSupported, webGpuAvailable };
+export { relaxedSimdSupported, simdSupported, webGpuAvailable };
 export const init = (options) => initWasm(node, options).then(({ flavour }) => flavour);
 export const createSimulator = (catalogSeed, personaSeed, options) => createSimulatorWith(node, catalogSeed, personaSeed, options);
 export const createLayoutLab = (a, b, population, options) => createLayoutLabWith(node, a, b, population, options);

@@ -25,23 +25,45 @@ export function simdSupported() {
   }
 }
 
+/**
+ * Whether this engine runs WebAssembly relaxed SIMD (validates a tiny module using
+ * `f32x4.relaxed_madd`): Chromium does by default, Node 20 only with
+ * `--experimental-wasm-relaxed-simd`.
+ */
+export function relaxedSimdSupported() {
+  try {
+    // (module (func (result v128) (f32x4.relaxed_madd (v128.const 0) (v128.const 0) (v128.const 0))))
+    return WebAssembly.validate(new Uint8Array([
+      0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 61, 1, 59, 0,
+      253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+      253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+      253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 133, 2, 11,
+    ]));
+  } catch {
+    return false;
+  }
+}
+
 function loadError(message, cause) {
   return homerankError("LOAD", message, cause);
 }
 
 /**
  * The wasm module for these options: the WebGPU build when a backend other than "cpu" is asked
- * for and the page has WebGPU (and SIMD), else simd or plain.
+ * for and the page has WebGPU (and SIMD); else the relaxed-SIMD build where the engine has it
+ * (unless `relaxedSimd: false`), simd, or plain.
  */
-function flavourFor({ simd, backend }) {
+function flavourFor({ simd, relaxedSimd, backend }) {
   checkOption(simd, "boolean", "simd");
+  checkOption(relaxedSimd, "boolean", "relaxedSimd");
   const useSimd = simd ?? simdSupported();
   // A backend that is not a string is refused by the Rust side, with the others' checks.
   if (typeof backend === "string" && backend !== "cpu" && useSimd && webGpuAvailable()) return "webgpu";
-  return useSimd ? "simd" : "plain";
+  if (!useSimd) return "plain";
+  return relaxedSimd !== false && relaxedSimdSupported() ? "relaxed" : "simd";
 }
 
-const LOAD_OPTIONS = ["sha256", "backend", "simd", "onProgress", "midTerm"];
+const LOAD_OPTIONS = ["sha256", "backend", "simd", "relaxedSimd", "onProgress", "midTerm"];
 
 const DAY_MS = 86_400_000;
 const DEFAULT_PROFILE_KEY = "homerank-profile";
@@ -342,6 +364,9 @@ export function makeHomeRanker(platform) {
     static async loadDefault(options) {
       const opts = readOptions(options, LOAD_OPTIONS);
       checkOption(opts.onProgress, "function", "onProgress");
+      // The module compiles (streaming, in browsers) while the model downloads; `load` then
+      // finds it ready. A module that fails to load is reported by `load`, with its reason.
+      initWasm(platform, opts).catch(() => {});
       let bytes;
       try {
         bytes = await platform.modelBytes(DEFAULT_MODEL.file, DEFAULT_MODEL.bytes, opts.onProgress);

@@ -1,5 +1,6 @@
 import type {
   Assignment, Experiment, Exposure, HomePage, SessionEvent, RerankOptions, RerankResult, RankerStats, LoadOptions, ModelBytes,
+  WasmModule,
 } from "./index.js";
 
 export interface WorkerLoadOptions extends LoadOptions {
@@ -40,7 +41,7 @@ export declare class HomeRankerWorker {
   /** As `HomeRanker.exposure`; `timeMs` defaults to `Date.now()` on the calling thread. */
   exposure(result: RerankResult, timeMs?: number): Promise<Exposure | null>;
   forget(): Promise<void>;
-  stats(): Promise<RankerStats & { wasm: "simd" | "plain" | "webgpu"; linearMemoryBytes: number }>;
+  stats(): Promise<RankerStats & { wasm: WasmModule; linearMemoryBytes: number }>;
   /** Terminates the worker (freeing all it held). Idempotent; pending and later calls reject with `FREED`. */
   free(): Promise<void>;
 }

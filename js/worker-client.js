@@ -223,11 +223,11 @@ export class HomeRankerWorker {
   }
 
   static async #start(worker, bytes, options) {
-    const { sha256, backend, simd, midTerm } = readOptions(options, ["sha256", "backend", "simd", "midTerm"]);
+    const { sha256, backend, simd, relaxedSimd, midTerm } = readOptions(options, ["sha256", "backend", "simd", "relaxedSimd", "midTerm"]);
     if (midTerm !== undefined) {
       throw homerankError("INVALID_OPTIONS", "invalid options: midTerm is not available through the worker client; load a HomeRanker on the page");
     }
-    const rest = { sha256, backend, simd };
+    const rest = { sha256, backend, simd, relaxedSimd };
     let w;
     try {
       w = new HomeRankerWorker(worker ?? HomeRankerWorker.#spawn());

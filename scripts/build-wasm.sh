@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the npm package's wasm modules: a simd128 build, a plain one for engines without
-# simd, a simd128 build with the WebGPU backend (`gpu` feature, loaded only when a ranker asks
+# Builds the npm package's wasm modules: a simd128 build, a relaxed-SIMD one, a plain one for
+# engines without simd, a simd128 build with the WebGPU backend (`gpu` feature, loaded only when a ranker asks
 # for backend "auto" or "gpu" where the page has WebGPU) and the demo's simulator module (`sim`
 # feature, simd128), each through wasm-bindgen (--target web, loadable from Node too) and wasm-opt (npm
 # `binaryen`; Debian's binaryen 108 produces modules that fail at start-up, never use it).
@@ -27,6 +27,9 @@ build() { # flavour rustflags wasm-opt-features [cargo features]
 
 post_mvp="--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue"
 build simd "-C target-feature=+simd128" "--enable-simd $post_mvp"
+# Engines with relaxed SIMD (Chromium; Node only behind a flag) get this one: the kernels'
+# multiply-adds become f32x4.relaxed_madd (crate::simd::f32_madd).
+build relaxed "-C target-feature=+simd128,+relaxed-simd" "--enable-simd --enable-relaxed-simd $post_mvp"
 build webgpu "-C target-feature=+simd128" "--enable-simd $post_mvp" gpu
 build plain "" "$post_mvp"
 # The demo's listener simulator, layout lab and a ranker beside them (`createSimulator`,

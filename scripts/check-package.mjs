@@ -5,7 +5,7 @@ import { gzipSync } from "node:zlib";
 
 const NETWORK = /fetch|xmlhttprequest|websocket|sendbeacon|eventsource|rtcpeerconnection/i;
 let failed = false;
-for (const flavour of ["simd", "plain", "webgpu", "sim"]) {
+for (const flavour of ["simd", "relaxed", "plain", "webgpu", "sim"]) {
   const path = `pkg/${flavour}/homerank_bg.wasm`;
   const bytes = readFileSync(path);
   const module = new WebAssembly.Module(bytes);

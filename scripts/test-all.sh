@@ -23,7 +23,7 @@ cargo check --quiet --features gpu --benches
 step "prep: Parquet logs, preparation on DataFusion and on a loopback Ballista cluster (1M events)"
 cargo test --quiet --features ballista --test prep
 
-step "npm package: wasm builds (simd128, plain, simd128 + WebGPU), wasm-bindgen, wasm-opt"
+step "npm package: wasm builds (simd128, relaxed SIMD, plain, simd128 + WebGPU, simulator), wasm-bindgen, wasm-opt"
 [ -x node_modules/.bin/wasm-opt ] || npm install --no-audit --no-fund
 npm run build --silent
 
@@ -36,6 +36,8 @@ step "wasm-tests in headless Chromium"
 step "package: imports, sizes, no network APIs; the JS bad-input suite"
 node scripts/check-package.mjs
 node --test js/tests/bad-input.test.mjs js/tests/backend.test.mjs js/tests/boundary.test.mjs js/tests/layout-lab.test.mjs js/tests/midterm.test.mjs js/tests/experiment.test.mjs js/tests/prepared.test.mjs
+# The relaxed-SIMD module, which Node 20 runs only behind a flag (Chromium by default).
+node --experimental-wasm-relaxed-simd --test js/tests/relaxed.test.mjs
 
 step "soak: 10,000 reranks with streaming events, memory flat (npm run soak does 100,000)"
 HOMERANK_SOAK_RERANKS=10000 node --expose-gc bench/soak.mjs

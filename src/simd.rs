@@ -363,6 +363,21 @@ pub(crate) use imp::{
     i32_add, i32_shl23, i32_splat, i32_sub, i32_to_f32, lanes_f32, lanes_i32, load, load32_splat, store, xor,
 };
 
+/// `a · b + c`. A multiply then an add — the same bits on every target — except in a build with
+/// wasm's relaxed SIMD (the package's `relaxed` module), where it is `f32x4.relaxed_madd`: fused
+/// where the engine's CPU has FMA, so that module's results may differ in the last bits.
+#[inline(always)]
+pub(crate) fn f32_madd(a: V, b: V, c: V) -> V {
+    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    {
+        core::arch::wasm32::f32x4_relaxed_madd(a, b, c)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
+    {
+        f32_add(f32_mul(a, b), c)
+    }
+}
+
 /// The lanes' sum in one fixed order, `(l0 + l1) + (l2 + l3)`.
 #[inline(always)]
 pub(crate) fn f32_sum(v: V) -> f32 {
@@ -388,8 +403,8 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     for i in (0..body).step_by(8) {
         // SAFETY: i + 8 ≤ body ≤ n, the length of both slices' common prefix.
         unsafe {
-            acc0 = f32_add(acc0, f32_mul(load_f32(a.as_ptr().add(i)), load_f32(b.as_ptr().add(i))));
-            acc1 = f32_add(acc1, f32_mul(load_f32(a.as_ptr().add(i + 4)), load_f32(b.as_ptr().add(i + 4))));
+            acc0 = f32_madd(load_f32(a.as_ptr().add(i)), load_f32(b.as_ptr().add(i)), acc0);
+            acc1 = f32_madd(load_f32(a.as_ptr().add(i + 4)), load_f32(b.as_ptr().add(i + 4)), acc1);
         }
     }
     let mut sum = f32_sum(f32_add(acc0, acc1));

@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { HomeRanker, webGpuAvailable } from "../node.js";
-import { syntheticPage } from "../../bench/rerank.mjs";
+import { syntheticPage } from "../../bench/core.mjs";
 
 const order = (r) => r.shelves.map((s) => [s.id, s.items.map((i) => i.id)]);
 

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { HomeRanker } from "../node.js";
 import { DEFAULT_MODEL } from "../default-model.js";
-import { syntheticPage } from "../../bench/rerank.mjs";
+import { syntheticPage } from "../../bench/core.mjs";
 
 const ranker = await HomeRanker.loadDefault();
 const fresh = () => structuredClone(syntheticPage(60, 8).page);

@@ -6,7 +6,7 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { HomeRanker } from "../node.js";
 import { HomeRankerWorker } from "../worker-client.js";
-import { syntheticPage } from "../../bench/rerank.mjs";
+import { syntheticPage } from "../../bench/core.mjs";
 import { NodeWebWorker } from "./node-worker.mjs";
 
 const { page: PAGE, events: EVENTS } = syntheticPage(60, 8);

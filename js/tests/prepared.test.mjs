@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { HomeRanker } from "../node.js";
 import { HomeRankerWorker } from "../worker-client.js";
 import { NodeWebWorker } from "./node-worker.mjs";
-import { syntheticPage } from "../../bench/rerank.mjs";
+import { syntheticPage } from "../../bench/core.mjs";
 
 const PAGE = JSON.parse(readFileSync(new URL("../../www/example-page.json", import.meta.url), "utf8"));
 const strip = ({ elapsedMs, ...rest }) => rest;

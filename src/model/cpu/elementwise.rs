@@ -7,8 +7,8 @@
 
 use super::kernels;
 use crate::simd::{
-    and, f32_add, f32_div, f32_max, f32_min, f32_mul, f32_splat, f32_sub, f32_sum, i32_shl23, i32_splat, i32_sub,
-    load_f32, store_f32, xor, V,
+    and, f32_add, f32_div, f32_madd, f32_max, f32_min, f32_mul, f32_splat, f32_sub, f32_sum, i32_shl23, i32_splat,
+    i32_sub, load_f32, store_f32, xor, V,
 };
 
 /// LayerNorm of each `d`-wide row of `x` into `y` (`d` a multiple of 16; others go to the
@@ -31,14 +31,14 @@ pub(crate) fn layer_norm(x: &[f32], d: usize, g: &[f32], b: &[f32], eps: f32, y:
             let mut acc = [f32_splat(0.0); 4];
             for c in 0..d / 4 {
                 let dev = f32_sub(at(c), m);
-                acc[c % 4] = f32_add(acc[c % 4], f32_mul(dev, dev));
+                acc[c % 4] = f32_madd(dev, dev, acc[c % 4]);
             }
             let var = f32_sum(f32_add(f32_add(acc[0], acc[1]), f32_add(acc[2], acc[3]))) / d as f32;
             let inv = f32_splat(1.0 / (var + eps).sqrt());
             for c in 0..d / 4 {
                 let gv = load_f32(g.as_ptr().add(4 * c));
                 let bv = load_f32(b.as_ptr().add(4 * c));
-                let out = f32_add(f32_mul(f32_mul(f32_sub(at(c), m), inv), gv), bv);
+                let out = f32_madd(f32_mul(f32_sub(at(c), m), inv), gv, bv);
                 store_f32(yr.as_mut_ptr().add(4 * c), out);
             }
         }
@@ -128,11 +128,11 @@ impl Gelu {
         let sign = and(x, self.sign);
         let a = and(x, self.abs);
         let c = &self.erf;
-        let t = f32_div(self.one, f32_add(self.one, f32_mul(c[0], a)));
-        let mut poly = f32_add(c[4], f32_mul(t, c[5]));
-        poly = f32_add(c[3], f32_mul(t, poly));
-        poly = f32_add(c[2], f32_mul(t, poly));
-        poly = f32_add(c[1], f32_mul(t, poly));
+        let t = f32_div(self.one, f32_madd(c[0], a, self.one));
+        let mut poly = f32_madd(t, c[5], c[4]);
+        poly = f32_madd(t, poly, c[3]);
+        poly = f32_madd(t, poly, c[2]);
+        poly = f32_madd(t, poly, c[1]);
         poly = f32_mul(t, poly);
         let e = self.exp(xor(f32_mul(a, a), self.sign));
         xor(f32_sub(self.one, f32_mul(poly, e)), sign)
@@ -144,16 +144,16 @@ impl Gelu {
         let c = &self.exp;
         let x = f32_max(x, c[0]);
         let x = f32_min(x, c[1]);
-        let t = f32_add(f32_mul(x, c[2]), c[3]);
+        let t = f32_madd(x, c[2], c[3]);
         let n = f32_sub(t, c[3]);
         let f = f32_sub(f32_sub(x, f32_mul(n, c[4])), f32_mul(n, c[5]));
-        let mut p = f32_add(c[7], f32_mul(f, c[6]));
-        p = f32_add(c[8], f32_mul(f, p));
-        p = f32_add(c[9], f32_mul(f, p));
-        p = f32_add(c[10], f32_mul(f, p));
-        p = f32_add(c[11], f32_mul(f, p));
-        p = f32_add(self.one, f32_mul(f, p));
-        p = f32_add(self.one, f32_mul(f, p));
+        let mut p = f32_madd(f, c[6], c[7]);
+        p = f32_madd(f, p, c[8]);
+        p = f32_madd(f, p, c[9]);
+        p = f32_madd(f, p, c[10]);
+        p = f32_madd(f, p, c[11]);
+        p = f32_madd(f, p, self.one);
+        p = f32_madd(f, p, self.one);
         f32_mul(p, i32_shl23(i32_sub(t, self.exp_bits)))
     }
 }

@@ -18,8 +18,8 @@
 
 use crate::model::quant::{split_q8_0, BLOCK};
 use crate::simd::{
-    and, f32_add, f32_hmax, f32_max, f32_mul, f32_splat, f32_sub, f32_sum, i16_narrow, i32_splat, i32_sub, i32_to_f32,
-    load_f32, store, store_f32,
+    and, f32_add, f32_hmax, f32_madd, f32_max, f32_mul, f32_splat, f32_sub, f32_sum, i16_narrow, i32_splat, i32_sub,
+    i32_to_f32, load_f32, store, store_f32,
 };
 
 /// Outputs per register tile: two groups of four i32 lanes.
@@ -122,8 +122,8 @@ impl Int16Linear {
                     (load_f32(at), load_f32(at.add(4)))
                 };
                 for i in 0..R {
-                    acc[i][0] = f32_add(acc[i][0], f32_mul(i32_to_f32(sums[i][0]), s0));
-                    acc[i][1] = f32_add(acc[i][1], f32_mul(i32_to_f32(sums[i][1]), s1));
+                    acc[i][0] = f32_madd(i32_to_f32(sums[i][0]), s0, acc[i][0]);
+                    acc[i][1] = f32_madd(i32_to_f32(sums[i][1]), s1, acc[i][1]);
                 }
             }
             // SAFETY: o + 8 ≤ out (bias) and row r0 + i < r0 + R holds `out` values (asserted).
@@ -132,8 +132,8 @@ impl Int16Linear {
                 for i in 0..R {
                     let scale = f32_splat(xs[r0 + i]);
                     let row = y.as_mut_ptr().add((r0 + i) * out + o);
-                    store_f32(row, f32_add(f32_mul(acc[i][0], scale), b0));
-                    store_f32(row.add(4), f32_add(f32_mul(acc[i][1], scale), b1));
+                    store_f32(row, f32_madd(acc[i][0], scale, b0));
+                    store_f32(row.add(4), f32_madd(acc[i][1], scale, b1));
                 }
             }
         }

@@ -30,9 +30,9 @@
 
 use super::int16::{ROUND, ROUND_BITS};
 use crate::simd::{
-    f32_add, f32_div, f32_hmax, f32_max, f32_mul, f32_splat, f32_sub, i16_dot, i16_interleave_halves, i16_narrow,
-    i32_add, i32_shl23, i32_splat, i32_sub, i32_to_f32, lanes_f32, lanes_i32, load, load32_splat, load_f32, store,
-    store_f32, V,
+    f32_add, f32_div, f32_hmax, f32_madd, f32_max, f32_mul, f32_splat, f32_sub, i16_dot, i16_interleave_halves,
+    i16_narrow, i32_add, i32_shl23, i32_splat, i32_sub, i32_to_f32, lanes_f32, lanes_i32, load, load32_splat, load_f32,
+    store, store_f32, V,
 };
 
 /// Head width this kernel handles; other widths use the f32 kernel.
@@ -59,10 +59,13 @@ pub(crate) struct AttentionScratch {
     qq: Vec<i16>,
     qs: Vec<f32>,
     /// Quantized keys as `[head][tile of 8 keys][pair][key][2]` (keys padded to a multiple of
-    /// 8; a tile's 8 pairs are 256 contiguous bytes), and their scales `[head][key]` (NaN for
-    /// padding keys, which the maxima skip).
+    /// 8; a tile's 8 pairs are 256 contiguous bytes), their scales `[head][key]` (0 for padding
+    /// keys), and what each key's score gets added, `[key]`: 0, or −∞ for padding, so that no
+    /// maximum and no weight counts them. (Not a NaN scale for maxima to skip: LLVM turns
+    /// `f32x4.pmax` into `f32x4.relaxed_max` in the relaxed-SIMD build, which need not skip NaN.)
     kq: Vec<i16>,
     ks: Vec<f32>,
+    kbias: Vec<f32>,
     /// Quantized values as `[head][key pair][channel][2]`, and the channel scales, `d`.
     vq: Vec<i16>,
     vs: Vec<f32>,
@@ -98,19 +101,19 @@ pub(crate) fn attention(
     quantize_queries(q, tq, d, sc);
     quantize_keys(k, tk, tkp, d, sc);
     quantize_values(v, tk, tkp, d, sc);
-    let AttentionScratch { qq, qs, kq, ks, vq, vs, .. } = sc;
+    let AttentionScratch { qq, qs, kq, ks, kbias, vq, vs, .. } = sc;
     let exp2 = Exp2::new(1.0);
     let weights = Exp2::new(P_MAX);
     for h in 0..heads {
         let keys = Keys {
             kq: &kq[h * PAIRS * tkp * 2..(h + 1) * PAIRS * tkp * 2],
             ks: &ks[h * tkp..(h + 1) * tkp],
+            kbias,
             vq: &vq[h * tkp * HEAD..(h + 1) * tkp * HEAD],
             vs: vs[h * HEAD..(h + 1) * HEAD].try_into().unwrap(),
-            tk,
             tkp,
         };
-        let keys_finite = keys.ks[..tk].iter().all(|s| s.is_finite());
+        let keys_finite = keys.ks.iter().all(|s| s.is_finite());
         let mut i = 0;
         while i < tq {
             let r = QUERIES.min(tq - i);
@@ -149,13 +152,16 @@ fn quantize_queries(q: &[f32], tq: usize, d: usize, sc: &mut AttentionScratch) {
 }
 
 /// Keys to `[head][tile][pair][key][2]` int16 with a scale per key and head; padding keys are
-/// zero with a NaN scale.
+/// zero, with a zero scale and a −∞ bias.
 fn quantize_keys(k: &[f32], tk: usize, tkp: usize, d: usize, sc: &mut AttentionScratch) {
     let heads = d / HEAD;
     sc.kq.clear();
     sc.kq.resize(heads * PAIRS * tkp * 2, 0);
     sc.ks.clear();
-    sc.ks.resize(heads * tkp, f32::NAN);
+    sc.ks.resize(heads * tkp, 0.0);
+    sc.kbias.clear();
+    sc.kbias.resize(tkp, f32::NEG_INFINITY);
+    sc.kbias[..tk].fill(0.0);
     for j in 0..tk {
         let (tile, lane) = (j / KEYS, j % KEYS);
         for h in 0..heads {
@@ -248,9 +254,9 @@ fn quantize_slice(x: &[f32; HEAD]) -> (f32, [V; 2]) {
 struct Keys<'a> {
     kq: &'a [i16],
     ks: &'a [f32],
+    kbias: &'a [f32],
     vq: &'a [i16],
     vs: &'a [f32; HEAD],
-    tk: usize,
     tkp: usize,
 }
 
@@ -271,7 +277,7 @@ struct Block<'a> {
 /// `out`.
 #[inline]
 fn query_block<const R: usize>(b: &Block<'_>, keys: &Keys<'_>, out: &mut [f32]) {
-    let (tk, tkp, heads, d) = (keys.tk, keys.tkp, b.d / HEAD, b.d);
+    let (tkp, heads, d) = (keys.tkp, b.d / HEAD, b.d);
     let qrows: [&[i16]; R] =
         std::array::from_fn(|r| &b.qq[(b.i + r) * d + b.h * HEAD..(b.i + r) * d + (b.h + 1) * HEAD]);
     let qscale: [f32; R] = std::array::from_fn(|r| b.qs[(b.i + r) * heads + b.h]);
@@ -294,11 +300,6 @@ fn query_block<const R: usize>(b: &Block<'_>, keys: &Keys<'_>, out: &mut [f32]) 
     for j0 in (0..tkp).step_by(BLOCK_KEYS) {
         let n = BLOCK_KEYS.min(tkp - j0);
         let bmax = scores_block::<R>(&qrows, keys, j0, n, &mut u);
-        if j0 + n > tk {
-            for row in u.iter_mut() {
-                row[tk - j0..n].fill(f32::NEG_INFINITY);
-            }
-        }
         // Online softmax, every row at once: what was summed so far shrinks by 2^(old − new
         // maximum) (exactly 1 when the maximum stays; ~0 for the first block, whose old maximum
         // is −∞ and whose sums are 0), and this block weighs 2^(its maximum − new maximum).
@@ -323,7 +324,7 @@ fn query_block<const R: usize>(b: &Block<'_>, keys: &Keys<'_>, out: &mut [f32]) 
             for m in 0..rows {
                 let (k, s) = (f32_splat(shrink[r + m]), f32_splat(scale[r + m]));
                 for c in 0..4 {
-                    total[r + m][c] = f32_add(f32_mul(total[r + m][c], k), f32_mul(mixed[m][c], s));
+                    total[r + m][c] = f32_madd(mixed[m][c], s, f32_mul(total[r + m][c], k));
                 }
                 sum[r + m] = sum[r + m] * shrink[r + m] + ints[r + m] * scale[r + m];
             }
@@ -335,8 +336,8 @@ fn query_block<const R: usize>(b: &Block<'_>, keys: &Keys<'_>, out: &mut [f32]) 
     }
 }
 
-/// `u = (q · k) · scale_k` for `R` queries and the `n` keys from `j0` (a multiple of 8) into
-/// `u`; returns each row's maximum over them (padding keys score NaN, which [`f32_max`] skips).
+/// `u = (q · k) · scale_k + bias_k` for `R` queries and the `n` keys from `j0` (a multiple of 8)
+/// into `u` (padding keys score −∞); returns each row's maximum over them.
 #[inline]
 fn scores_block<const R: usize>(
     qrows: &[&[i16]; R],
@@ -345,9 +346,9 @@ fn scores_block<const R: usize>(
     n: usize,
     u: &mut [[f32; BLOCK_KEYS]; R],
 ) -> [f32; R] {
-    let (kq, ks) = (keys.kq, keys.ks);
+    let (kq, ks, kbias) = (keys.kq, keys.ks, keys.kbias);
     assert!(j0 % KEYS == 0 && n % KEYS == 0 && n <= BLOCK_KEYS && j0 + n <= keys.tkp);
-    assert!(kq.len() >= (j0 + n) * HEAD && ks.len() >= j0 + n);
+    assert!(kq.len() >= (j0 + n) * HEAD && ks.len() >= j0 + n && kbias.len() >= j0 + n);
     for row in qrows {
         assert!(row.len() >= HEAD);
     }
@@ -369,13 +370,14 @@ fn scores_block<const R: usize>(
                 }
             }
         }
-        // SAFETY: j + 8 ≤ j0 + n ≤ ks.len() (asserted above); each u row holds BLOCK_KEYS ≥
-        // t·8 + 8 values.
+        // SAFETY: j + 8 ≤ j0 + n ≤ ks.len(), kbias.len() (asserted above); each u row holds
+        // BLOCK_KEYS ≥ t·8 + 8 values.
         unsafe {
             let (s0, s1) = (load_f32(ks.as_ptr().add(j)), load_f32(ks.as_ptr().add(j + 4)));
+            let (b0, b1) = (load_f32(kbias.as_ptr().add(j)), load_f32(kbias.as_ptr().add(j + 4)));
             for r in 0..R {
-                let u0 = f32_mul(i32_to_f32(acc[r][0]), s0);
-                let u1 = f32_mul(i32_to_f32(acc[r][1]), s1);
+                let u0 = f32_madd(i32_to_f32(acc[r][0]), s0, b0);
+                let u1 = f32_madd(i32_to_f32(acc[r][1]), s1, b1);
                 let row = u[r].as_mut_ptr().add(t * KEYS);
                 store_f32(row, u0);
                 store_f32(row.add(4), u1);
@@ -501,10 +503,10 @@ impl Exp2 {
         let t = f32_add(y, self.round);
         let f = f32_sub(y, f32_sub(t, self.round));
         let c = &self.c;
-        let mut p = f32_add(c[3], f32_mul(f, c[4]));
-        p = f32_add(c[2], f32_mul(f, p));
-        p = f32_add(c[1], f32_mul(f, p));
-        p = f32_add(c[0], f32_mul(f, p));
+        let mut p = f32_madd(f, c[4], c[3]);
+        p = f32_madd(f, p, c[2]);
+        p = f32_madd(f, p, c[1]);
+        p = f32_madd(f, p, c[0]);
         f32_mul(p, i32_shl23(i32_sub(t, self.bias)))
     }
 
