@@ -34,7 +34,7 @@ step "wasm-tests in headless Chromium"
 (cd wasm-tests && WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" cargo test)
 
 step "package: imports, sizes, no network APIs; the JS bad-input suite"
-node scripts/check-package.mjs
+node --experimental-wasm-relaxed-simd scripts/check-package.mjs
 node --test js/tests/bad-input.test.mjs js/tests/backend.test.mjs js/tests/boundary.test.mjs js/tests/layout-lab.test.mjs js/tests/midterm.test.mjs js/tests/experiment.test.mjs js/tests/prepared.test.mjs
 # The relaxed-SIMD module, which Node 20 runs only behind a flag (Chromium by default).
 node --experimental-wasm-relaxed-simd --test js/tests/relaxed.test.mjs
