@@ -43,7 +43,12 @@ pub fn apply_negative_feedback(scores: &mut [f32], f: &Features, weight: f32) {
         let (mean, sd) = mean_and_sd(&cosines);
         for (close, &c) in closeness.iter_mut().zip(&cosines) {
             let relative = if sd > 1e-6 { ((c as f64 - mean) / (2.0 * sd)).clamp(0.0, 1.0) as f32 } else { 0.0 };
-            *close = close.max(w * c.max(relative));
+            // Compare-and-select, not f32::max: in wasm that is a call to libm's fmaxf (for its
+            // NaN rule), and every value here is finite.
+            let near = w * if c > relative { c } else { relative };
+            if near > *close {
+                *close = near;
+            }
         }
     }
     for (score, close) in scores.iter_mut().zip(closeness) {
