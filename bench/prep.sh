@@ -2,6 +2,7 @@
 # Preparation throughput and peak memory of `homerank prepare` (local engine) on simulator logs:
 #   bash bench/prep.sh            # about 1M and 10M events
 #   bash bench/prep.sh 2000 20000 # simulated listeners per run (about 63 events each)
+#   bash bench/prep.sh --readme README.md   # also writes the table between the README's prep-bench markers
 # Prints a markdown table; each run is its own process, so peak RSS is that preparation's alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,16 +10,38 @@ cargo build --release --quiet --features prep --bin homerank
 bin=target/release/homerank
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-users=("$@")
+readme=""
+users=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --readme) readme=$2; shift 2 ;;
+    *) users+=("$1"); shift ;;
+  esac
+done
 [ ${#users[@]} -gt 0 ] || users=(16200 162000)
-echo "homerank prepare --engine local, $(nproc) cores, commit $(git rev-parse --short HEAD), load $(cut -d' ' -f1 /proc/loadavg)"
+table="$work/table.md"
+{
+echo "\`homerank prepare --engine local\` on simulator logs, $(nproc) cores, commit $(git rev-parse --short HEAD), $(date -u +%Y-%m-%d), 1-minute load average $(cut -d' ' -f1 /proc/loadavg) before:"
 echo
 echo "| events | sessions | items | seconds | events/s | peak RSS |"
 echo "|---|---|---|---|---|---|"
+} | tee "$table"
 for u in "${users[@]}"; do
   "$bin" convert --input "sim:$u" --out "$work/log-$u.parquet" 2>/dev/null
   line=$("$bin" prepare --log "$work/log-$u.parquet" --out "$work/prep-$u" 2>&1 | tail -1)
   # prepared E events, S sessions, I items on local in T s (R events/s, peak RSS M MiB): …
-  echo "$line" | sed -E 's/^prepared ([0-9]+) events, ([0-9]+) sessions, ([0-9]+) items on [^ ]+ in ([0-9.]+) s \(([0-9]+) events\/s, peak RSS ([^)]+)\).*/| \1 | \2 | \3 | \4 | \5 | \6 |/'
+  echo "$line" | sed -E 's/^prepared ([0-9]+) events, ([0-9]+) sessions, ([0-9]+) items on [^ ]+ in ([0-9.]+) s \(([0-9]+) events\/s, peak RSS ([^)]+)\).*/| \1 | \2 | \3 | \4 | \5 | \6 |/' | tee -a "$table"
   rm -rf "$work/prep-$u" "$work/log-$u.parquet"
 done
+if [ -n "$readme" ]; then
+  node -e '
+    const fs = require("fs");
+    const [path, tablePath] = process.argv.slice(1);
+    const [begin, end] = ["<!-- prep-bench:start -->", "<!-- prep-bench:end -->"];
+    const text = fs.readFileSync(path, "utf8");
+    const [a, b] = [text.indexOf(begin), text.indexOf(end)];
+    if (a < 0 || b < a) throw new Error(`${path}: no ${begin} … ${end} block`);
+    fs.writeFileSync(path, text.slice(0, a + begin.length) + "\n" + fs.readFileSync(tablePath, "utf8") + text.slice(b));
+    console.log(`wrote the table into ${path}`);
+  ' "$readme" "$table"
+fi
