@@ -256,6 +256,77 @@ fn training_is_reproducible_and_the_export_scores_like_the_trainer() {
     assert!(diff < 0.1);
 }
 
+fn weights_as_vecs(w: &std::collections::HashMap<String, candle_core::Tensor>) -> Vec<(String, Vec<f32>)> {
+    let mut v: Vec<(String, Vec<f32>)> =
+        w.iter().map(|(k, t)| (k.clone(), t.flatten_all().unwrap().to_vec1::<f32>().unwrap())).collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// A run stopped after an epoch and resumed from its checkpoint ends exactly where the run
+/// that never stopped ends; a checkpoint of another run is refused.
+#[test]
+fn an_interrupted_run_resumes_from_its_checkpoint_exactly() {
+    let prepared = Prepared::new(toy_dataset(60), 32);
+    let sources = std::slice::from_ref(&prepared);
+    let config = TrainConfig { epochs: 3, patience: 10, ..tiny_config(3) };
+    let straight = train(sources, &config).unwrap();
+    assert_eq!(straight.epochs_run, 3);
+
+    let dir = std::env::temp_dir().join(format!("homerank-checkpoint-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let with_checkpoint = TrainConfig { checkpoint: Some(dir.clone()), resume: true, ..config.clone() };
+    let first = train(sources, &TrainConfig { epochs: 1, ..with_checkpoint.clone() }).unwrap();
+    assert_eq!((first.epochs_run, first.log.len()), (1, 1));
+    let resumed = train(sources, &with_checkpoint).unwrap();
+    assert_eq!(resumed.epochs_run, 2, "epochs 2 and 3 only");
+    assert_eq!(resumed.log, straight.log);
+    assert_eq!(resumed.best_epoch, straight.best_epoch);
+    assert_eq!(weights_as_vecs(&resumed.weights), weights_as_vecs(&straight.weights));
+    // Only the last epoch's tensors stay on disk.
+    let files: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(files.contains(&"epoch-3.safetensors".to_owned()) && files.len() == 2, "{files:?}");
+
+    // Resuming a finished run runs nothing and returns its result.
+    let again = train(sources, &with_checkpoint).unwrap();
+    assert_eq!((again.epochs_run, again.log.clone()), (0, straight.log.clone()));
+    // Another seed draws other cases and other weights: not this checkpoint's run.
+    let err = train(sources, &TrainConfig { seed: 4, ..with_checkpoint.clone() }).unwrap_err();
+    assert!(matches!(err, homerank::Error::InvalidOptions(_)) && err.to_string().contains("another run"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A dataset holding the events of the sessions `sessions_read` names, and no others, gives
+/// `build_cases` exactly the cases of the whole dataset.
+#[test]
+fn the_sessions_read_are_all_the_cases_need() {
+    let data = toy_dataset(80);
+    let prepared = Prepared::new(data.clone(), 32);
+    for (max_cases, per_session, seed) in [(8, 2, 1), (5, 8, 2), (10_000, 3, 3)] {
+        let config = CaseConfig { n_cands: Some(8), max_cases, per_session, seed, ..Default::default() };
+        let sessions = prepared.sessions(Part::Train);
+        let eligible = |s: usize| homerank::eval::eligible_positions(&data.sessions[s].events).len();
+        let read = homerank::eval::sessions_read(sessions, eligible, &config);
+        let mut thin = data.clone();
+        for (s, session) in thin.sessions.iter_mut().enumerate() {
+            if !read.contains(&s) {
+                session.events.clear();
+            }
+        }
+        let full = prepared.cases(Part::Train, &config);
+        let from_thin = build_cases(&thin, sessions, prepared.history(Part::Train), &config);
+        assert!(!full.is_empty());
+        let key = |c: &homerank::eval::RankingCase| {
+            (c.session, c.candidates.clone(), c.target, c.skipped.clone(), c.prefix.len())
+        };
+        assert_eq!(full.iter().map(key).collect::<Vec<_>>(), from_thin.iter().map(key).collect::<Vec<_>>());
+        if max_cases < 100 {
+            assert!(read.len() < sessions.len(), "a cap reads fewer sessions ({} of {})", read.len(), sessions.len());
+        }
+    }
+}
+
 /// Training and serving share one featurization: a case turned into a page and events
 /// (`case_page`) scores in `HomeRanker` exactly as its offline features do in the same engine.
 #[test]

@@ -92,8 +92,7 @@ pub fn is_target(action: Action) -> bool {
 pub fn build_cases(dataset: &Dataset, sessions: &[usize], history: &History, config: &CaseConfig) -> Vec<RankingCase> {
     let (server, embeddings) = (&history.server, &history.embeddings);
     let mut rng = Rng::new(config.seed);
-    let mut order: Vec<usize> = sessions.to_vec();
-    rng.shuffle(&mut order);
+    let order = visit_order(sessions, &mut rng);
     // Server lists are per user; anonymous sessions share one.
     let mut lists: HashMap<Option<String>, (Vec<u32>, Vec<usize>)> = HashMap::new();
     let mut out = Vec::new();
@@ -102,14 +101,7 @@ pub fn build_cases(dataset: &Dataset, sessions: &[usize], history: &History, con
             break;
         }
         let session = &dataset.sessions[s];
-        let eligible: Vec<usize> = (1..session.events.len())
-            .filter(|&t| is_target(session.events[t].action))
-            // A like logged with its play (same item, same time) is part of that play, not a new pick.
-            .filter(|&t| {
-                let (prev, cur) = (&session.events[t - 1], &session.events[t]);
-                !(prev.item == cur.item && prev.time_ms == cur.time_ms)
-            })
-            .collect();
+        let eligible = eligible_positions(&session.events);
         if eligible.is_empty() {
             continue;
         }
@@ -171,6 +163,46 @@ pub fn build_cases(dataset: &Dataset, sessions: &[usize], history: &History, con
         }
     }
     out
+}
+
+/// The order in which [`build_cases`] visits `sessions` (the first use of its generator).
+fn visit_order(sessions: &[usize], rng: &mut Rng) -> Vec<usize> {
+    let mut order: Vec<usize> = sessions.to_vec();
+    rng.shuffle(&mut order);
+    order
+}
+
+/// The positions of a session's events that can be ranking targets: a positive with an event
+/// before it, except a like logged with its play (same item, same time), which is part of that
+/// play, not a new pick.
+pub fn eligible_positions(events: &[Interaction]) -> Vec<usize> {
+    (1..events.len())
+        .filter(|&t| is_target(events[t].action))
+        .filter(|&t| !(events[t - 1].item == events[t].item && events[t - 1].time_ms == events[t].time_ms))
+        .collect()
+}
+
+/// The sessions whose events [`build_cases`] reads, given each one's number of
+/// [`eligible_positions`] (`eligible`): the visit order up to where `max_cases` is reached. Drawing from a dataset that
+/// holds the events of these sessions only gives the same cases, which lets a trainer read a
+/// log of any size with memory bounded by the cases it draws. With
+/// [`CandidateList::ServerTop`], where the server's ranks decide which picks count, every
+/// session that yields a case is returned.
+pub fn sessions_read(sessions: &[usize], eligible: impl Fn(usize) -> usize, config: &CaseConfig) -> Vec<usize> {
+    let order = visit_order(sessions, &mut Rng::new(config.seed));
+    let mut drawn = 0usize;
+    let mut read = Vec::new();
+    for s in order {
+        if config.list == CandidateList::Window && drawn >= config.max_cases {
+            break;
+        }
+        let n = eligible(s).min(config.per_session);
+        if n > 0 {
+            read.push(s);
+            drawn += n;
+        }
+    }
+    read
 }
 
 /// The last `k` events of the listener's sessions that ended before session `s` started.

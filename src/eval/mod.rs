@@ -22,7 +22,10 @@ mod svd;
 pub use ab::{run_ab, sample_ratio, AbConfig, AbPlan, AbReport, ArmOutcome, Policy, SampleRatio};
 pub use baselines::{embedding_knn_scores, neighbor_knn_scores};
 pub use baselines::{popularity_scores, ItemKnn};
-pub use cases::{build_cases, case_features, case_page, is_target, CandidateList, CaseConfig, RankingCase};
+pub use cases::{
+    build_cases, case_features, case_page, eligible_positions, is_target, sessions_read, CandidateList, CaseConfig,
+    RankingCase,
+};
 pub use cooccur::{CoOccurrence, WINDOW};
 pub use embed::{EmbeddingKind, ItemEmbeddings};
 pub use history::History;
@@ -32,7 +35,7 @@ pub use protocol::{
     evaluate, fit_linear, CaseMetrics, EvalConfig, EvalReport, Inputs, MethodRow, Part, Prepared, Table, BUCKETS,
     METHODS,
 };
-pub use server::ServerModel;
+pub use server::{ProfileSums, ServerModel};
 pub use sknn::{Sknn, SknnConfig};
 pub use split::{Split, DEFAULT_FRACTIONS};
 pub use svd::{ppmi_embeddings, truncated_svd, truncated_svd_with, SparseRows};

@@ -33,7 +33,7 @@ impl ServerModel {
         let mut recent_counts = vec![0u32; n];
         let last_start = train.last().map_or(0.0, |&s| dataset.sessions[s].start_ms());
         let recent_from = train.get(train.len() * 9 / 10).map_or(last_start, |&s| dataset.sessions[s].start_ms());
-        let mut sums: HashMap<String, (Vec<f32>, u32)> = HashMap::new();
+        let mut profiles = ProfileSums::new(embeddings);
         for &s in train {
             let session = &dataset.sessions[s];
             for e in &session.events {
@@ -42,13 +42,17 @@ impl ServerModel {
                     recent_counts[e.item as usize] += 1;
                 }
                 if let (Some(user), true) = (&session.user, e.action.is_positive()) {
-                    let entry = sums.entry(user.clone()).or_insert_with(|| (vec![0.0; embeddings.dim], 0));
-                    entry.0.iter_mut().zip(embeddings.of(e.item)).for_each(|(a, b)| *a += b);
-                    entry.1 += 1;
+                    profiles.add(user, e.item);
                 }
             }
         }
-        let profiles = sums.into_iter().map(|(u, (v, _))| (u, crate::embedding::unit(v))).collect();
+        Self::from_counts(counts, recent_counts, profiles)
+    }
+
+    /// The model from its statistics: each item's events in the history and those in its last
+    /// tenth (as [`ServerModel::fit`] counts them), and the users' profile sums.
+    pub fn from_counts(counts: Vec<u32>, recent_counts: Vec<u32>, profiles: ProfileSums<'_>) -> Self {
+        let profiles = profiles.sums.into_iter().map(|(u, v)| (u, crate::embedding::unit(v))).collect();
         ServerModel { popularity: log_scaled(&counts), recent: log_scaled(&recent_counts), profiles, counts }
     }
 
@@ -65,6 +69,30 @@ impl ServerModel {
                 s
             })
             .collect()
+    }
+}
+
+/// Each user's sum of the embeddings of their positive history events, added in history order
+/// (session by time, then event): the unnormalized profiles.
+pub struct ProfileSums<'a> {
+    embeddings: &'a ItemEmbeddings,
+    sums: HashMap<String, Vec<f32>>,
+}
+
+impl<'a> ProfileSums<'a> {
+    /// No users yet.
+    pub fn new(embeddings: &'a ItemEmbeddings) -> Self {
+        ProfileSums { embeddings, sums: HashMap::new() }
+    }
+
+    /// Adds a positive event of `user` on `item`.
+    pub fn add(&mut self, user: &str, item: u32) {
+        let dim = self.embeddings.dim;
+        let sum = match self.sums.get_mut(user) {
+            Some(sum) => sum,
+            None => self.sums.entry(user.to_owned()).or_insert_with(|| vec![0.0; dim]),
+        };
+        sum.iter_mut().zip(self.embeddings.of(item)).for_each(|(a, b)| *a += b);
     }
 }
 

@@ -42,3 +42,13 @@ pub fn prepared_for_eval(
 ) -> Result<crate::eval::Prepared> {
     Err(Error::NotEnabled(NOT_ENABLED))
 }
+
+/// Training from a prepared directory needs the `prep` feature.
+#[cfg(feature = "train")]
+pub fn prepared_for_training(
+    _dir: &Path,
+    _config: &crate::train::TrainConfig,
+    _source: usize,
+) -> Result<crate::eval::Prepared> {
+    Err(Error::NotEnabled(NOT_ENABLED))
+}

@@ -20,6 +20,7 @@ pub mod log;
 mod manifest;
 pub mod plans;
 pub mod tables;
+mod training;
 
 use std::path::{Path, PathBuf};
 
@@ -99,6 +100,12 @@ pub fn prepared_for_eval(dir: &Path, log: Option<&Path>, dim: usize, kind: Embed
     let tables = PreparedTables::open(dir)?;
     let log_path = log.map_or_else(|| PathBuf::from(&tables.manifest.log), Path::to_owned);
     tables.prepared(load_log(&log_path)?, dim, kind)
+}
+
+/// The trainer's source number `source` from a prepared directory, reading the events of the
+/// sessions its case draws need and no others ([`PreparedTables::prepared_for_training`]).
+pub fn prepared_for_training(dir: &Path, config: &crate::train::TrainConfig, source: usize) -> Result<Prepared> {
+    PreparedTables::open(dir)?.prepared_for_training(config, source)
 }
 
 /// Prepares the Parquet log at `log` (a file or a directory of files) into `out` on `engine`.
@@ -278,8 +285,14 @@ impl PreparedTables {
 
     /// The session numbers of each window, by start time: the prepared [`Split`].
     pub fn split(&self) -> Result<Split> {
-        let mut by_time: Vec<(u64, usize, u8)> =
-            self.sessions()?.iter().enumerate().map(|(i, s)| (s.by_time, i, s.part)).collect();
+        let mut by_time: Vec<(u64, usize, u8)> = Vec::with_capacity(self.manifest.sessions as usize);
+        self.each("sessions", |b| {
+            let (t, part) = (column::<UInt64Type>(b, "by_time")?, column::<UInt8Type>(b, "part")?);
+            for r in 0..b.num_rows() {
+                by_time.push((t.value(r), by_time.len(), part.value(r)));
+            }
+            Ok(())
+        })?;
         by_time.sort_unstable();
         let part = |p: u8| by_time.iter().filter(|s| s.2 == p).map(|s| s.1).collect::<Vec<_>>();
         let (history_train, train) = (part(0), part(1));

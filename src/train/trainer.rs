@@ -3,9 +3,14 @@
 //! initial weights and batch order come from [`Rng`], so a run is reproducible.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use candle_core::{DType, Device, Tensor, Var, D};
-use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW};
+use serde::{Deserialize, Serialize};
+use web_time::Instant;
+
+use super::checkpoint::{self, CheckpointState, CheckpointTensors};
+use super::optimizer::{AdamW, AdamWParams};
 
 use crate::error::{Error, Result};
 use crate::eval::{metrics, CaseConfig, Part, Prepared};
@@ -42,6 +47,10 @@ pub struct TrainConfig {
     /// of the listener's earlier sessions before the session (`CaseConfig::prior_events`), so the
     /// model learns to read a mid-term context and still ranks sessions alone.
     pub prior_events: usize,
+    /// A directory to save a checkpoint to after every epoch (`super::checkpoint`).
+    pub checkpoint: Option<PathBuf>,
+    /// Continue from the checkpoint in `checkpoint` when there is one (a fresh run otherwise).
+    pub resume: bool,
 }
 
 impl Default for TrainConfig {
@@ -59,12 +68,14 @@ impl Default for TrainConfig {
             max_valid_cases: 1_500,
             progress: true,
             prior_events: 0,
+            checkpoint: None,
+            resume: false,
         }
     }
 }
 
 /// One epoch's numbers.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochLog {
     /// From 1.
     pub epoch: usize,
@@ -85,6 +96,11 @@ pub struct TrainOutcome {
     pub best_epoch: usize,
     /// Training lists over all sources.
     pub n_train_cases: usize,
+    /// Epochs this call ran (fewer than `log.len()` when it resumed a checkpoint).
+    pub epochs_run: usize,
+    /// Wall-clock seconds of those epochs' optimizer steps (forward, backward, update): with
+    /// `epochs_run · n_train_cases`, the training throughput.
+    pub step_seconds: f64,
 }
 
 struct Example {
@@ -129,38 +145,55 @@ fn similarity_statistics(set: &[Example]) -> (Vec<f32>, Vec<f32>) {
     (mean, scale)
 }
 
+/// The case draws `train` makes from source `source` (an index into its `sources`), in order:
+/// the training window's, then the validation window's (each split in two halves, the second
+/// with a mid-term context, when `prior_events` > 0).
+pub fn case_draws(config: &TrainConfig, source: usize) -> Vec<(Part, CaseConfig)> {
+    let rng = Rng::new(config.seed);
+    let draw = |max: usize, stream: u64, prior_events: usize| CaseConfig {
+        n_cands: Some(config.n_cands),
+        max_events: config.model.max_events,
+        per_session: 8,
+        max_cases: max,
+        seed: rng.fork(stream).next_u64(),
+        prior_events,
+        ..Default::default()
+    };
+    let mut draws = Vec::new();
+    let k = source as u64;
+    for (part, max, stream) in
+        [(Part::Train, config.max_train_cases, 2 * k), (Part::Valid, config.max_valid_cases, 2 * k + 1)]
+    {
+        if config.prior_events == 0 {
+            draws.push((part, draw(max, stream, 0)));
+        } else {
+            draws.push((part, draw(max / 2, stream, 0)));
+            draws.push((part, draw(max - max / 2, stream + 1_000, config.prior_events)));
+        }
+    }
+    draws
+}
+
 /// Trains on the training windows of `sources`, validating on their validation windows.
 pub fn train(sources: &[Prepared], config: &TrainConfig) -> Result<TrainOutcome> {
     config.model.validate()?;
     let rng = Rng::new(config.seed);
-    let draw_with = |p: &Prepared, part: Part, max: usize, stream: u64, prior_events: usize| -> Vec<Example> {
-        let cc = CaseConfig {
-            n_cands: Some(config.n_cands),
-            max_events: config.model.max_events,
-            per_session: 8,
-            max_cases: max,
-            seed: rng.fork(stream).next_u64(),
-            prior_events,
-            ..Default::default()
-        };
-        p.cases(part, &cc)
-            .iter()
-            .map(|c| Example { features: p.features(part, c), target: c.target, skipped: c.skipped.clone() })
-            .collect()
-    };
-    let draw = |p: &Prepared, part: Part, max: usize, stream: u64| -> Vec<Example> {
-        if config.prior_events == 0 {
-            return draw_with(p, part, max, stream, 0);
-        }
-        let mut half = draw_with(p, part, max / 2, stream, 0);
-        half.extend(draw_with(p, part, max - max / 2, stream + 1_000, config.prior_events));
-        half
-    };
     let mut train_set: Vec<Example> = Vec::new();
     let mut valid_sets: Vec<Vec<Example>> = Vec::new();
     for (k, p) in sources.iter().enumerate() {
-        train_set.extend(draw(p, Part::Train, config.max_train_cases, 2 * k as u64));
-        valid_sets.push(draw(p, Part::Valid, config.max_valid_cases, 2 * k as u64 + 1));
+        let mut valid = Vec::new();
+        for (part, cc) in case_draws(config, k) {
+            let examples = p
+                .cases(part, &cc)
+                .iter()
+                .map(|c| Example { features: p.features(part, c), target: c.target, skipped: c.skipped.clone() })
+                .collect::<Vec<_>>();
+            match part {
+                Part::Train => train_set.extend(examples),
+                _ => valid.extend(examples),
+            }
+        }
+        valid_sets.push(valid);
     }
     if train_set.is_empty() {
         return Err(Error::InvalidOptions("no training cases: the data has no positives after a first event".into()));
@@ -170,20 +203,50 @@ pub fn train(sources: &[Prepared], config: &TrainConfig) -> Result<TrainOutcome>
     let weights: HashMap<String, Weight> =
         vars.iter().map(|(k, v)| (k.clone(), Weight::Dense(v.as_tensor().clone()))).collect();
     let model = HrsModel::for_training(config.model.clone(), &weights)?;
-    // The similarity features' normalization is fixed by the training data, not learned.
-    let trained: Vec<Var> = vars.iter().filter(|(k, _)| !FIXED.contains(&k.as_str())).map(|(_, v)| v.clone()).collect();
-    let mut opt =
-        AdamW::new(trained, ParamsAdamW { lr: config.lr, weight_decay: config.weight_decay, ..Default::default() })?;
+    // The similarity features' normalization is fixed by the training data, not learned. The
+    // optimizer's variables go in name order, so its state saves and restores by name.
+    let mut trained: Vec<(String, Var)> =
+        vars.iter().filter(|(k, _)| !FIXED.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+    trained.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut opt = AdamW::new(trained, AdamWParams::new(config.lr, config.weight_decay))?;
 
     let steps_per_epoch = train_set.len().div_ceil(config.batch_size);
-    let bar = progress_bar(config.progress, (steps_per_epoch * config.epochs) as u64);
     let mut order: Vec<usize> = (0..train_set.len()).collect();
     let mut shuffle_rng = rng.fork(1000);
     let mut log = Vec::new();
     let mut best: Option<(f64, usize, HashMap<String, Tensor>)> = None;
-    for epoch in 1..=config.epochs {
+    let fingerprint = run_fingerprint(config, &train_set, &valid_sets);
+    let mut first_epoch = 1;
+    if let (Some(dir), true) = (&config.checkpoint, config.resume) {
+        if let Some((state, tensors)) = checkpoint::load(dir)? {
+            if state.fingerprint != fingerprint {
+                return Err(Error::InvalidOptions(format!(
+                    "the checkpoint in {} is of another run (configuration or data differ)",
+                    dir.display()
+                )));
+            }
+            restore(&vars, &mut opt, &state, &tensors)?;
+            order = state.order.iter().map(|&i| i as usize).collect();
+            shuffle_rng = Rng::from_state(state.shuffle_state);
+            log = state.log;
+            best = state.best.map(|(ndcg, epoch)| (ndcg, epoch, tensors.best));
+            first_epoch = state.epoch + 1;
+        }
+    }
+    let stopped = |log: &[EpochLog], best: &Option<(f64, usize, HashMap<String, Tensor>)>| {
+        let last = log.last().map_or(0, |e| e.epoch);
+        last > 0 && best.as_ref().is_some_and(|b| b.1 < last && last - b.1 >= config.patience)
+    };
+    let epochs_left = if stopped(&log, &best) { 0 } else { config.epochs.saturating_sub(first_epoch - 1) };
+    let bar = progress_bar(config.progress, (steps_per_epoch * epochs_left) as u64);
+    let (mut epochs_run, mut step_seconds) = (0, 0.0);
+    for epoch in first_epoch..=config.epochs {
+        if stopped(&log, &best) {
+            break;
+        }
         let batches = length_bucketed_batches(&mut order, &train_set, config.batch_size, &mut shuffle_rng);
         let mut loss_sum = 0.0;
+        let started = Instant::now();
         for chunk in &batches {
             let examples: Vec<&Example> = chunk.iter().map(|&i| &train_set[i]).collect();
             let loss = batch_loss(&model, &examples)?;
@@ -195,29 +258,98 @@ pub fn train(sources: &[Prepared], config: &TrainConfig) -> Result<TrainOutcome>
                 bar.inc(1);
             }
         }
+        let seconds = started.elapsed().as_secs_f64();
+        (epochs_run, step_seconds) = (epochs_run + 1, step_seconds + seconds);
         let snapshot: HashMap<String, Tensor> =
             vars.iter().map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?))).collect::<Result<_>>()?;
         let valid_ndcg = validation_ndcg(&config.model, &snapshot, &valid_sets)?;
         let entry = EpochLog { epoch, train_loss: loss_sum / steps_per_epoch as f64, valid_ndcg };
-        let line = format!("epoch {epoch}: train loss {:.4}, valid NDCG@10 {valid_ndcg:.4}", entry.train_loss);
+        let line = format!(
+            "epoch {epoch}: train loss {:.4}, valid NDCG@10 {valid_ndcg:.4}, {:.0} examples/s",
+            entry.train_loss,
+            train_set.len() as f64 / seconds.max(1e-9)
+        );
         match &bar {
             Some(bar) if !bar.is_hidden() => bar.println(line),
             _ if config.progress => eprintln!("{line}"),
             _ => {}
         }
         log.push(entry);
-        let improved = best.as_ref().is_none_or(|(b, _, _)| valid_ndcg > *b);
-        if improved {
-            best = Some((valid_ndcg, epoch, snapshot));
-        } else if epoch - best.as_ref().map_or(0, |b| b.1) >= config.patience {
-            break;
+        if best.as_ref().is_none_or(|(b, _, _)| valid_ndcg > *b) {
+            best = Some((valid_ndcg, epoch, snapshot.clone()));
+        }
+        if let Some(dir) = &config.checkpoint {
+            let state = CheckpointState {
+                format: 0,
+                fingerprint: fingerprint.clone(),
+                epoch,
+                steps: opt.steps(),
+                shuffle_state: shuffle_rng.state(),
+                order: order.iter().map(|&i| i as u32).collect(),
+                log: log.clone(),
+                best: best.as_ref().map(|b| (b.0, b.1)),
+                tensors: String::new(),
+            };
+            let tensors = CheckpointTensors {
+                weights: snapshot,
+                moments: opt.moments().map(|(k, m, v)| (k.to_owned(), (m.clone(), v.clone()))).collect(),
+                best: best.as_ref().map(|b| b.2.clone()).unwrap_or_default(),
+            };
+            checkpoint::save(dir, state, &tensors)?;
         }
     }
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let (_, best_epoch, weights) = best.expect("at least one epoch ran");
-    Ok(TrainOutcome { weights, log, best_epoch, n_train_cases: train_set.len() })
+    let (_, best_epoch, weights) = best.ok_or_else(|| {
+        Error::InvalidOptions("no epoch ran: epochs is 0, or the checkpoint is already past it".into())
+    })?;
+    Ok(TrainOutcome { weights, log, best_epoch, n_train_cases: train_set.len(), epochs_run, step_seconds })
+}
+
+/// The run's identity: every option that changes its numbers (but the epoch count, which a
+/// resumed run may raise), and the cases drawn.
+fn run_fingerprint(config: &TrainConfig, train_set: &[Example], valid_sets: &[Vec<Example>]) -> String {
+    let mut h = crate::rng::hash_str(&format!(
+        "{:?} {} {} {} {} {} {} {} {} {}",
+        config.model,
+        config.batch_size,
+        config.lr,
+        config.weight_decay,
+        config.patience,
+        config.seed,
+        config.n_cands,
+        config.max_train_cases,
+        config.max_valid_cases,
+        config.prior_events
+    ));
+    for e in train_set.iter().chain(valid_sets.iter().flatten()) {
+        for v in [e.target as u64, e.features.n_cands() as u64, e.features.n_events() as u64] {
+            h = (h ^ v).wrapping_mul(0x0100_0000_01B3);
+        }
+    }
+    format!("{h:016x} {} {:?}", train_set.len(), valid_sets.iter().map(Vec::len).collect::<Vec<_>>())
+}
+
+/// Sets the variables and the optimizer from a checkpoint.
+fn restore(
+    vars: &HashMap<String, Var>,
+    opt: &mut AdamW,
+    state: &CheckpointState,
+    tensors: &CheckpointTensors,
+) -> Result<()> {
+    let bad = |what: &str| Error::InvalidOptions(format!("checkpoint: {what}"));
+    for (name, var) in vars {
+        let t = tensors.weights.get(name).ok_or_else(|| bad(&format!("no weights for {name}")))?;
+        if t.shape() != var.shape() {
+            return Err(bad(&format!("{name} has another shape")));
+        }
+        var.set(t)?;
+    }
+    opt.restore(state.steps, |name, first| {
+        let (m, v) = tensors.moments.get(name).ok_or_else(|| bad(&format!("no moments for {name}")))?;
+        Ok(if first { m.clone() } else { v.clone() })
+    })
 }
 
 /// Shuffles, then sorts windows of 16 batches by session length before cutting batches, and

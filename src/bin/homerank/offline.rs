@@ -9,8 +9,23 @@ use clap::Args;
 pub struct TrainArgs {
     /// Training data: a log path (MSSD CSV, RecBole dir or .inter, DIGINETICA CSV, .jsonl) or
     /// `sim` / `sim:USERS` for the listener simulator. Repeat for several sources.
-    #[arg(long = "data", required = true)]
+    #[arg(long = "data", required_unless_present = "prep")]
     data: Vec<String>,
+    /// A directory written by `homerank prepare` (feature `prep`): train from its tables,
+    /// reading only the sessions the drawn cases come from instead of the whole log. Repeat for
+    /// several sources; they come after the `--data` ones.
+    #[arg(long)]
+    prep: Vec<PathBuf>,
+    /// Save a checkpoint here after every epoch.
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Continue from the checkpoint in `--checkpoint` when there is one.
+    #[arg(long, requires = "checkpoint")]
+    resume: bool,
+    /// Threads for the training steps (default: candle's choice, the physical cores, or
+    /// RAYON_NUM_THREADS).
+    #[arg(long)]
+    threads: Option<usize>,
     /// Track-features CSV for an MSSD log.
     #[arg(long)]
     features: Option<PathBuf>,
@@ -196,6 +211,12 @@ mod enabled {
     }
 
     pub fn train(args: TrainArgs) -> Result<()> {
+        if let Some(n) = args.threads {
+            anyhow::ensure!(n > 0, "--threads must be at least 1");
+            // candle sizes its thread pools from these on first use, which is later than this.
+            std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+            std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
+        }
         let config = TrainConfig {
             epochs: args.epochs,
             seed: args.seed,
@@ -204,6 +225,8 @@ mod enabled {
             max_train_cases: args.max_cases,
             progress: !args.quiet,
             prior_events: args.prior_events,
+            checkpoint: args.checkpoint.clone(),
+            resume: args.resume,
             ..Default::default()
         };
         let mut sources = Vec::new();
@@ -219,7 +242,27 @@ mod enabled {
             names.push(format!("{} ({} sessions)", dataset.name, dataset.sessions.len()));
             sources.push(Prepared::new(dataset, config.model.embedding_dim));
         }
+        for dir in &args.prep {
+            let prepared = homerank::prep::prepared_for_training(dir, &config, sources.len())
+                .with_context(|| dir.display().to_string())?;
+            let read = prepared.dataset.sessions.iter().filter(|s| !s.events.is_empty()).count();
+            eprintln!(
+                "{}: {} sessions ({read} read for the cases drawn), {} items",
+                dir.display(),
+                prepared.dataset.sessions.len(),
+                prepared.dataset.catalog.len()
+            );
+            names.push(format!("{} ({} sessions, prepared)", prepared.dataset.name, prepared.dataset.sessions.len()));
+            sources.push(prepared);
+        }
         let outcome = run_training(&sources, &config)?;
+        eprintln!(
+            "{} training lists; {} epochs here at {:.0} examples/s ({} threads)",
+            outcome.n_train_cases,
+            outcome.epochs_run,
+            (outcome.n_train_cases * outcome.epochs_run) as f64 / outcome.step_seconds.max(1e-9),
+            candle_core::utils::get_num_threads()
+        );
         let command = std::env::args().collect::<Vec<_>>().join(" ");
         let notes = [("trained_on", names.join("; ")), ("seed", args.seed.to_string()), ("command", command.clone())];
         let notes: Vec<(&str, &str)> = notes.iter().map(|(k, v)| (*k, v.as_str())).collect();
