@@ -225,3 +225,74 @@ fn evaluation_from_prepared_tables_matches_the_in_memory_path() {
     assert!(err.to_string().contains("differ from the prepared tables"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+fn weights_as_vecs(w: &std::collections::HashMap<String, candle_core::Tensor>) -> Vec<(String, Vec<f32>)> {
+    let mut v: Vec<(String, Vec<f32>)> =
+        w.iter().map(|(k, t)| (k.clone(), t.flatten_all().unwrap().to_vec1::<f32>().unwrap())).collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// `train --prep`: the trainer's data from the tables, holding only the sessions its capped case
+/// draws read, trains exactly the weights the whole log in memory trains; and through the
+/// command line, with a checkpoint, a resume and `eval --prep` on the result.
+#[test]
+fn training_from_prepared_tables_matches_the_in_memory_path() {
+    use homerank::eval::{Part, Prepared};
+    use homerank::train::{train, TrainConfig};
+    let dir = temp_dir("train");
+    let log = dir.join("log.parquet");
+    prep::convert(&sim_log(300), &log).unwrap();
+    prep::prepare(&log, &dir.join("prep"), &Engine::local()).unwrap();
+    let config = TrainConfig {
+        epochs: 2,
+        batch_size: 32,
+        max_train_cases: 160,
+        max_valid_cases: 48,
+        n_cands: 16,
+        progress: false,
+        ..Default::default()
+    };
+    let dim = config.model.embedding_dim;
+    let memory = Prepared::new(homerank::data::load(&log, None, None).unwrap(), dim);
+    let tables = prep::prepared_for_training(&dir.join("prep"), &config, 0).unwrap();
+    assert_eq!(tables.split, memory.split);
+    let read = tables.dataset.sessions.iter().filter(|s| !s.events.is_empty()).count();
+    assert!(read * 2 < memory.dataset.sessions.len(), "{read} of {} sessions read", memory.dataset.sessions.len());
+    for part in [Part::Train, Part::Valid] {
+        let (a, b) = (memory.history(part), tables.history(part));
+        assert_eq!(a.embeddings.values, b.embeddings.values);
+        for s in memory.sessions(part).iter().take(40) {
+            let user = memory.dataset.sessions[*s].user.as_deref();
+            assert_eq!(a.server.scores(user, &a.embeddings), b.server.scores(user, &b.embeddings), "{user:?}");
+        }
+    }
+    let a = train(std::slice::from_ref(&memory), &config).unwrap();
+    let b = train(std::slice::from_ref(&tables), &config).unwrap();
+    assert_eq!(a.n_train_cases, 160);
+    assert_eq!(b.log, a.log);
+    assert_eq!(weights_as_vecs(&b.weights), weights_as_vecs(&a.weights));
+    let err = prep::prepared_for_training(&dir.join("prep"), &TrainConfig { prior_events: 8, ..config }, 0);
+    assert!(matches!(err, Err(Error::InvalidOptions(_))));
+
+    // The command line: two epochs in two runs, the second resuming the first's checkpoint.
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_homerank")).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "homerank {args:?}: {stderr}");
+        stderr
+    };
+    let (prepared, model, checkpoint) = (dir.join("prep"), dir.join("model.gguf"), dir.join("checkpoint"));
+    let (prepared, model, checkpoint) =
+        (prepared.to_str().unwrap(), model.to_str().unwrap(), checkpoint.to_str().unwrap());
+    let train_args = ["train", "--prep", prepared, "--out", model, "--max-cases", "160", "--batch", "32", "--quiet"];
+    let first = cli(&[&train_args[..], &["--epochs", "1", "--checkpoint", checkpoint, "--threads", "1"]].concat());
+    assert!(first.contains("1 epochs here at") && first.contains("(1 threads)"), "{first}");
+    let second = cli(&[&train_args[..], &["--epochs", "2", "--checkpoint", checkpoint, "--resume"]].concat());
+    assert!(second.contains("1 epochs here at"), "{second}");
+    let report = dir.join("eval.md");
+    cli(&["eval", "--prep", prepared, "--model", model, "--max-cases", "300", "--report", report.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(text.contains("HR-S") && text.contains("item-kNN"), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

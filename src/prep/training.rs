@@ -12,7 +12,7 @@
 //! in-memory path's (`tests/prep.rs` trains both and compares the weights).
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{Float64Type, UInt32Type};
+use datafusion::arrow::datatypes::{DataType, Float64Type, UInt32Type};
 use futures::StreamExt;
 
 use super::plans::HistoryPart;
@@ -250,11 +250,12 @@ impl PreparedTables {
             let mut stream = frame.execute_stream().await.map_err(df_error("profiles"))?;
             while let Some(batch) = stream.next().await {
                 let batch: RecordBatch = batch.map_err(df_error("profiles"))?;
-                let users = batch.column(0).as_string_opt::<i32>();
-                let items = batch.column(1).as_primitive_opt::<UInt32Type>();
-                let (Some(users), Some(items)) = (users, items) else {
-                    return Err(Error::io("profiles", "unexpected column types"));
+                // Parquet strings may come back as views: cast to what is read here.
+                let cast = |k: usize, to: &DataType| {
+                    datafusion::arrow::compute::cast(batch.column(k), to).map_err(|e| Error::io("profiles", e.to_string()))
                 };
+                let (users, items) = (cast(0, &DataType::Utf8)?, cast(1, &DataType::UInt32)?);
+                let (users, items) = (users.as_string::<i32>(), items.as_primitive::<UInt32Type>());
                 for r in 0..batch.num_rows() {
                     each(users.value(r), items.value(r));
                 }
