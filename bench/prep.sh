@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Preparation throughput and peak memory of `homerank prepare` (local engine) on simulator logs:
+# Preparation throughput and peak memory of `homerank prepare` (local engine) on simulator logs,
+# then one epoch of `homerank train --prep` on each prepared directory with 1 and 2 threads
+# (training examples/s and the trainer's peak memory):
 #   bash bench/prep.sh            # about 1M and 10M events
 #   bash bench/prep.sh 2000 20000 # simulated listeners per run (about 63 events each)
 #   bash bench/prep.sh --readme README.md   # also writes the table between the README's prep-bench markers
-# Prints a markdown table; each run is its own process, so peak RSS is that preparation's alone.
+# Prints markdown tables; each run is its own process, so a peak RSS is that command's alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet --features prep --bin homerank
@@ -20,6 +22,8 @@ while [ $# -gt 0 ]; do
 done
 [ ${#users[@]} -gt 0 ] || users=(16200 162000)
 table="$work/table.md"
+train_table="$work/train.md"
+: > "$train_table"
 {
 echo "\`homerank prepare --engine local\` on simulator logs, $(nproc) cores, commit $(git rev-parse --short HEAD), $(date -u +%Y-%m-%d), 1-minute load average $(cut -d' ' -f1 /proc/loadavg) before:"
 echo
@@ -30,9 +34,24 @@ for u in "${users[@]}"; do
   "$bin" convert --input "sim:$u" --out "$work/log-$u.parquet" 2>/dev/null
   line=$("$bin" prepare --log "$work/log-$u.parquet" --out "$work/prep-$u" 2>&1 | tail -1)
   # prepared E events, S sessions, I items on local in T s (R events/s, peak RSS M MiB): …
+  events=$(echo "$line" | sed -E 's/^prepared ([0-9]+) events.*/\1/')
   echo "$line" | sed -E 's/^prepared ([0-9]+) events, ([0-9]+) sessions, ([0-9]+) items on [^ ]+ in ([0-9.]+) s \(([0-9]+) events\/s, peak RSS ([^)]+)\).*/| \1 | \2 | \3 | \4 | \5 | \6 |/' | tee -a "$table"
-  rm -rf "$work/prep-$u" "$work/log-$u.parquet"
+  for threads in 1 2; do
+    line=$("$bin" train --prep "$work/prep-$u" --epochs 1 --threads "$threads" --quiet --out "$work/model.gguf" 2>&1 \
+      | grep 'examples/s')
+    # N training lists, 1 epochs run here: X examples/s (T threads), peak RSS M MiB
+    echo "$line" | sed -E "s/^([0-9]+) training lists, [0-9]+ epochs run here: ([0-9]+) examples\/s \(([0-9]+) threads\), peak RSS (.+)$/| $events | \3 | \1 | \2 | \4 |/" >> "$train_table"
+  done
+  rm -rf "$work/prep-$u" "$work/log-$u.parquet" "$work"/model*
 done
+{
+echo
+echo "One epoch of \`homerank train --prep\` on each prepared log (default caps: 12,000 training and 1,500 validation lists of 50 candidates), the same machine and commit:"
+echo
+echo "| events | threads | training lists | examples/s | peak RSS |"
+echo "|---|---|---|---|---|"
+cat "$train_table"
+} | tee -a "$table"
 if [ -n "$readme" ]; then
   node -e '
     const fs = require("fs");

@@ -192,3 +192,12 @@ fn print_json<T: serde::Serialize>(value: &T, pretty: bool) -> Result<()> {
     writeln!(out, "{text}")?;
     Ok(())
 }
+
+/// This process's peak resident memory (Linux `VmHWM`), e.g. `282 MiB`; `unknown` elsewhere.
+fn peak_rss() -> String {
+    let kib = std::fs::read_to_string("/proc/self/status").ok().and_then(|status| {
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?.to_owned();
+        line.split_whitespace().nth(1)?.parse::<f64>().ok()
+    });
+    kib.map_or("unknown".to_owned(), |kib| format!("{:.0} MiB", kib / 1024.0))
+}

@@ -257,11 +257,12 @@ mod enabled {
         }
         let outcome = run_training(&sources, &config)?;
         eprintln!(
-            "{} training lists; {} epochs here at {:.0} examples/s ({} threads)",
+            "{} training lists, {} epochs run here: {:.0} examples/s ({} threads), peak RSS {}",
             outcome.n_train_cases,
             outcome.epochs_run,
             (outcome.n_train_cases * outcome.epochs_run) as f64 / outcome.step_seconds.max(1e-9),
-            candle_core::utils::get_num_threads()
+            candle_core::utils::get_num_threads(),
+            crate::peak_rss()
         );
         let command = std::env::args().collect::<Vec<_>>().join(" ");
         let notes = [("trained_on", names.join("; ")), ("seed", args.seed.to_string()), ("command", command.clone())];

@@ -52,7 +52,7 @@ pub fn prepare(args: PrepareArgs) -> Result<()> {
         *memory_limit = mib << 20;
     }
     let m = prep::prepare(&args.log, &args.out, &engine)?;
-    let peak = peak_rss_mib().map_or("unknown".to_owned(), |mib| format!("{mib:.0} MiB"));
+    let peak = crate::peak_rss();
     eprintln!(
         "prepared {} events, {} sessions, {} items on {} in {:.1} s ({:.0} events/s, peak RSS {peak}): {} tables in {}",
         m.events,
@@ -65,12 +65,4 @@ pub fn prepare(args: PrepareArgs) -> Result<()> {
         args.out.display()
     );
     Ok(())
-}
-
-/// This process's peak resident memory (Linux `VmHWM`), in MiB; `None` elsewhere.
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
 }
