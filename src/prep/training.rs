@@ -143,7 +143,8 @@ impl PreparedTables {
             let (ids, types, artists) = (text("item_id")?, text("item_type")?, text("artist_id")?);
             let durations = column::<Float64Type>(b, "duration_ms")?;
             let features = b.column_by_name("features").map(|c| c.as_list::<i32>());
-            let opt = |c: &datafusion::arrow::array::StringArray, r: usize| c.is_valid(r).then(|| c.value(r).to_owned());
+            let opt =
+                |c: &datafusion::arrow::array::StringArray, r: usize| c.is_valid(r).then(|| c.value(r).to_owned());
             for r in 0..b.num_rows() {
                 let content = features.filter(|f| f.is_valid(r)).map(|f| {
                     let v = f.value(r);
@@ -252,7 +253,8 @@ impl PreparedTables {
                 let batch: RecordBatch = batch.map_err(df_error("profiles"))?;
                 // Parquet strings may come back as views: cast to what is read here.
                 let cast = |k: usize, to: &DataType| {
-                    datafusion::arrow::compute::cast(batch.column(k), to).map_err(|e| Error::io("profiles", e.to_string()))
+                    datafusion::arrow::compute::cast(batch.column(k), to)
+                        .map_err(|e| Error::io("profiles", e.to_string()))
                 };
                 let (users, items) = (cast(0, &DataType::Utf8)?, cast(1, &DataType::UInt32)?);
                 let (users, items) = (users.as_string::<i32>(), items.as_primitive::<UInt32Type>());

@@ -106,8 +106,7 @@ pub fn load(dir: &Path) -> Result<Option<(CheckpointState, CheckpointTensors)>> 
     }
     let tensor_path: PathBuf = dir.join(&state.tensors);
     let flat = candle_core::safetensors::load(&tensor_path, &Device::Cpu).map_err(|e| io(&tensor_path, e))?;
-    let mut tensors =
-        CheckpointTensors { weights: HashMap::new(), moments: HashMap::new(), best: HashMap::new() };
+    let mut tensors = CheckpointTensors { weights: HashMap::new(), moments: HashMap::new(), best: HashMap::new() };
     let mut first = HashMap::new();
     let mut second = HashMap::new();
     for (key, t) in flat {

@@ -99,7 +99,10 @@ impl AdamW {
         for slot in &mut self.slots {
             let (m, v) = (moment(&slot.name, true)?, moment(&slot.name, false)?);
             if m.shape() != slot.var.shape() || v.shape() != slot.var.shape() {
-                return Err(Error::InvalidOptions(format!("checkpoint: the moments of {} have another shape", slot.name)));
+                return Err(Error::InvalidOptions(format!(
+                    "checkpoint: the moments of {} have another shape",
+                    slot.name
+                )));
             }
             (slot.m, slot.v) = (m, v);
         }
