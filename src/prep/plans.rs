@@ -131,21 +131,22 @@ pub fn stats(h: HistoryPart, recent_from: f64) -> String {
 }
 
 /// Symmetric pair counts of history `h`: each event pairs with the next `WINDOW` events of its
-/// session whose item differs, and each pair counts in both rows. The next events come from
-/// `lead` over the session's positions (a sort, which spills), not from a self-join.
+/// session whose item differs, and each pair counts in both rows. Both directions come from one
+/// window over the session's positions: an event's `lead`s give its row's pairs with later
+/// events, its `lag`s the reversed pairs of earlier ones. One sort (which spills) serves every
+/// offset; neither a self-join nor a union that would run the window once per offset.
 pub fn pairs(h: HistoryPart) -> String {
-    let leads: Vec<String> =
-        (1..=WINDOW).map(|d| format!("lead(item, {d}) OVER (PARTITION BY session ORDER BY pos) AS b{d}")).collect();
-    let one_way: Vec<String> =
-        (1..=WINDOW).map(|d| format!("SELECT a, b{d} AS b FROM l WHERE b{d} IS NOT NULL AND b{d} <> a")).collect();
+    let over = "OVER (PARTITION BY session ORDER BY pos)";
+    let near: Vec<String> = (1..=WINDOW)
+        .flat_map(|d| [format!("lead(item, {d}) {over}"), format!("lag(item, {d}) {over}")])
+        .collect();
     format!(
-        "WITH l AS (SELECT item AS a, {leads} FROM events WHERE part <= {w}),
-              p AS ({one_way}),
-              both_ways AS (SELECT a, b FROM p UNION ALL SELECT b AS a, a AS b FROM p)
-         SELECT a, b, CAST(COUNT(*) AS INT UNSIGNED) AS n_pairs FROM both_ways GROUP BY a, b ORDER BY a, b",
-        leads = leads.join(", "),
+        "WITH l AS (SELECT item AS a, make_array({near}) AS near FROM events WHERE part <= {w}),
+              p AS (SELECT a, unnest(near) AS b FROM l)
+         SELECT a, b, CAST(COUNT(*) AS INT UNSIGNED) AS n_pairs FROM p
+         WHERE b IS NOT NULL AND b <> a GROUP BY a, b ORDER BY a, b",
+        near = near.join(", "),
         w = h.last_window(),
-        one_way = one_way.join(" UNION ALL "),
     )
 }
 
