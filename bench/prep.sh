@@ -39,14 +39,14 @@ for u in "${users[@]}"; do
   for threads in 1 2; do
     line=$("$bin" train --prep "$work/prep-$u" --epochs 1 --threads "$threads" --quiet --out "$work/model.gguf" 2>&1 \
       | grep 'examples/s')
-    # N training lists, 1 epochs run here: X examples/s (T threads), peak RSS M MiB
-    echo "$line" | sed -E "s/^([0-9]+) training lists, [0-9]+ epochs run here: ([0-9]+) examples\/s \(([0-9]+) threads\), peak RSS (.+)$/| $events | \3 | \1 | \2 | \4 |/" >> "$train_table"
+    # N training lists, 1 epochs run here: X examples/s (T batch parts, candle threads C), peak RSS M MiB
+    echo "$line" | sed -E "s/^([0-9]+) training lists, [0-9]+ epochs run here: ([0-9]+) examples\/s \(([0-9]+) batch parts, candle threads [0-9]+\), peak RSS (.+)$/| $events | \3 | \1 | \2 | \4 |/" >> "$train_table"
   done
   rm -rf "$work/prep-$u" "$work/log-$u.parquet" "$work"/model*
 done
 {
 echo
-echo "One epoch of \`homerank train --prep\` on each prepared log (default caps: 12,000 training and 1,500 validation lists of 50 candidates), the same machine and commit:"
+echo "One epoch of \`homerank train --prep --threads T\` on each prepared log (default caps: 12,000 training and 1,500 validation lists of 50 candidates; T batch parts on T threads), the same machine and commit:"
 echo
 echo "| events | threads | training lists | examples/s | peak RSS |"
 echo "|---|---|---|---|---|"

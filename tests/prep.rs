@@ -287,7 +287,7 @@ fn training_from_prepared_tables_matches_the_in_memory_path() {
         (prepared.to_str().unwrap(), model.to_str().unwrap(), checkpoint.to_str().unwrap());
     let train_args = ["train", "--prep", prepared, "--out", model, "--max-cases", "160", "--batch", "32", "--quiet"];
     let first = cli(&[&train_args[..], &["--epochs", "1", "--checkpoint", checkpoint, "--threads", "1"]].concat());
-    assert!(first.contains("1 epochs run here: ") && first.contains("(1 threads)"), "{first}");
+    assert!(first.contains("1 epochs run here: ") && first.contains("(1 batch parts, candle threads 1)"), "{first}");
     let second = cli(&[&train_args[..], &["--epochs", "2", "--checkpoint", checkpoint, "--resume"]].concat());
     assert!(second.contains("1 epochs run here: "), "{second}");
     let report = dir.join("eval.md");

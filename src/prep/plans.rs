@@ -137,9 +137,8 @@ pub fn stats(h: HistoryPart, recent_from: f64) -> String {
 /// offset; neither a self-join nor a union that would run the window once per offset.
 pub fn pairs(h: HistoryPart) -> String {
     let over = "OVER (PARTITION BY session ORDER BY pos)";
-    let near: Vec<String> = (1..=WINDOW)
-        .flat_map(|d| [format!("lead(item, {d}) {over}"), format!("lag(item, {d}) {over}")])
-        .collect();
+    let near: Vec<String> =
+        (1..=WINDOW).flat_map(|d| [format!("lead(item, {d}) {over}"), format!("lag(item, {d}) {over}")]).collect();
     format!(
         "WITH l AS (SELECT item AS a, make_array({near}) AS near FROM events WHERE part <= {w}),
               p AS (SELECT a, unnest(near) AS b FROM l)

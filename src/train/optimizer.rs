@@ -60,16 +60,27 @@ impl AdamW {
     /// Back-propagates `loss` and updates every variable that has a gradient.
     pub fn backward_step(&mut self, loss: &Tensor) -> Result<()> {
         let grads = loss.backward()?;
-        self.step(&grads)
+        self.step(&[grads])
     }
 
-    fn step(&mut self, grads: &GradStore) -> Result<()> {
+    /// Updates every variable with the sum of its gradients in `parts` (the gradients of a loss
+    /// computed in parts, e.g. a batch's halves on two threads), summed in order.
+    pub fn step(&mut self, parts: &[GradStore]) -> Result<()> {
         self.step += 1;
         let AdamWParams { lr, weight_decay, beta1, beta2, eps } = self.params;
         let scale_m = 1f64 / (1f64 - beta1.powi(self.step as i32));
         let scale_v = 1f64 / (1f64 - beta2.powi(self.step as i32));
         for slot in &mut self.slots {
-            let Some(g) = grads.get(&slot.var) else { continue };
+            let mut grads = parts.iter().filter_map(|p| p.get(&slot.var));
+            let Some(first) = grads.next() else { continue };
+            let sum;
+            let g = match grads.next() {
+                None => first,
+                Some(second) => {
+                    sum = grads.try_fold((first + second)?, |acc, g| acc + g)?;
+                    &sum
+                }
+            };
             let next_m = ((&slot.m * beta1)? + (g * (1.0 - beta1))?)?;
             let next_v = ((&slot.v * beta2)? + (g.sqr()? * (1.0 - beta2))?)?;
             let m_hat = (&next_m * scale_m)?;

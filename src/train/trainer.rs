@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Tensor, Var, D};
 use serde::{Deserialize, Serialize};
 use web_time::Instant;
@@ -51,6 +52,10 @@ pub struct TrainConfig {
     pub checkpoint: Option<PathBuf>,
     /// Continue from the checkpoint in `checkpoint` when there is one (a fresh run otherwise).
     pub resume: bool,
+    /// Splits each batch into this many parts, whose gradients are computed on their own threads
+    /// and summed (default 1: one graph per batch). The sum equals the whole batch's gradient up
+    /// to rounding, so runs with another split differ in the last bits.
+    pub batch_parts: usize,
 }
 
 impl Default for TrainConfig {
@@ -70,6 +75,7 @@ impl Default for TrainConfig {
             prior_events: 0,
             checkpoint: None,
             resume: false,
+            batch_parts: 1,
         }
     }
 }
@@ -249,9 +255,7 @@ pub fn train(sources: &[Prepared], config: &TrainConfig) -> Result<TrainOutcome>
         let started = Instant::now();
         for chunk in &batches {
             let examples: Vec<&Example> = chunk.iter().map(|&i| &train_set[i]).collect();
-            let loss = batch_loss(&model, &examples)?;
-            opt.backward_step(&loss)?;
-            let l = loss.to_scalar::<f32>()? as f64;
+            let l = training_step(&model, &mut opt, &examples, config.batch_parts)?;
             loss_sum += l;
             if let Some(bar) = &bar {
                 bar.set_message(format!("epoch {epoch} loss {l:.4}"));
@@ -366,11 +370,63 @@ fn length_bucketed_batches(order: &mut [usize], set: &[Example], batch: usize, r
     batches
 }
 
+/// One optimizer step on `examples`, computed in `parts` parts on as many threads; returns the
+/// batch's loss.
+fn training_step(model: &HrsModel, opt: &mut AdamW, examples: &[&Example], parts: usize) -> Result<f64> {
+    let scale = LossScale::of(examples);
+    if parts <= 1 || examples.len() < 2 {
+        let loss = batch_loss(model, examples, scale)?;
+        opt.backward_step(&loss)?;
+        return Ok(loss.to_scalar::<f32>()? as f64);
+    }
+    let size = examples.len().div_ceil(parts);
+    let results: Vec<Result<(GradStore, f64)>> = std::thread::scope(|s| {
+        let threads: Vec<_> = examples
+            .chunks(size)
+            .map(|part| {
+                s.spawn(move || -> Result<(GradStore, f64)> {
+                    let loss = batch_loss(model, part, scale)?;
+                    Ok((loss.backward()?, loss.to_scalar::<f32>()? as f64))
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| t.join().unwrap_or_else(|_| Err(Error::Internal("a training thread panicked".into()))))
+            .collect()
+    });
+    let (grads, losses): (Vec<GradStore>, Vec<f64>) =
+        results.into_iter().collect::<Result<Vec<_>>>()?.into_iter().unzip();
+    opt.step(&grads)?;
+    Ok(losses.iter().sum())
+}
+
+/// The normalizers of a batch's loss, fixed by the whole batch so that its parts' losses add up
+/// to it: lists in the batch, and lists with a skip term.
+#[derive(Debug, Clone, Copy)]
+struct LossScale {
+    lists: usize,
+    skip_lists: usize,
+}
+
+impl LossScale {
+    fn of(examples: &[&Example]) -> Self {
+        let skip_lists = examples.iter().filter(|e| has_skip_term(e)).count();
+        LossScale { lists: examples.len(), skip_lists }
+    }
+}
+
+/// Whether a list adds to the skip term: skipped candidates and at least one other besides the
+/// target.
+fn has_skip_term(e: &Example) -> bool {
+    !e.skipped.is_empty() && e.features.n_cands() > e.skipped.len() + 1
+}
+
 /// Mean over the batch of −log softmax(score)[target] (padding masked out), plus a skip term:
 /// for lists with skipped candidates, softplus(mean skipped score − mean other score + 1). The
 /// listwise term alone only asks for the target on top; the skip term says outright that what the
 /// listener skipped belongs below the rest, which is what a skip on Home should do.
-fn batch_loss(model: &HrsModel, examples: &[&Example]) -> Result<Tensor> {
+fn batch_loss(model: &HrsModel, examples: &[&Example], scale: LossScale) -> Result<Tensor> {
     let feats: Vec<&Features> = examples.iter().map(|e| &e.features).collect();
     let batch = Batch::new(model, &feats)?;
     let scores = batch.forward(model)?;
@@ -383,18 +439,18 @@ fn batch_loss(model: &HrsModel, examples: &[&Example]) -> Result<Tensor> {
         onehot[r * n + e.target] = 1.0;
     }
     let onehot = Tensor::from_vec(onehot, (b, n), &Device::Cpu)?;
-    let listwise = (logp * onehot)?.sum_all()?.affine(-1.0 / b as f64, 0.0)?;
+    let listwise = (logp * onehot)?.sum_all()?.affine(-1.0 / scale.lists as f64, 0.0)?;
 
     // Row weights: +1/|skipped| on skipped candidates, −1/|others| on the rest of the real list.
     let mut contrast = vec![0f32; b * n];
     let mut rows = 0usize;
     for (r, e) in examples.iter().enumerate() {
-        let len = e.features.n_cands();
-        let others = len.saturating_sub(e.skipped.len() + 1);
-        if e.skipped.is_empty() || others == 0 {
+        if !has_skip_term(e) {
             continue;
         }
         rows += 1;
+        let len = e.features.n_cands();
+        let others = len - (e.skipped.len() + 1);
         for k in 0..len {
             contrast[r * n + k] = if e.skipped.contains(&k) {
                 1.0 / e.skipped.len() as f32
@@ -411,16 +467,10 @@ fn batch_loss(model: &HrsModel, examples: &[&Example]) -> Result<Tensor> {
     let contrast = Tensor::from_vec(contrast, (b, n), &Device::Cpu)?;
     // Padding carries zero weight in `contrast`, so the raw scores can be used.
     let gap = ((&scores * contrast)?.sum(1)? + 1.0)?;
-    let has_skips = Tensor::from_vec(
-        examples
-            .iter()
-            .map(|e| (!e.skipped.is_empty() && e.features.n_cands() > e.skipped.len() + 1) as u8 as f32)
-            .collect(),
-        b,
-        &Device::Cpu,
-    )?;
+    let has_skips =
+        Tensor::from_vec(examples.iter().map(|e| has_skip_term(e) as u8 as f32).collect(), b, &Device::Cpu)?;
     let softplus = (gap.exp()? + 1.0)?.log()?;
-    let skip = (softplus * has_skips)?.sum_all()?.affine(SKIP_WEIGHT / rows as f64, 0.0)?;
+    let skip = (softplus * has_skips)?.sum_all()?.affine(SKIP_WEIGHT / scale.skip_lists as f64, 0.0)?;
     Ok((listwise + skip)?)
 }
 
@@ -489,4 +539,58 @@ fn progress_bar(enabled: bool, steps: u64) -> Option<indicatif::ProgressBar> {
             .expect("a valid template"),
     );
     Some(bar)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{simulate, SimConfig};
+
+    /// The gradients of a batch's parts, each loss normalized by the whole batch, sum to the
+    /// whole batch's gradient, skip term included.
+    #[test]
+    fn parts_gradients_sum_to_the_whole_batch_gradient() {
+        let config = TrainConfig { max_train_cases: 48, n_cands: 12, progress: false, ..Default::default() };
+        let prepared = Prepared::new(simulate(&SimConfig { n_users: 40, seed: 3, ..Default::default() }), 32);
+        let (part, cc) = case_draws(&config, 0).into_iter().next().unwrap();
+        let examples: Vec<Example> = prepared
+            .cases(part, &cc)
+            .iter()
+            .map(|c| Example { features: prepared.features(part, c), target: c.target, skipped: c.skipped.clone() })
+            .collect();
+        assert!(examples.len() >= 24 && examples.iter().any(has_skip_term), "{} cases", examples.len());
+        let vars = init_vars(&config.model, 1, &similarity_statistics(&examples)).unwrap();
+        // Weights away from the "server order" start, so that every tensor has a gradient.
+        let mut rng = Rng::new(9);
+        for v in vars.values() {
+            let noise: Vec<f32> = (0..v.elem_count()).map(|_| 0.05 * rng.normal() as f32).collect();
+            let noise = Tensor::from_vec(noise, v.shape(), &Device::Cpu).unwrap();
+            v.set(&(v.as_tensor() + noise).unwrap()).unwrap();
+        }
+        let weights: HashMap<String, Weight> =
+            vars.iter().map(|(k, v)| (k.clone(), Weight::Dense(v.as_tensor().clone()))).collect();
+        let model = HrsModel::for_training(config.model.clone(), &weights).unwrap();
+        let batch: Vec<&Example> = examples.iter().take(24).collect();
+        let scale = LossScale::of(&batch);
+        let whole = batch_loss(&model, &batch, scale).unwrap();
+        let parts: Vec<Tensor> = batch.chunks(9).map(|p| batch_loss(&model, p, scale).unwrap()).collect();
+        let part_sum: f32 = parts.iter().map(|l| l.to_scalar::<f32>().unwrap()).sum();
+        assert!((whole.to_scalar::<f32>().unwrap() - part_sum).abs() < 1e-5);
+        let g_whole = whole.backward().unwrap();
+        let g_parts: Vec<GradStore> = parts.iter().map(|l| l.backward().unwrap()).collect();
+        for (name, var) in &vars {
+            if FIXED.contains(&name.as_str()) {
+                continue;
+            }
+            let a = g_whole.get(var).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let mut b = vec![0f32; a.len()];
+            for g in &g_parts {
+                let g = g.get(var).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+                b.iter_mut().zip(g).for_each(|(s, x)| *s += x);
+            }
+            let scale = a.iter().map(|x| x.abs()).fold(0f32, f32::max).max(1e-6);
+            let diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+            assert!(diff <= 1e-4 * scale + 1e-8, "{name}: {diff} against a largest gradient of {scale}");
+        }
+    }
 }
