@@ -166,7 +166,16 @@ impl CoOccurrence {
         let rows: Vec<f64> =
             (0..n).map(|i| self.vals[self.offsets[i]..self.offsets[i + 1]].iter().map(|&v| v as f64).sum()).collect();
         let total: f64 = rows.iter().sum();
-        let mut m = SparseRows { n_rows: n, n_cols: n, offsets: vec![0], ..Default::default() };
+        // At most every pair is kept: reserving that avoids the doubling reallocations, which at
+        // millions of pairs held up to three times the matrix at once.
+        let mut m = SparseRows {
+            n_rows: n,
+            n_cols: n,
+            offsets: Vec::with_capacity(n + 1),
+            cols: Vec::with_capacity(self.nnz()),
+            vals: Vec::with_capacity(self.nnz()),
+        };
+        m.offsets.push(0);
         for i in 0..n {
             let (cols, vals) = self.row(i as u32);
             for (&j, &c) in cols.iter().zip(vals) {

@@ -329,9 +329,13 @@ impl PreparedTables {
         let counts: Vec<f32> = self.stats(h)?.iter().map(|s| s.events as f32).collect();
         let n = counts.len();
         let mut offsets = vec![0usize; n + 1];
-        let (mut cols, mut vals) = (Vec::new(), Vec::new());
+        let table = format!("pairs_{}", h.suffix());
+        // Exact capacity: the pair lists are most of a history's memory, and growing them by
+        // doubling would hold up to three times their size at a reallocation.
+        let rows = self.manifest.table(&table)?.rows as usize;
+        let (mut cols, mut vals) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
         let mut last_row = 0usize;
-        self.each(&format!("pairs_{}", h.suffix()), |batch| {
+        self.each(&table, |batch| {
             let (a, b, c) = (
                 column::<UInt32Type>(batch, "a")?,
                 column::<UInt32Type>(batch, "b")?,

@@ -20,8 +20,8 @@ use super::{column, df_error, register, session, Engine, PreparedTables};
 use crate::dataset::{Catalog, Dataset, Interaction, Session};
 use crate::error::{Error, Result};
 use crate::eval::{
-    eligible_positions, sessions_read, EmbeddingKind, History, ItemEmbeddings, ItemKnn, Part, Prepared, ProfileSums,
-    ServerModel, Sknn,
+    eligible_positions, sessions_read, CoOccurrence, EmbeddingKind, History, ItemEmbeddings, ItemKnn, Part, Prepared,
+    ProfileSums, ServerModel, Sknn,
 };
 use crate::event::Action;
 use crate::page::ItemType;
@@ -100,7 +100,8 @@ impl PreparedTables {
     }
 
     /// History `h` from the tables, as `History::fit` fits it on the whole log, without the
-    /// session-kNN index (a baseline the trainer does not use).
+    /// baselines the trainer does not use: the session-kNN index, and item-kNN's pair counts,
+    /// which are dropped once the embeddings are fitted (they are most of a history's memory).
     fn history_for_training(
         &self,
         dataset: &Dataset,
@@ -110,7 +111,10 @@ impl PreparedTables {
         align_to: Option<&ItemEmbeddings>,
     ) -> Result<History> {
         let co = self.co_occurrence(h)?;
+        let n = co.n_items();
+        let counts: Vec<f32> = (0..n as u32).map(|i| co.count(i)).collect();
         let mut embeddings = ItemEmbeddings::build_with(dataset, sessions, &co, dim, EmbeddingKind::Learned);
+        drop(co);
         if let Some(reference) = align_to {
             embeddings = embeddings.aligned_to(reference);
         }
@@ -126,7 +130,7 @@ impl PreparedTables {
             sessions: sessions.to_vec(),
             server,
             embeddings,
-            knn: ItemKnn::new(co),
+            knn: ItemKnn::new(CoOccurrence::from_parts(counts, vec![0; n + 1], Vec::new(), Vec::new())),
             neighbors: self.neighbors(h)?,
             sknn: Sknn::fit(dataset, &[]),
         })
@@ -244,7 +248,7 @@ impl PreparedTables {
             .build()
             .map_err(|e| Error::io("tokio runtime", e.to_string()))?;
         runtime.block_on(async {
-            let ctx = session(&Engine::local()).await?;
+            let ctx = session(&Engine::Local { memory_limit: 64 << 20, partitions: 1 }).await?;
             register(&ctx, "events", &self.dir.join("events")).await?;
             register(&ctx, "sessions", &self.dir.join("sessions")).await?;
             let frame = ctx.sql(&sql).await.map_err(df_error("profiles"))?;
