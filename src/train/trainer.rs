@@ -562,7 +562,9 @@ mod tests {
         let vars = init_vars(&config.model, 1, &similarity_statistics(&examples)).unwrap();
         // Weights away from the "server order" start, so that every tensor has a gradient.
         let mut rng = Rng::new(9);
-        for v in vars.values() {
+        let mut names: Vec<&String> = vars.keys().collect();
+        names.sort();
+        for v in names.into_iter().map(|k| &vars[k]) {
             let noise: Vec<f32> = (0..v.elem_count()).map(|_| 0.05 * rng.normal() as f32).collect();
             let noise = Tensor::from_vec(noise, v.shape(), &Device::Cpu).unwrap();
             v.set(&(v.as_tensor() + noise).unwrap()).unwrap();
@@ -578,19 +580,26 @@ mod tests {
         assert!((whole.to_scalar::<f32>().unwrap() - part_sum).abs() < 1e-5);
         let g_whole = whole.backward().unwrap();
         let g_parts: Vec<GradStore> = parts.iter().map(|l| l.backward().unwrap()).collect();
+        let flat = |g: &Tensor| g.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        // Some gradients are zero up to rounding (the output bias: softmax gradients sum to 0
+        // per list); they are compared at the scale of the largest gradient of the model.
+        let largest = vars
+            .iter()
+            .filter(|(k, _)| !FIXED.contains(&k.as_str()))
+            .flat_map(|(_, v)| flat(g_whole.get(v).unwrap()))
+            .fold(0f32, |m, x| m.max(x.abs()));
         for (name, var) in &vars {
             if FIXED.contains(&name.as_str()) {
                 continue;
             }
-            let a = g_whole.get(var).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let a = flat(g_whole.get(var).unwrap());
             let mut b = vec![0f32; a.len()];
             for g in &g_parts {
-                let g = g.get(var).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
-                b.iter_mut().zip(g).for_each(|(s, x)| *s += x);
+                b.iter_mut().zip(flat(g.get(var).unwrap())).for_each(|(s, x)| *s += x);
             }
-            let scale = a.iter().map(|x| x.abs()).fold(0f32, f32::max).max(1e-6);
+            let scale = a.iter().map(|x| x.abs()).fold(0f32, f32::max).max(1e-2 * largest);
             let diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
-            assert!(diff <= 1e-4 * scale + 1e-8, "{name}: {diff} against a largest gradient of {scale}");
+            assert!(diff <= 1e-4 * scale, "{name}: {diff} against a gradient scale of {scale}");
         }
     }
 }
