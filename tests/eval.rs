@@ -256,13 +256,6 @@ fn training_is_reproducible_and_the_export_scores_like_the_trainer() {
     assert!(diff < 0.1);
 }
 
-fn weights_as_vecs(w: &std::collections::HashMap<String, candle_core::Tensor>) -> Vec<(String, Vec<f32>)> {
-    let mut v: Vec<(String, Vec<f32>)> =
-        w.iter().map(|(k, t)| (k.clone(), t.flatten_all().unwrap().to_vec1::<f32>().unwrap())).collect();
-    v.sort_by(|a, b| a.0.cmp(&b.0));
-    v
-}
-
 /// A run stopped after an epoch and resumed from its checkpoint ends exactly where the run
 /// that never stopped ends; a checkpoint of another run is refused.
 #[test]
@@ -282,7 +275,7 @@ fn an_interrupted_run_resumes_from_its_checkpoint_exactly() {
     assert_eq!(resumed.epochs_run, 2, "epochs 2 and 3 only");
     assert_eq!(resumed.log, straight.log);
     assert_eq!(resumed.best_epoch, straight.best_epoch);
-    assert_eq!(weights_as_vecs(&resumed.weights), weights_as_vecs(&straight.weights));
+    assert_eq!(common::weights_as_vecs(&resumed.weights), common::weights_as_vecs(&straight.weights));
     // Only the last epoch's tensors stay on disk.
     let files: Vec<String> =
         std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
@@ -306,16 +299,16 @@ fn a_batch_in_parts_trains_as_the_whole_batch() {
     let whole = train(sources, &tiny_config(3)).unwrap();
     let halves = train(sources, &TrainConfig { batch_parts: 2, ..tiny_config(3) }).unwrap();
     let again = train(sources, &TrainConfig { batch_parts: 2, ..tiny_config(3) }).unwrap();
-    assert_eq!(weights_as_vecs(&halves.weights), weights_as_vecs(&again.weights));
+    assert_eq!(common::weights_as_vecs(&halves.weights), common::weights_as_vecs(&again.weights));
     let thirds = train(sources, &TrainConfig { batch_parts: 3, ..tiny_config(3) }).unwrap();
     for other in [&halves, &thirds] {
         for (a, b) in whole.log.iter().zip(&other.log) {
             assert!((a.train_loss - b.train_loss).abs() < 1e-4, "{:?} vs {:?}", whole.log, other.log);
             assert!((a.valid_ndcg - b.valid_ndcg).abs() < 1e-3, "{:?} vs {:?}", whole.log, other.log);
         }
-        let diff = weights_as_vecs(&whole.weights)
+        let diff = common::weights_as_vecs(&whole.weights)
             .iter()
-            .zip(weights_as_vecs(&other.weights))
+            .zip(common::weights_as_vecs(&other.weights))
             .flat_map(|((_, a), (_, b))| a.iter().zip(b).map(|(x, y)| (x - y).abs()).collect::<Vec<_>>())
             .fold(0f32, f32::max);
         // Adam turns rounding-sized gradient differences of near-zero gradients into steps of up

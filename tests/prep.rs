@@ -4,7 +4,9 @@
 //! same plans on a Ballista scheduler and executor started on loopback give byte-identical
 //! tables.
 
-use std::path::Path;
+mod common;
+
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
@@ -21,11 +23,21 @@ fn sim_log(users: usize) -> Dataset {
     simulate(&SimConfig { n_users: users, seed: 5, ..Default::default() })
 }
 
-fn temp_dir(name: &str) -> std::path::PathBuf {
+fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("homerank-prep-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// A simulator log of `users` listeners as Parquet in a fresh directory `name`, prepared there
+/// on the embedded engine: (the directory, the log, the prepared directory).
+fn prepared_sim_log(name: &str, users: usize) -> (PathBuf, PathBuf, PathBuf) {
+    let dir = temp_dir(name);
+    let (log, prepared) = (dir.join("log.parquet"), dir.join("prep"));
+    prep::convert(&sim_log(users), &log).unwrap();
+    prep::prepare(&log, &prepared, &Engine::local()).unwrap();
+    (dir, log, prepared)
 }
 
 /// An event as (session id, user, item id, action, ms played, time).
@@ -200,17 +212,14 @@ fn a_million_events_prepare_as_in_memory_on_datafusion_and_on_ballista() {
 #[test]
 fn evaluation_from_prepared_tables_matches_the_in_memory_path() {
     use homerank::eval::{evaluate, EmbeddingKind, EvalConfig, Prepared};
-    let dir = temp_dir("eval");
-    let log = dir.join("log.parquet");
-    prep::convert(&sim_log(300), &log).unwrap();
-    prep::prepare(&log, &dir.join("prep"), &Engine::local()).unwrap();
+    let (dir, log, prepared_dir) = prepared_sim_log("eval", 300);
     let model_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/homerank-s.gguf");
     let model = homerank::model::ModelFile::from_bytes(&std::fs::read(model_path).unwrap()).unwrap();
     let dim = model.config.embedding_dim;
     let config = EvalConfig { bootstrap: 200, linear_train_cases: 500, ..Default::default() };
 
     let memory = Prepared::new(homerank::data::load(&log, None, None).unwrap(), dim);
-    let prepared = prep::prepared_for_eval(&dir.join("prep"), None, dim, EmbeddingKind::Learned).unwrap();
+    let prepared = prep::prepared_for_eval(&prepared_dir, None, dim, EmbeddingKind::Learned).unwrap();
     assert_eq!(prepared.split, memory.split);
     let a = evaluate(&memory, &model, None, &config).unwrap();
     let b = evaluate(&prepared, &model, None, &config).unwrap();
@@ -221,16 +230,9 @@ fn evaluation_from_prepared_tables_matches_the_in_memory_path() {
     // A log that is not the prepared one is refused.
     let other = dir.join("other.parquet");
     prep::convert(&sim_log(20), &other).unwrap();
-    let err = prep::prepared_for_eval(&dir.join("prep"), Some(&other), dim, EmbeddingKind::Learned).err().unwrap();
+    let err = prep::prepared_for_eval(&prepared_dir, Some(&other), dim, EmbeddingKind::Learned).err().unwrap();
     assert!(err.to_string().contains("differ from the prepared tables"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
-}
-
-fn weights_as_vecs(w: &std::collections::HashMap<String, candle_core::Tensor>) -> Vec<(String, Vec<f32>)> {
-    let mut v: Vec<(String, Vec<f32>)> =
-        w.iter().map(|(k, t)| (k.clone(), t.flatten_all().unwrap().to_vec1::<f32>().unwrap())).collect();
-    v.sort_by(|a, b| a.0.cmp(&b.0));
-    v
 }
 
 /// `train --prep`: the trainer's data from the tables, holding only the sessions its capped case
@@ -240,10 +242,7 @@ fn weights_as_vecs(w: &std::collections::HashMap<String, candle_core::Tensor>) -
 fn training_from_prepared_tables_matches_the_in_memory_path() {
     use homerank::eval::{Part, Prepared};
     use homerank::train::{train, TrainConfig};
-    let dir = temp_dir("train");
-    let log = dir.join("log.parquet");
-    prep::convert(&sim_log(300), &log).unwrap();
-    prep::prepare(&log, &dir.join("prep"), &Engine::local()).unwrap();
+    let (dir, log, prepared_dir) = prepared_sim_log("train", 300);
     let config = TrainConfig {
         epochs: 2,
         batch_size: 32,
@@ -255,7 +254,7 @@ fn training_from_prepared_tables_matches_the_in_memory_path() {
     };
     let dim = config.model.embedding_dim;
     let memory = Prepared::new(homerank::data::load(&log, None, None).unwrap(), dim);
-    let tables = prep::prepared_for_training(&dir.join("prep"), &config, 0).unwrap();
+    let tables = prep::prepared_for_training(&prepared_dir, &config, 0).unwrap();
     assert_eq!(tables.split, memory.split);
     let read = tables.dataset.sessions.iter().filter(|s| !s.events.is_empty()).count();
     assert!(read * 2 < memory.dataset.sessions.len(), "{read} of {} sessions read", memory.dataset.sessions.len());
@@ -271,8 +270,8 @@ fn training_from_prepared_tables_matches_the_in_memory_path() {
     let b = train(std::slice::from_ref(&tables), &config).unwrap();
     assert_eq!(a.n_train_cases, 160);
     assert_eq!(b.log, a.log);
-    assert_eq!(weights_as_vecs(&b.weights), weights_as_vecs(&a.weights));
-    let err = prep::prepared_for_training(&dir.join("prep"), &TrainConfig { prior_events: 8, ..config }, 0);
+    assert_eq!(common::weights_as_vecs(&b.weights), common::weights_as_vecs(&a.weights));
+    let err = prep::prepared_for_training(&prepared_dir, &TrainConfig { prior_events: 8, ..config }, 0);
     assert!(matches!(err, Err(Error::InvalidOptions(_))));
 
     // The command line: two epochs in two runs, the second resuming the first's checkpoint.
@@ -282,7 +281,7 @@ fn training_from_prepared_tables_matches_the_in_memory_path() {
         assert!(out.status.success(), "homerank {args:?}: {stderr}");
         stderr
     };
-    let (prepared, model, checkpoint) = (dir.join("prep"), dir.join("model.gguf"), dir.join("checkpoint"));
+    let (prepared, model, checkpoint) = (prepared_dir, dir.join("model.gguf"), dir.join("checkpoint"));
     let (prepared, model, checkpoint) =
         (prepared.to_str().unwrap(), model.to_str().unwrap(), checkpoint.to_str().unwrap());
     let train_args = ["train", "--prep", prepared, "--out", model, "--max-cases", "160", "--batch", "32", "--quiet"];

@@ -58,10 +58,7 @@ impl History {
         kind: EmbeddingKind,
         align_to: Option<&ItemEmbeddings>,
     ) -> Self {
-        let mut embeddings = ItemEmbeddings::build_with(dataset, sessions, &co, dim, kind);
-        if let Some(reference) = align_to {
-            embeddings = embeddings.aligned_to(reference);
-        }
+        let embeddings = Self::embeddings(dataset, sessions, &co, dim, kind, align_to);
         let server = ServerModel::fit(dataset, sessions, &embeddings);
         History {
             sessions: sessions.to_vec(),
@@ -70,6 +67,23 @@ impl History {
             knn: ItemKnn::new(co),
             neighbors,
             sknn: Sknn::fit(dataset, sessions),
+        }
+    }
+
+    /// The server's item embeddings of a history with co-occurrence `co`, in the basis of
+    /// `align_to` when given.
+    pub fn embeddings(
+        dataset: &Dataset,
+        sessions: &[usize],
+        co: &CoOccurrence,
+        dim: usize,
+        kind: EmbeddingKind,
+        align_to: Option<&ItemEmbeddings>,
+    ) -> ItemEmbeddings {
+        let embeddings = ItemEmbeddings::build_with(dataset, sessions, co, dim, kind);
+        match align_to {
+            Some(reference) => embeddings.aligned_to(reference),
+            None => embeddings,
         }
     }
 }

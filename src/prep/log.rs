@@ -301,18 +301,14 @@ fn canonical(name: String, items: Vec<RawItem>, mut sessions: Vec<RawSession>, w
     let mut slots: Vec<Option<RawItem>> = items.into_iter().map(Some).collect();
     for &old in &by_first {
         let raw = slots[old as usize].take().expect("each item once");
-        let i = catalog.intern(&raw.id);
-        renumber[old as usize] = i;
-        if let Some(t) = raw.item_type.take() {
-            catalog.types[i as usize] = t;
-        }
-        if let Some(a) = raw.artist.take() {
-            catalog.set_artist(i, &a);
-        }
-        catalog.durations_ms[i as usize] = raw.duration_ms.take();
-        if let Some(f) = raw.features.take() {
-            catalog.content_mut(i).copy_from_slice(&f);
-        }
+        renumber[old as usize] = add_item(
+            &mut catalog,
+            &raw.id,
+            raw.item_type.take(),
+            raw.artist.take().as_deref(),
+            raw.duration_ms.take(),
+            raw.features.take().as_deref(),
+        );
     }
     sessions.sort_by_key(|s| s.first_seq);
     let sessions = sessions
@@ -336,6 +332,42 @@ fn canonical(name: String, items: Vec<RawItem>, mut sessions: Vec<RawSession>, w
         })
         .collect();
     Dataset { name, catalog, sessions, content_only: false }
+}
+
+/// Adds an item with the details the log gives it (`features` of the catalogue's width) and
+/// returns its number: the next one, items being added in first-event order.
+pub(super) fn add_item(
+    catalog: &mut Catalog,
+    id: &str,
+    item_type: Option<ItemType>,
+    artist: Option<&str>,
+    duration_ms: Option<f32>,
+    features: Option<&[f32]>,
+) -> u32 {
+    let i = catalog.intern(id);
+    if let Some(t) = item_type {
+        catalog.types[i as usize] = t;
+    }
+    if let Some(a) = artist {
+        catalog.set_artist(i, a);
+    }
+    catalog.durations_ms[i as usize] = duration_ms;
+    if let Some(f) = features {
+        catalog.content_mut(i).copy_from_slice(f);
+    }
+    i
+}
+
+/// Row `r` of a list-of-f32 column (the `features` column), a null element as NaN; `None` when
+/// the row is null.
+pub(super) fn f32_list(column: &ArrayRef, r: usize) -> Option<Vec<f32>> {
+    let c = column.as_list::<i32>();
+    if !c.is_valid(r) {
+        return None;
+    }
+    let values = c.value(r);
+    let values = values.as_primitive::<Float32Type>();
+    Some((0..values.len()).map(|k| if values.is_valid(k) { values.value(k) } else { f32::NAN }).collect())
 }
 
 /// The name of a log: its file or directory stem.
@@ -422,12 +454,6 @@ impl Columns {
     }
 
     fn features_of(&self, r: usize) -> Option<Vec<f32>> {
-        let c = self.features.as_ref()?.as_list::<i32>();
-        if !c.is_valid(r) {
-            return None;
-        }
-        let values = c.value(r);
-        let values = values.as_primitive::<Float32Type>();
-        Some((0..values.len()).map(|k| if values.is_valid(k) { values.value(k) } else { f32::NAN }).collect())
+        f32_list(self.features.as_ref()?, r)
     }
 }

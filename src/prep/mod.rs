@@ -110,11 +110,15 @@ pub fn prepared_for_training(dir: &Path, config: &crate::train::TrainConfig, sou
 
 /// Prepares the Parquet log at `log` (a file or a directory of files) into `out` on `engine`.
 pub fn prepare(log_path: &Path, out: &Path, engine: &Engine) -> Result<PrepManifest> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    runtime()?.block_on(prepare_on(log_path, out, engine))
+}
+
+/// The runtime the plans run on, for callers that are not async.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::io("tokio runtime", e.to_string()))?;
-    runtime.block_on(prepare_on(log_path, out, engine))
+        .map_err(|e| Error::io("tokio runtime", e.to_string()))
 }
 
 fn df_error(what: &str) -> impl Fn(datafusion::error::DataFusionError) -> Error + '_ {

@@ -113,11 +113,8 @@ impl PreparedTables {
         let co = self.co_occurrence(h)?;
         let n = co.n_items();
         let counts: Vec<f32> = (0..n as u32).map(|i| co.count(i)).collect();
-        let mut embeddings = ItemEmbeddings::build_with(dataset, sessions, &co, dim, EmbeddingKind::Learned);
+        let embeddings = History::embeddings(dataset, sessions, &co, dim, EmbeddingKind::Learned, align_to);
         drop(co);
-        if let Some(reference) = align_to {
-            embeddings = embeddings.aligned_to(reference);
-        }
         let stats = self.stats(h)?;
         let mut profiles = ProfileSums::new(&embeddings);
         self.each_positive_history_event(h, |user, item| profiles.add(user, item))?;
@@ -146,21 +143,16 @@ impl PreparedTables {
             };
             let (ids, types, artists) = (text("item_id")?, text("item_type")?, text("artist_id")?);
             let durations = column::<Float64Type>(b, "duration_ms")?;
-            let features = b.column_by_name("features").map(|c| c.as_list::<i32>());
+            let features = b.column_by_name("features");
             let opt =
                 |c: &datafusion::arrow::array::StringArray, r: usize| c.is_valid(r).then(|| c.value(r).to_owned());
             for r in 0..b.num_rows() {
-                let content = features.filter(|f| f.is_valid(r)).map(|f| {
-                    let v = f.value(r);
-                    let v = v.as_primitive::<datafusion::arrow::datatypes::Float32Type>();
-                    (0..v.len()).map(|k| if v.is_valid(k) { v.value(k) } else { f32::NAN }).collect::<Vec<f32>>()
-                });
                 rows.push((
                     ids.value(r).to_owned(),
                     opt(types, r),
                     opt(artists, r),
                     durations.is_valid(r).then(|| durations.value(r) as f32),
-                    content,
+                    features.and_then(|f| super::log::f32_list(f, r)),
                 ));
             }
             Ok(())
@@ -168,20 +160,11 @@ impl PreparedTables {
         let width = rows.iter().find_map(|r| r.4.as_ref().map(Vec::len)).unwrap_or(0);
         let mut catalog = Catalog::new(width);
         for (id, item_type, artist, duration, content) in rows {
-            let i = catalog.intern(&id);
-            if let Some(t) = item_type {
-                catalog.types[i as usize] = ItemType::from_name(&t);
+            if let Some(f) = content.as_ref().filter(|f| f.len() != width) {
+                return Err(Error::io("items", format!("item {id}: {} features, others have {width}", f.len())));
             }
-            if let Some(a) = artist {
-                catalog.set_artist(i, &a);
-            }
-            catalog.durations_ms[i as usize] = duration;
-            if let Some(f) = content {
-                if f.len() != width {
-                    return Err(Error::io("items", format!("item {id}: {} features, others have {width}", f.len())));
-                }
-                catalog.content_mut(i).copy_from_slice(&f);
-            }
+            let t = item_type.as_deref().map(ItemType::from_name);
+            super::log::add_item(&mut catalog, &id, t, artist.as_deref(), duration, content.as_deref());
         }
         Ok(catalog)
     }
@@ -243,11 +226,7 @@ impl PreparedTables {
             h.last_window(),
             positives.join(", ")
         );
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::io("tokio runtime", e.to_string()))?;
-        runtime.block_on(async {
+        super::runtime()?.block_on(async {
             let ctx = session(&Engine::Local { memory_limit: 64 << 20, partitions: 1 }).await?;
             register(&ctx, "events", &self.dir.join("events")).await?;
             register(&ctx, "sessions", &self.dir.join("sessions")).await?;

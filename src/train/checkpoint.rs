@@ -24,8 +24,6 @@ pub const STATE: &str = "state.json";
 /// What a checkpoint holds besides tensors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckpointState {
-    /// [`FORMAT`].
-    pub format: u32,
     /// Identifies the run (configuration and data drawn): a checkpoint resumes only its own run.
     pub fingerprint: String,
     /// Epochs finished.
@@ -40,8 +38,17 @@ pub struct CheckpointState {
     pub log: Vec<EpochLog>,
     /// The best validation NDCG@10 so far and its epoch.
     pub best: Option<(f64, usize)>,
+}
+
+/// `state.json`: the state, with the layout's version and the name of its tensor file.
+#[derive(Serialize, Deserialize)]
+struct StateFile {
+    /// [`FORMAT`].
+    format: u32,
     /// The tensor file, relative to the checkpoint directory.
-    pub tensors: String,
+    tensors: String,
+    #[serde(flatten)]
+    state: CheckpointState,
 }
 
 /// The tensors of a checkpoint, by role.
@@ -61,7 +68,7 @@ fn io(path: &Path, e: impl std::fmt::Display) -> Error {
 }
 
 /// Saves a checkpoint into `dir` (created if needed), replacing the one there.
-pub fn save(dir: &Path, mut state: CheckpointState, tensors: &CheckpointTensors) -> Result<()> {
+pub fn save(dir: &Path, state: CheckpointState, tensors: &CheckpointTensors) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     let mut flat: HashMap<String, Tensor> = HashMap::new();
     for (k, t) in &tensors.weights {
@@ -74,19 +81,18 @@ pub fn save(dir: &Path, mut state: CheckpointState, tensors: &CheckpointTensors)
     for (k, t) in &tensors.best {
         flat.insert(format!("{}{k}", ROLES[3]), t.clone());
     }
-    state.format = FORMAT;
-    state.tensors = format!("epoch-{}.safetensors", state.epoch);
-    let tensor_path = dir.join(&state.tensors);
+    let file = StateFile { format: FORMAT, tensors: format!("epoch-{}.safetensors", state.epoch), state };
+    let tensor_path = dir.join(&file.tensors);
     candle_core::safetensors::save(&flat, &tensor_path).map_err(|e| io(&tensor_path, e))?;
     let state_path = dir.join(STATE);
     let tmp = dir.join(format!("{STATE}.tmp"));
-    let json = serde_json::to_string(&state).map_err(|e| io(&tmp, e))?;
+    let json = serde_json::to_string(&file).map_err(|e| io(&tmp, e))?;
     std::fs::write(&tmp, json).map_err(|e| io(&tmp, e))?;
     std::fs::rename(&tmp, &state_path).map_err(|e| io(&state_path, e))?;
     // Earlier epochs' tensor files are no longer referenced.
     for entry in std::fs::read_dir(dir).map_err(|e| io(dir, e))?.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with("epoch-") && name.ends_with(".safetensors") && name != state.tensors {
+        if name.starts_with("epoch-") && name.ends_with(".safetensors") && name != file.tensors {
             std::fs::remove_file(entry.path()).map_err(|e| io(&entry.path(), e))?;
         }
     }
@@ -100,11 +106,11 @@ pub fn load(dir: &Path) -> Result<Option<(CheckpointState, CheckpointTensors)>> 
         return Ok(None);
     }
     let text = std::fs::read_to_string(&state_path).map_err(|e| io(&state_path, e))?;
-    let state: CheckpointState = serde_json::from_str(&text).map_err(|e| io(&state_path, e))?;
-    if state.format != FORMAT {
-        return Err(io(&state_path, format!("checkpoint format {}, this build reads {FORMAT}", state.format)));
+    let file: StateFile = serde_json::from_str(&text).map_err(|e| io(&state_path, e))?;
+    if file.format != FORMAT {
+        return Err(io(&state_path, format!("checkpoint format {}, this build reads {FORMAT}", file.format)));
     }
-    let tensor_path: PathBuf = dir.join(&state.tensors);
+    let tensor_path: PathBuf = dir.join(&file.tensors);
     let flat = candle_core::safetensors::load(&tensor_path, &Device::Cpu).map_err(|e| io(&tensor_path, e))?;
     let mut tensors = CheckpointTensors { weights: HashMap::new(), moments: HashMap::new(), best: HashMap::new() };
     let mut first = HashMap::new();
@@ -123,5 +129,5 @@ pub fn load(dir: &Path) -> Result<Option<(CheckpointState, CheckpointTensors)>> 
         let v = second.remove(&name).ok_or_else(|| io(&tensor_path, format!("no second moment of {name}")))?;
         tensors.moments.insert(name, (m, v));
     }
-    Ok(Some((state, tensors)))
+    Ok(Some((file.state, tensors)))
 }

@@ -14,7 +14,7 @@ use super::checkpoint::{self, CheckpointState, CheckpointTensors};
 use super::optimizer::{AdamW, AdamWParams};
 
 use crate::error::{Error, Result};
-use crate::eval::{metrics, CaseConfig, Part, Prepared};
+use crate::eval::{metrics, CaseConfig, Part, Prepared, RankingCase};
 use crate::features::{Features, SIM_FEATURES};
 use crate::model::{Batch, HrsConfig, HrsModel, Precision, TensorKind, Weight};
 use crate::rng::Rng;
@@ -116,6 +116,13 @@ struct Example {
     skipped: Vec<usize>,
 }
 
+impl Example {
+    /// A drawn case of `part` with its features.
+    fn of(p: &Prepared, part: Part, case: &RankingCase) -> Self {
+        Example { features: p.features(part, case), target: case.target, skipped: case.skipped.clone() }
+    }
+}
+
 /// Weight of the skip term in the loss.
 const SKIP_WEIGHT: f64 = 0.5;
 /// Tensors set from the training data and left alone by the optimizer.
@@ -189,11 +196,7 @@ pub fn train(sources: &[Prepared], config: &TrainConfig) -> Result<TrainOutcome>
     for (k, p) in sources.iter().enumerate() {
         let mut valid = Vec::new();
         for (part, cc) in case_draws(config, k) {
-            let examples = p
-                .cases(part, &cc)
-                .iter()
-                .map(|c| Example { features: p.features(part, c), target: c.target, skipped: c.skipped.clone() })
-                .collect::<Vec<_>>();
+            let examples = p.cases(part, &cc).iter().map(|c| Example::of(p, part, c)).collect::<Vec<_>>();
             match part {
                 Part::Train => train_set.extend(examples),
                 _ => valid.extend(examples),
@@ -284,7 +287,6 @@ pub fn train(sources: &[Prepared], config: &TrainConfig) -> Result<TrainOutcome>
         }
         if let Some(dir) = &config.checkpoint {
             let state = CheckpointState {
-                format: 0,
                 fingerprint: fingerprint.clone(),
                 epoch,
                 steps: opt.steps(),
@@ -292,7 +294,6 @@ pub fn train(sources: &[Prepared], config: &TrainConfig) -> Result<TrainOutcome>
                 order: order.iter().map(|&i| i as u32).collect(),
                 log: log.clone(),
                 best: best.as_ref().map(|b| (b.0, b.1)),
-                tensors: String::new(),
             };
             let tensors = CheckpointTensors {
                 weights: snapshot,
@@ -553,11 +554,8 @@ mod tests {
         let config = TrainConfig { max_train_cases: 48, n_cands: 12, progress: false, ..Default::default() };
         let prepared = Prepared::new(simulate(&SimConfig { n_users: 40, seed: 3, ..Default::default() }), 32);
         let (part, cc) = case_draws(&config, 0).into_iter().next().unwrap();
-        let examples: Vec<Example> = prepared
-            .cases(part, &cc)
-            .iter()
-            .map(|c| Example { features: prepared.features(part, c), target: c.target, skipped: c.skipped.clone() })
-            .collect();
+        let examples: Vec<Example> =
+            prepared.cases(part, &cc).iter().map(|c| Example::of(&prepared, part, c)).collect();
         assert!(examples.len() >= 24 && examples.iter().any(has_skip_term), "{} cases", examples.len());
         let vars = init_vars(&config.model, 1, &similarity_statistics(&examples)).unwrap();
         // Weights away from the "server order" start, so that every tensor has a gradient.

@@ -265,3 +265,12 @@ pub fn order(scores: &[f32]) -> Vec<usize> {
     idx.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
     idx
 }
+
+/// Trained weights by tensor name, flattened, in name order: for exact comparisons of two runs.
+#[cfg(feature = "candle")]
+pub fn weights_as_vecs(w: &HashMap<String, candle_core::Tensor>) -> Vec<(String, Vec<f32>)> {
+    let mut v: Vec<(String, Vec<f32>)> =
+        w.iter().map(|(k, t)| (k.clone(), t.flatten_all().unwrap().to_vec1::<f32>().unwrap())).collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
