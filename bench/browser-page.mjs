@@ -2,7 +2,7 @@
 // a page imports it (streaming compilation of the module it picks) and onnxruntime-web's
 // wasm-only build in the same page, the same shapes and interleaved measurement as Node
 // (bench/core.mjs). Publishes `window.benchResult` for bench/browser.mjs.
-import { interleaved, ortFeeds, rng, syntheticPage } from "./core.mjs";
+import { homerankContenders, interleaved, ortFeeds, rng, syntheticPage } from "./core.mjs";
 
 const params = new URLSearchParams(location.search);
 const shapes = (params.get("shapes") ?? "50x16,200x64,1000x64,5000x64").split(",").map((s) => s.split("x").map(Number));
@@ -34,11 +34,7 @@ async function run() {
     const check = ranker.rerank(prepared);
     if (check.fallback !== null || check.eventsUsed !== l) throw new Error(`bench page fell back: ${check.fallback}`);
     const feeds = ortFeeds(ort, n, l, rng(n * 1000 + l));
-    const t = await interleaved({
-      page: () => ranker.rerank(page),
-      prepared: () => ranker.rerank(prepared),
-      ort: () => session.run(feeds),
-    }, options);
+    const t = await interleaved({ ...homerankContenders(ranker, page, prepared, l), ort: () => session.run(feeds) }, options);
     prepared.free();
     rows.push({ n, l, ...t });
     out.textContent += `\n${JSON.stringify({ n, l, ...t })}`;

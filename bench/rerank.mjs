@@ -1,10 +1,13 @@
 // npm run bench (Node half): homerank's whole `rerank` through the package (wasm, one thread)
 // against onnxruntime-web running the HR-S core (int8, wasm, one thread) on the budget shapes,
-// interleaved in rounds (bench/core.mjs). homerank runs twice per shape: `rerank(page)` reads the
-// page object across the JS boundary on every call; `rerank(prepared)` reranks a page read once
-// (`HomeRanker.prepare`), as a player does after each event on the same Home. Its time covers
-// validation, features, the forward, negative feedback, layout and the result's trip back;
-// onnxruntime-web's is the core forward on ready tokens. Cold start = compile + instantiate +
+// interleaved in rounds (bench/core.mjs). homerank runs three ways per shape
+// (`homerankContenders`): `rerank(page)` reads the page object across the JS boundary on every
+// call; `rerank(prepared)` reranks a page read once (`HomeRanker.prepare`) with the session
+// unchanged, so the session encoder's output is reused; "new event" observes one event and then
+// reranks the prepared page, as a player does after each play or skip — the whole forward, the
+// same work as onnxruntime-web's. homerank's times cover validation, features, the forward,
+// negative feedback, layout and the result's trip back; onnxruntime-web's is the core forward on
+// ready tokens. Cold start = compile + instantiate +
 // model load and checksum in a fresh process (the package's JS import reported apart). `--readme FILE` writes the results
 // between the README's markers (with the commit and the machine's load).
 import { execFileSync } from "node:child_process";
@@ -12,7 +15,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
-import { interleaved, rng, ortFeeds, syntheticPage, table, unmet } from "./core.mjs";
+import { homerankContenders, interleaved, rng, ortFeeds, syntheticPage, table, unmet } from "./core.mjs";
 import { ortSession } from "./ort.mjs";
 
 const SHAPES = (process.env.HOMERANK_BENCH_SHAPES ?? "50x16,200x64,1000x64,5000x64")
@@ -64,7 +67,7 @@ async function main() {
     const prepared = ranker.prepare(page);
     const check = ranker.rerank(prepared);
     if (check.fallback !== null || check.eventsUsed !== l) throw new Error(`bench page fell back: ${check.fallback}`);
-    const contenders = { page: () => ranker.rerank(page), prepared: () => ranker.rerank(prepared) };
+    const contenders = homerankContenders(ranker, page, prepared, l);
     if (ort.session) {
       const feeds = ortFeeds(ort.ort, n, l, rng(n * 1000 + l));
       contenders.ort = () => ort.session.run(feeds);
