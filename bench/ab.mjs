@@ -2,7 +2,9 @@
 // machine's load falls on both alike: node bench/ab.mjs DIR_A DIR_B (each a wasm-bindgen
 // --target web output: homerank.js + homerank_bg.wasm). Prints p50 per build and shape and the
 // median of the per-round ratios B / A. HOMERANK_AB_PREPARED=1 reranks a page prepared once
-// (`WasmPreparedPage`, both builds must have it) instead of the page object.
+// (`WasmPreparedPage`, both builds must have it) instead of the page object;
+// HOMERANK_AB_EVENT=1 also observes one new event before each prepared rerank (the whole forward,
+// see bench/core.mjs).
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
@@ -11,7 +13,8 @@ import { syntheticPage } from "./core.mjs";
 const [dirA, dirB] = process.argv.slice(2);
 const SHAPES = (process.env.HOMERANK_BENCH_SHAPES ?? "50x16,200x64,1000x64").split(",").map((s) => s.split("x").map(Number));
 const ROUNDS = Number(process.env.HOMERANK_AB_ROUNDS ?? 15);
-const PREPARED = process.env.HOMERANK_AB_PREPARED === "1";
+const EVENT = process.env.HOMERANK_AB_EVENT === "1";
+const PREPARED = EVENT || process.env.HOMERANK_AB_PREPARED === "1";
 const model = readFileSync(new URL("../models/homerank-s.gguf", import.meta.url));
 
 async function load(dir) {
@@ -25,7 +28,14 @@ async function load(dir) {
     ranker.observe(events);
     if (!PREPARED) return () => ranker.rerank(page);
     const prepared = new glue.WasmPreparedPage(page);
-    return () => ranker.rerankPrepared(prepared);
+    if (!EVENT) return () => ranker.rerankPrepared(prepared);
+    const ids = page.shelves.flatMap((s) => s.items.map((i) => i.id));
+    let k = 0;
+    return () => {
+      k++;
+      ranker.observe([{ itemId: ids[(k * 13) % ids.length], action: ["play", "skip", "complete", "like"][k % 4], msPlayed: 1000 * (k % 200) }]);
+      return ranker.rerankPrepared(prepared);
+    };
   };
 }
 

@@ -4,8 +4,8 @@
 //! other architectures). The kernels are written once against these functions.
 //!
 //! Every operation has the same result on every target, bit for bit: lane-wise IEEE adds,
-//! multiplies and divides round to nearest; integer operations are exact; `max`/`min` have
-//! wasm's `pmax`/`pmin` semantics (`a < b ? b : a`), which SSE's `maxps`/`minps` give with the
+//! multiplies and divides round to nearest; integer operations are exact; `max` has
+//! wasm's `pmax` semantics (`a < b ? b : a`), which SSE's `maxps` gives with the
 //! operands swapped; there is no fused multiply-add (a relaxed-SIMD build could contract, and
 //! would then differ). That is what lets the layout lab's page (wasm), the Node package and the
 //! native CLI print the same numbers.
@@ -62,10 +62,6 @@ mod imp {
     #[inline(always)]
     pub(crate) fn f32_max(a: V, b: V) -> V {
         f32x4_pmax(a, b)
-    }
-    #[inline(always)]
-    pub(crate) fn f32_min(a: V, b: V) -> V {
-        f32x4_pmin(a, b)
     }
     #[inline(always)]
     pub(crate) fn and(a: V, b: V) -> V {
@@ -169,11 +165,6 @@ mod imp {
     #[inline(always)]
     pub(crate) fn f32_max(a: V, b: V) -> V {
         si(unsafe { _mm_max_ps(ps(b), ps(a)) })
-    }
-    /// `b < a ? b : a`: `minps(b, a)` returns its second operand unless `b < a`.
-    #[inline(always)]
-    pub(crate) fn f32_min(a: V, b: V) -> V {
-        si(unsafe { _mm_min_ps(ps(b), ps(a)) })
     }
     #[inline(always)]
     pub(crate) fn and(a: V, b: V) -> V {
@@ -297,10 +288,6 @@ mod scalar {
         zip_f(a, b, |x, y| if x < y { y } else { x })
     }
     #[inline(always)]
-    pub(crate) fn f32_min(a: V, b: V) -> V {
-        zip_f(a, b, |x, y| if y < x { y } else { x })
-    }
-    #[inline(always)]
     pub(crate) fn and(a: V, b: V) -> V {
         zip_u(a, b, |x, y| x & y)
     }
@@ -359,7 +346,7 @@ mod scalar {
 }
 
 pub(crate) use imp::{
-    and, f32_add, f32_div, f32_max, f32_min, f32_mul, f32_splat, f32_sub, i16_dot, i16_interleave_halves, i16_narrow,
+    and, f32_add, f32_div, f32_max, f32_mul, f32_splat, f32_sub, i16_dot, i16_interleave_halves, i16_narrow,
     i32_add, i32_shl23, i32_splat, i32_sub, i32_to_f32, lanes_f32, lanes_i32, load, load32_splat, store, xor,
 };
 
@@ -441,18 +428,13 @@ mod tests {
     }
 
     #[test]
-    fn max_and_min_follow_wasm_pmax_and_pmin() {
+    fn max_follows_wasm_pmax() {
         let (a, b) = (v([1.0, f32::NAN, 3.0, -0.0]), v([2.0, 5.0, f32::NAN, 0.0]));
         let max = lanes_f32(f32_max(a, b));
         assert_eq!(max[0], 2.0);
         assert!(max[1].is_nan());
         assert_eq!(max[2], 3.0);
         assert_eq!(max[3].to_bits(), (-0.0f32).to_bits());
-        let min = lanes_f32(f32_min(a, b));
-        assert_eq!(min[0], 1.0);
-        assert!(min[1].is_nan());
-        assert_eq!(min[2], 3.0);
-        assert_eq!(min[3].to_bits(), (-0.0f32).to_bits());
     }
 
     /// Every operation of the scalar fallback against this target's vector one, bit for bit, on
@@ -495,14 +477,13 @@ mod tests {
         for i in 0..values.len() {
             let (a, b) = (quad(i), quad(i + 3));
             let (va, vb) = (to_v(a), to_v(b));
-            let pairs: [(&str, [u32; 4], [u32; 4]); 16] = [
+            let pairs: [(&str, [u32; 4], [u32; 4]); 15] = [
                 ("i16_interleave_halves", from_v(i16_interleave_halves(va)), scalar::i16_interleave_halves(a)),
                 ("f32_add", from_v(f32_add(va, vb)), scalar::f32_add(a, b)),
                 ("f32_sub", from_v(f32_sub(va, vb)), scalar::f32_sub(a, b)),
                 ("f32_mul", from_v(f32_mul(va, vb)), scalar::f32_mul(a, b)),
                 ("f32_div", from_v(f32_div(va, vb)), scalar::f32_div(a, b)),
                 ("f32_max", from_v(f32_max(va, vb)), scalar::f32_max(a, b)),
-                ("f32_min", from_v(f32_min(va, vb)), scalar::f32_min(a, b)),
                 ("and", from_v(and(va, vb)), scalar::and(a, b)),
                 ("xor", from_v(xor(va, vb)), scalar::xor(a, b)),
                 ("i32_add", from_v(i32_add(va, vb)), scalar::i32_add(a, b)),
