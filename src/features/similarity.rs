@@ -32,7 +32,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 
 use crate::event::Action;
-use crate::simd::dot;
+use crate::simd::{dot, f32_add, f32_madd, f32_max, f32_splat, lanes_f32, load32_splat, load_f32};
 
 /// Number of similarity features per candidate.
 pub const SIM_FEATURES: usize = 13;
@@ -94,58 +94,97 @@ pub fn similarity_features<K: Copy + Eq + Hash>(
         neg.push(if s < 0.0 { w } else { 0.0 });
     }
     let (any_pos, any_neg) = (pos.iter().any(|&w| w > 0.0), neg.iter().any(|&w| w > 0.0));
-    // Events by item, for the neighbour lists (at most 32 look-ups per candidate).
+    // What an event's cosine gets added before the maxima: 0 for the events of the maximum's
+    // kind, −∞ for the others, so that the maxima also run without branches (the cosines of
+    // unit or zero vectors are finite).
+    let bias = |w: &[f32]| -> Vec<f32> { w.iter().map(|&w| if w > 0.0 { 0.0 } else { f32::NEG_INFINITY }).collect() };
+    let (pos_bias, neg_bias) = (bias(&pos), bias(&neg));
+    // Events by item and by artist, for the neighbour lists (at most 32 look-ups per
+    // candidate) and the repeat and artist features.
     let mut by_item: HashMap<K, Vec<usize>, FastHash> = HashMap::with_capacity_and_hasher(l, FastHash::default());
+    let mut by_artist: HashMap<K, Vec<usize>, FastHash> = HashMap::with_capacity_and_hasher(l, FastHash::default());
     for (p, e) in events.iter().enumerate() {
         by_item.entry(e.item).or_default().push(p);
+        if let Some(artist) = e.artist {
+            by_artist.entry(artist).or_default().push(p);
+        }
     }
-    let mut cos = vec![0f32; l];
-    for (k, c) in cands.iter().enumerate() {
-        let mut f = [0f32; SIM_FEATURES];
-        let ce = &cand_emb[k * dim..(k + 1) * dim];
-        for (p, cp) in cos.iter_mut().enumerate() {
-            *cp = dot(ce, &event_emb[p * dim..(p + 1) * dim]);
-        }
-        let (mut max_pos, mut max_neg) = (f32::NEG_INFINITY, f32::NEG_INFINITY);
-        for (p, e) in events.iter().enumerate() {
-            let cos = cos[p];
-            f[0] += signed[p] * cos;
-            f[1] += pos[p] * cos;
-            f[2] += neg[p] * cos;
-            if pos[p] > 0.0 && cos > max_pos {
-                max_pos = cos;
+    // Candidates go in groups of four, one per vector lane, so that the sums over the events run
+    // four candidates at a time; each lane still adds its events in order, as one candidate
+    // alone would. `cos` is `[event][lane]`.
+    let mut cos = vec![0f32; l * GROUP];
+    let start = out.len();
+    out.resize(start + cands.len() * SIM_FEATURES, 0.0);
+    for k0 in (0..cands.len()).step_by(GROUP) {
+        let group = GROUP.min(cands.len() - k0);
+        for g in 0..GROUP {
+            // A short last group repeats its first candidate in the spare lanes.
+            let k = k0 + if g < group { g } else { 0 };
+            let ce = &cand_emb[k * dim..(k + 1) * dim];
+            for p in 0..l {
+                cos[p * GROUP + g] = dot(ce, &event_emb[p * dim..(p + 1) * dim]);
             }
-            if neg[p] > 0.0 && cos > max_neg {
-                max_neg = cos;
+        }
+        let sums = event_sums(&cos, &signed, &pos, &neg, &pos_bias, &neg_bias);
+        for (g, c) in cands[k0..k0 + group].iter().enumerate() {
+            let f: &mut [f32; SIM_FEATURES] =
+                (&mut out[start + (k0 + g) * SIM_FEATURES..start + (k0 + g + 1) * SIM_FEATURES]).try_into().unwrap();
+            f[..3].copy_from_slice(&[sums[0][g], sums[1][g], sums[2][g]]);
+            f[3] = if any_pos { sums[3][g] } else { 0.0 };
+            f[4] = if any_neg { sums[4][g] } else { 0.0 };
+            // nb(c, e): 1 for c itself, else e's weight in c's list.
+            let nb = |p: usize, weight: f32, f: &mut [f32; SIM_FEATURES]| {
+                f[5] += signed[p] * weight;
+                f[6] += pos[p] * weight;
+                f[7] += neg[p] * weight;
+            };
+            for &p in by_item.get(&c.item).map_or(&[][..], Vec::as_slice) {
+                nb(p, 1.0, f);
+                f[8] += pos[p];
+                f[9] += neg[p];
             }
-            let same = (e.item == c.item) as u8 as f32;
-            let artist = (c.artist.is_some() && e.artist == c.artist) as u8 as f32;
-            f[8] += pos[p] * same;
-            f[9] += neg[p] * same;
-            f[10] += pos[p] * artist;
-            f[11] += neg[p] * artist;
-        }
-        f[3] = if any_pos { max_pos } else { 0.0 };
-        f[4] = if any_neg { max_neg } else { 0.0 };
-        // nb(c, e): 1 for c itself, else e's weight in c's list.
-        let nb = |p: usize, weight: f32, f: &mut [f32; SIM_FEATURES]| {
-            f[5] += signed[p] * weight;
-            f[6] += pos[p] * weight;
-            f[7] += neg[p] * weight;
-        };
-        for &p in by_item.get(&c.item).map_or(&[][..], Vec::as_slice) {
-            nb(p, 1.0, &mut f);
-        }
-        if let Some(list) = c.neighbors {
-            f[12] = 1.0;
-            for &(item, weight) in list.iter().filter(|(item, _)| *item != c.item) {
-                for &p in by_item.get(&item).map_or(&[][..], Vec::as_slice) {
-                    nb(p, weight, &mut f);
+            if let Some(list) = c.neighbors {
+                f[12] = 1.0;
+                for &(item, weight) in list.iter().filter(|(item, _)| *item != c.item) {
+                    for &p in by_item.get(&item).map_or(&[][..], Vec::as_slice) {
+                        nb(p, weight, f);
+                    }
+                }
+            }
+            if let Some(artist) = c.artist {
+                for &p in by_artist.get(&artist).map_or(&[][..], Vec::as_slice) {
+                    f[10] += pos[p];
+                    f[11] += neg[p];
                 }
             }
         }
-        out.extend_from_slice(&f);
     }
+}
+
+/// Candidates per group of [`event_sums`].
+const GROUP: usize = 4;
+
+/// For four candidates (lanes) and their cosines with the `l` events (`cos`, `[event][lane]`):
+/// Σ w·s·cos, Σ pos·cos, Σ neg·cos, the largest cosine with a positive and with a negative
+/// event (−∞ without one). Each lane adds its events in order, one multiply and one add each.
+fn event_sums(cos: &[f32], signed: &[f32], pos: &[f32], neg: &[f32], pos_bias: &[f32], neg_bias: &[f32]) -> [[f32; 4]; 5] {
+    let l = signed.len();
+    assert!(cos.len() >= l * GROUP && pos.len() >= l && neg.len() >= l && pos_bias.len() >= l && neg_bias.len() >= l);
+    let mut acc = [f32_splat(0.0); 3];
+    let (mut max_pos, mut max_neg) = (f32_splat(f32::NEG_INFINITY), f32_splat(f32::NEG_INFINITY));
+    for p in 0..l {
+        // SAFETY: p < l, and `cos` holds four values per event (asserted above).
+        unsafe {
+            let c = load_f32(cos.as_ptr().add(p * GROUP));
+            let at = |w: &[f32]| load32_splat(w.as_ptr().add(p) as *const u8);
+            acc[0] = f32_madd(at(signed), c, acc[0]);
+            acc[1] = f32_madd(at(pos), c, acc[1]);
+            acc[2] = f32_madd(at(neg), c, acc[2]);
+            max_pos = f32_max(max_pos, f32_add(c, at(pos_bias)));
+            max_neg = f32_max(max_neg, f32_add(c, at(neg_bias)));
+        }
+    }
+    [lanes_f32(acc[0]), lanes_f32(acc[1]), lanes_f32(acc[2]), lanes_f32(max_pos), lanes_f32(max_neg)]
 }
 
 /// A fast hasher for ids (FxHash's rotate-xor-multiply): interning and look-ups run on every
@@ -202,6 +241,128 @@ pub type FastHash = std::hash::BuildHasherDefault<FastHasher>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The features pair by pair, one candidate at a time (the implementation before the
+    /// grouped one): what the grouped computation must equal bit for bit.
+    fn pairwise<K: Copy + Eq + Hash>(
+        events: &[EventKey<K>],
+        event_emb: &[f32],
+        cands: &[CandidateKey<'_, K>],
+        cand_emb: &[f32],
+        dim: usize,
+        out: &mut Vec<f32>,
+    ) {
+        let l = events.len();
+        // Per event: its weight w·s and, split by sign, w for positive and for negative events (0
+        // for the other kind), so that each candidate's sums run without branches.
+        let mut signed = Vec::with_capacity(l);
+        let mut pos = Vec::with_capacity(l);
+        let mut neg = Vec::with_capacity(l);
+        for (p, e) in events.iter().enumerate() {
+            let (w, s) = (DECAY.powi((l - 1 - p) as i32), action_sign(e.action));
+            signed.push(w * s);
+            pos.push(if s > 0.0 { w } else { 0.0 });
+            neg.push(if s < 0.0 { w } else { 0.0 });
+        }
+        let (any_pos, any_neg) = (pos.iter().any(|&w| w > 0.0), neg.iter().any(|&w| w > 0.0));
+        // Events by item, for the neighbour lists (at most 32 look-ups per candidate).
+        let mut by_item: HashMap<K, Vec<usize>, FastHash> = HashMap::with_capacity_and_hasher(l, FastHash::default());
+        for (p, e) in events.iter().enumerate() {
+            by_item.entry(e.item).or_default().push(p);
+        }
+        let mut cos = vec![0f32; l];
+        for (k, c) in cands.iter().enumerate() {
+            let mut f = [0f32; SIM_FEATURES];
+            let ce = &cand_emb[k * dim..(k + 1) * dim];
+            for (p, cp) in cos.iter_mut().enumerate() {
+                *cp = dot(ce, &event_emb[p * dim..(p + 1) * dim]);
+            }
+            let (mut max_pos, mut max_neg) = (f32::NEG_INFINITY, f32::NEG_INFINITY);
+            for (p, e) in events.iter().enumerate() {
+                let cos = cos[p];
+                f[0] += signed[p] * cos;
+                f[1] += pos[p] * cos;
+                f[2] += neg[p] * cos;
+                if pos[p] > 0.0 && cos > max_pos {
+                    max_pos = cos;
+                }
+                if neg[p] > 0.0 && cos > max_neg {
+                    max_neg = cos;
+                }
+                let same = (e.item == c.item) as u8 as f32;
+                let artist = (c.artist.is_some() && e.artist == c.artist) as u8 as f32;
+                f[8] += pos[p] * same;
+                f[9] += neg[p] * same;
+                f[10] += pos[p] * artist;
+                f[11] += neg[p] * artist;
+            }
+            f[3] = if any_pos { max_pos } else { 0.0 };
+            f[4] = if any_neg { max_neg } else { 0.0 };
+            // nb(c, e): 1 for c itself, else e's weight in c's list.
+            let nb = |p: usize, weight: f32, f: &mut [f32; SIM_FEATURES]| {
+                f[5] += signed[p] * weight;
+                f[6] += pos[p] * weight;
+                f[7] += neg[p] * weight;
+            };
+            for &p in by_item.get(&c.item).map_or(&[][..], Vec::as_slice) {
+                nb(p, 1.0, &mut f);
+            }
+            if let Some(list) = c.neighbors {
+                f[12] = 1.0;
+                for &(item, weight) in list.iter().filter(|(item, _)| *item != c.item) {
+                    for &p in by_item.get(&item).map_or(&[][..], Vec::as_slice) {
+                        nb(p, weight, &mut f);
+                    }
+                }
+            }
+            out.extend_from_slice(&f);
+        }
+    }
+
+    #[test]
+    fn equals_the_pairwise_definition_bit_for_bit() {
+        let mut state = 7u64;
+        let mut next = move || {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as u32
+        };
+        let dim = 12;
+        let actions = [Action::Play, Action::Skip, Action::Complete, Action::Like, Action::Impression, Action::Dislike];
+        for (n, l) in [(0, 3), (1, 0), (5, 1), (9, 17), (13, 64)] {
+            let mut unit = |count: usize| -> Vec<f32> {
+                let mut v: Vec<f32> = (0..count * dim).map(|_| next() as f32 / u32::MAX as f32 - 0.5).collect();
+                for row in v.chunks_mut(dim) {
+                    let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
+                    row.iter_mut().for_each(|x| *x /= norm);
+                }
+                v
+            };
+            let (ee, ce) = (unit(l), unit(n));
+            let events: Vec<EventKey<u32>> = (0..l)
+                .map(|_| EventKey {
+                    item: next() % 12,
+                    artist: (next() % 3 != 0).then(|| next() % 4),
+                    action: actions[next() as usize % actions.len()],
+                })
+                .collect();
+            let lists: Vec<Vec<(u32, f32)>> =
+                (0..n).map(|_| (0..next() % 5).map(|_| (next() % 12, next() as f32 / u32::MAX as f32)).collect()).collect();
+            let cands: Vec<CandidateKey<'_, u32>> = (0..n)
+                .map(|k| CandidateKey {
+                    item: next() % 12,
+                    artist: (next() % 3 != 0).then(|| next() % 4),
+                    neighbors: (k % 3 != 0).then(|| &lists[k][..]),
+                })
+                .collect();
+            let mut got = vec![-1.0]; // appended after what is there
+            similarity_features(&events, &ee, &cands, &ce, dim, &mut got);
+            let mut want = Vec::new();
+            pairwise(&events, &ee, &cands, &ce, dim, &mut want);
+            assert_eq!(got[0], -1.0);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got[1..]), bits(&want), "{n} candidates, {l} events");
+        }
+    }
 
     /// Two events (a skip, then a complete) and two candidates, worked by hand.
     #[test]
