@@ -79,6 +79,11 @@ mod imp {
     pub(crate) fn i32_sub(a: V, b: V) -> V {
         i32x4_sub(a, b)
     }
+    /// Signed lane-wise maximum.
+    #[inline(always)]
+    pub(crate) fn i32_max(a: V, b: V) -> V {
+        i32x4_max(a, b)
+    }
     #[inline(always)]
     pub(crate) fn i32_shl23(a: V) -> V {
         i32x4_shl(a, 23)
@@ -181,6 +186,14 @@ mod imp {
     #[inline(always)]
     pub(crate) fn i32_sub(a: V, b: V) -> V {
         unsafe { _mm_sub_epi32(a, b) }
+    }
+    /// Signed lane-wise maximum (SSE2 has no `pmaxsd`: compare and select).
+    #[inline(always)]
+    pub(crate) fn i32_max(a: V, b: V) -> V {
+        unsafe {
+            let gt = _mm_cmpgt_epi32(a, b);
+            _mm_or_si128(_mm_and_si128(gt, a), _mm_andnot_si128(gt, b))
+        }
     }
     #[inline(always)]
     pub(crate) fn i32_shl23(a: V) -> V {
@@ -303,6 +316,11 @@ mod scalar {
     pub(crate) fn i32_sub(a: V, b: V) -> V {
         zip_u(a, b, u32::wrapping_sub)
     }
+    /// Signed lane-wise maximum.
+    #[inline(always)]
+    pub(crate) fn i32_max(a: V, b: V) -> V {
+        zip_u(a, b, |x, y| (x as i32).max(y as i32) as u32)
+    }
     #[inline(always)]
     pub(crate) fn i32_shl23(a: V) -> V {
         a.map(|x| x << 23)
@@ -347,7 +365,7 @@ mod scalar {
 
 pub(crate) use imp::{
     and, f32_add, f32_div, f32_max, f32_mul, f32_splat, f32_sub, i16_dot, i16_interleave_halves, i16_narrow,
-    i32_add, i32_shl23, i32_splat, i32_sub, i32_to_f32, lanes_f32, lanes_i32, load, load32_splat, store, xor,
+    i32_add, i32_max, i32_shl23, i32_splat, i32_sub, i32_to_f32, lanes_f32, lanes_i32, load, load32_splat, store, xor,
 };
 
 /// `a · b + c`. A multiply then an add — the same bits on every target — except in a build with
@@ -477,7 +495,7 @@ mod tests {
         for i in 0..values.len() {
             let (a, b) = (quad(i), quad(i + 3));
             let (va, vb) = (to_v(a), to_v(b));
-            let pairs: [(&str, [u32; 4], [u32; 4]); 15] = [
+            let pairs: [(&str, [u32; 4], [u32; 4]); 16] = [
                 ("i16_interleave_halves", from_v(i16_interleave_halves(va)), scalar::i16_interleave_halves(a)),
                 ("f32_add", from_v(f32_add(va, vb)), scalar::f32_add(a, b)),
                 ("f32_sub", from_v(f32_sub(va, vb)), scalar::f32_sub(a, b)),
@@ -488,6 +506,7 @@ mod tests {
                 ("xor", from_v(xor(va, vb)), scalar::xor(a, b)),
                 ("i32_add", from_v(i32_add(va, vb)), scalar::i32_add(a, b)),
                 ("i32_sub", from_v(i32_sub(va, vb)), scalar::i32_sub(a, b)),
+                ("i32_max", from_v(i32_max(va, vb)), scalar::i32_max(a, b)),
                 ("i32_shl23", from_v(i32_shl23(va)), scalar::i32_shl23(a)),
                 ("i32_to_f32", from_v(i32_to_f32(va)), scalar::i32_to_f32(a)),
                 ("i16_narrow", from_v(i16_narrow(va, vb)), scalar::i16_narrow(a, b)),
