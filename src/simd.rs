@@ -364,8 +364,8 @@ mod scalar {
 }
 
 pub(crate) use imp::{
-    and, f32_add, f32_div, f32_max, f32_mul, f32_splat, f32_sub, i16_dot, i16_interleave_halves, i16_narrow,
-    i32_add, i32_max, i32_shl23, i32_splat, i32_sub, i32_to_f32, lanes_f32, lanes_i32, load, load32_splat, store, xor,
+    and, f32_add, f32_div, f32_max, f32_mul, f32_splat, f32_sub, i16_dot, i16_interleave_halves, i16_narrow, i32_add,
+    i32_max, i32_shl23, i32_splat, i32_sub, i32_to_f32, lanes_f32, lanes_i32, load, load32_splat, store, xor,
 };
 
 /// `a · b + c`. A multiply then an add — the same bits on every target — except in a build with

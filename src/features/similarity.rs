@@ -167,7 +167,14 @@ const GROUP: usize = 4;
 /// For four candidates (lanes) and their cosines with the `l` events (`cos`, `[event][lane]`):
 /// Σ w·s·cos, Σ pos·cos, Σ neg·cos, the largest cosine with a positive and with a negative
 /// event (−∞ without one). Each lane adds its events in order, one multiply and one add each.
-fn event_sums(cos: &[f32], signed: &[f32], pos: &[f32], neg: &[f32], pos_bias: &[f32], neg_bias: &[f32]) -> [[f32; 4]; 5] {
+fn event_sums(
+    cos: &[f32],
+    signed: &[f32],
+    pos: &[f32],
+    neg: &[f32],
+    pos_bias: &[f32],
+    neg_bias: &[f32],
+) -> [[f32; 4]; 5] {
     let l = signed.len();
     assert!(cos.len() >= l * GROUP && pos.len() >= l && neg.len() >= l && pos_bias.len() >= l && neg_bias.len() >= l);
     let mut acc = [f32_splat(0.0); 3];
@@ -345,8 +352,9 @@ mod tests {
                     action: actions[next() as usize % actions.len()],
                 })
                 .collect();
-            let lists: Vec<Vec<(u32, f32)>> =
-                (0..n).map(|_| (0..next() % 5).map(|_| (next() % 12, next() as f32 / u32::MAX as f32)).collect()).collect();
+            let lists: Vec<Vec<(u32, f32)>> = (0..n)
+                .map(|_| (0..next() % 5).map(|_| (next() % 12, next() as f32 / u32::MAX as f32)).collect())
+                .collect();
             let cands: Vec<CandidateKey<'_, u32>> = (0..n)
                 .map(|k| CandidateKey {
                     item: next() % 12,

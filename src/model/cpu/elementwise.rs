@@ -145,7 +145,8 @@ mod tests {
             assert!((got as f64 - exact).abs() <= 1e-6, "{v}: {got} vs {exact}");
             assert!((got - r).abs() <= 1.5e-6, "{v}: {got} vs the reference kernel's {r}");
         }
-        let mut x = vec![f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0, -0.0, 1e-30, 87.0, -150.0, 1e30, -1e30, 6.0, -6.0];
+        let mut x =
+            vec![f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0, -0.0, 1e-30, 87.0, -150.0, 1e30, -1e30, 6.0, -6.0];
         let mut reference = x.clone();
         gelu(&mut x);
         kernels::gelu(&mut reference);
