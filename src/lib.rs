@@ -70,6 +70,7 @@ mod manifest;
 pub mod model;
 mod options;
 mod page;
+mod prepared_page;
 pub mod profile;
 mod ranker;
 mod result;
@@ -113,6 +114,7 @@ pub use gpu::GpuSettings;
 pub use manifest::{Manifest, ManifestEntry};
 pub use options::RerankOptions;
 pub use page::{HomePage, Item, ItemType, Neighbor, Shelf, MAX_NEIGHBORS, MAX_PAGE_ITEMS};
+pub use prepared_page::{PageRef, PreparedPage};
 pub use ranker::{HomeRanker, PendingRerank, RankerStats, Started, MAX_EVENTS_PER_CALL};
 pub use result::{ItemScore, RemovedItem, RerankResult, ShelfResult};
 

@@ -18,6 +18,7 @@ use crate::model::cpu::{CpuModel, Scratch};
 use crate::model::{HrsConfig, ModelFile};
 use crate::options::RerankOptions;
 use crate::page::HomePage;
+use crate::prepared_page::PageRef;
 use crate::result::{RemovedItem, RerankResult, ShelfResult};
 use crate::session::{SessionState, DEFAULT_CACHE_ITEMS};
 
@@ -277,14 +278,18 @@ impl HomeRanker {
     ///
     /// With the backend set to `gpu` or `auto` and a GPU attached, this waits for the GPU
     /// natively; in the browser it scores on the CPU (use [`HomeRanker::rerank_async`] there).
-    pub fn rerank(&mut self, page: &HomePage, options: &RerankOptions) -> Result<RerankResult> {
+    ///
+    /// `page` is a [`HomePage`] or a [`PreparedPage`](crate::PreparedPage) (the same result,
+    /// with the page's own part of the features computed once for all its reranks).
+    pub fn rerank<'p>(&mut self, page: impl Into<PageRef<'p>>, options: &RerankOptions) -> Result<RerankResult> {
+        let (input, page) = split(page);
         let start = Instant::now();
         let policy = self.policy(options)?;
         if let Serve::ServerOrder(reason) = &policy.serve {
             return self.serve_server_order(page, &policy, reason.clone(), start);
         }
         let options = &policy.options;
-        let composed = self.features(page).and_then(|features| {
+        let composed = self.features(input).and_then(|features| {
             let Some(features) = features else { return Ok(None) };
             let scored = match self.gpu.plan(features.n_cands(), gpu::CAN_BLOCK) {
                 Plan::Cpu(why) => self.score_on_cpu(&features, why),
@@ -301,8 +306,13 @@ impl HomeRanker {
     }
 
     /// [`HomeRanker::rerank`] that can await the GPU: the one to call in the browser.
-    pub async fn rerank_async(&mut self, page: &HomePage, options: &RerankOptions) -> Result<RerankResult> {
-        match self.start_rerank(page, options)? {
+    pub async fn rerank_async<'p>(
+        &mut self,
+        page: impl Into<PageRef<'p>>,
+        options: &RerankOptions,
+    ) -> Result<RerankResult> {
+        let (input, page) = split(page);
+        match self.start_rerank(input, options)? {
             Started::Done(result) => Ok(result),
             Started::Pending(mut pending) => {
                 pending.run().await;
@@ -315,13 +325,14 @@ impl HomeRanker {
     /// model moves into the returned [`PendingRerank`] while it works, so the ranker stays usable
     /// meanwhile (another call then scores on the CPU); [`HomeRanker::complete_rerank`] takes it
     /// back. Errors only where `rerank` does.
-    pub fn start_rerank(&mut self, page: &HomePage, options: &RerankOptions) -> Result<Started> {
+    pub fn start_rerank<'p>(&mut self, page: impl Into<PageRef<'p>>, options: &RerankOptions) -> Result<Started> {
+        let (input, page) = split(page);
         let start = Instant::now();
         let policy = self.policy(options)?;
         if let Serve::ServerOrder(reason) = &policy.serve {
             return self.serve_server_order(page, &policy, reason.clone(), start).map(Started::Done);
         }
-        let features = match self.features(page) {
+        let features = match self.features(input) {
             Ok(Some(features)) => features,
             Ok(None) => return self.conclude(page, &policy, Ok(None), start).map(Started::Done),
             Err(e) => return self.conclude(page, &policy, Err(e), start).map(Started::Done),
@@ -441,10 +452,11 @@ impl HomeRanker {
 
     /// Validates the page and builds the model's inputs; `None` when there is nothing to score
     /// (no session events the page can use).
-    fn features(&mut self, page: &HomePage) -> Result<Option<Features>> {
+    fn features(&mut self, input: PageRef<'_>) -> Result<Option<Features>> {
+        let page = input.page();
         page.validate(self.config().embedding_dim)?;
         self.session.learn_page(page);
-        let features = Features::from_page(page, &self.session, self.config().max_events);
+        let features = input.features(&self.session, self.config().max_events);
         Ok((features.n_events() > 0).then_some(features))
     }
 
@@ -574,6 +586,12 @@ struct Composed {
     backend: &'static str,
     backend_fallback: Option<String>,
     events_used: usize,
+}
+
+/// A rerank's page argument, and the page it names.
+fn split<'p>(page: impl Into<PageRef<'p>>) -> (PageRef<'p>, &'p HomePage) {
+    let input = page.into();
+    (input, input.page())
 }
 
 fn elapsed_ms(since: Instant) -> f64 {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use common::{fixture_ranker, make_page};
 use homerank::model::Precision;
-use homerank::{Action, HomePage, HomeRanker, RerankOptions, RerankResult, SessionEvent};
+use homerank::{Action, HomePage, HomeRanker, PreparedPage, RerankOptions, RerankResult, SessionEvent};
 
 fn server_order(page: &HomePage) -> Vec<(String, Vec<String>)> {
     RerankResult::server_order(page).order()
@@ -244,4 +244,47 @@ fn q8_0_and_f32_rankers_agree_on_order() {
     // The ≥ 0.99 agreement is asserted on the golden fixture (tests/model_core.rs); this untrained
     // random model packs 200 scores closely, so a few near-ties flip under int8.
     assert!(tau >= 0.97, "tau {tau}");
+}
+
+#[test]
+fn a_prepared_page_reranks_exactly_like_the_page_event_after_event() {
+    let mut page = make_page(4, 10, 32, 21);
+    // Neighbours off the page: one the listener later plays (its embedding comes with the event),
+    // one nobody plays.
+    let off_page = "elsewhere-7";
+    for (k, item) in page.shelves[2].items.iter_mut().enumerate() {
+        item.neighbors = Some(vec![
+            homerank::Neighbor { id: off_page.into(), weight: 0.8 },
+            homerank::Neighbor { id: format!("never-played-{k}"), weight: 0.5 },
+        ]);
+    }
+    let prepared = PreparedPage::new(page.clone());
+    let (mut a, mut b) = (fixture_ranker(1, Precision::Q8_0), fixture_ranker(1, Precision::Q8_0));
+    let events = [
+        SessionEvent::new(&page.shelves[0].items[1].id, Action::Skip).with_ms_played(2_000.0),
+        SessionEvent::new(off_page, Action::Complete).with_embedding(vec![0.25; 32]),
+        SessionEvent::new(&page.shelves[2].items[4].id, Action::Like),
+        SessionEvent::new(&page.shelves[1].items[0].id, Action::Play).with_ms_played(95_000.0),
+    ];
+    let options = RerankOptions::default();
+    let same = |x: RerankResult, y: RerankResult| {
+        assert_eq!(RerankResult { elapsed_ms: 0.0, ..x }, RerankResult { elapsed_ms: 0.0, ..y });
+    };
+    same(a.rerank(&page, &options).unwrap(), b.rerank(&prepared, &options).unwrap());
+    for event in &events {
+        a.observe(event).unwrap();
+        b.observe(event).unwrap();
+        let (x, y) = (a.rerank(&page, &options).unwrap(), b.rerank(&prepared, &options).unwrap());
+        assert!(x.fallback.is_none() && x.events_used > 0, "{:?}", x.fallback);
+        same(x, y);
+    }
+    // The events' own items reorder the page: the neighbour rule reached them.
+    assert_ne!(a.rerank(&page, &options).unwrap().order(), server_order(&page));
+    // An invalid prepared page falls back like the page does, every time.
+    let mut bad = page.clone();
+    bad.shelves[0].items[0].embedding.pop();
+    let bad_prepared = PreparedPage::new(bad.clone());
+    for _ in 0..2 {
+        same(a.rerank(&bad, &options).unwrap(), b.rerank(&bad_prepared, &options).unwrap());
+    }
 }

@@ -14,7 +14,9 @@ pub mod similarity;
 
 pub use similarity::{CandidateKey, EventKey, FastHash, SIM_FEATURES};
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::Hash;
 
 use crate::error::{Error, Result};
 use crate::event::Action;
@@ -211,47 +213,86 @@ impl Features {
     /// Features of a validated page and the last `max_events` resolved events of the session's
     /// context (earlier sessions' events, when the mid-term context is on, then the session's).
     pub fn from_page(page: &HomePage, session: &SessionState, max_events: usize) -> Self {
-        let mut f = Features::new(page.embedding_dim);
+        PageInputs::new(page, |id| id).into_features(session, max_events)
+    }
+}
+
+/// What a page's features need that no event changes: the candidates' token inputs, and every
+/// id the page names — items, artists, neighbours — as a small integer, so that the N × L
+/// comparisons of the similarity features compare integers instead of strings. `K` is how the
+/// ids are held: borrowed from the page for one rerank, owned where a prepared page keeps them
+/// for many (`crate::PreparedPage`).
+#[derive(Debug, Clone)]
+pub struct PageInputs<K> {
+    /// The candidate rows of [`Features`]; no event rows and no similarity yet.
+    candidates: Features,
+    ids: HashMap<K, u32, FastHash>,
+    /// Per candidate: its item and artist.
+    keys: Vec<(u32, Option<u32>)>,
+    neighbors: Vec<Option<Vec<(u32, f32)>>>,
+}
+
+impl<'p, K: Borrow<str> + Eq + Hash> PageInputs<K> {
+    /// The inputs of a validated page; `key` makes an id into what the map holds.
+    pub fn new(page: &'p HomePage, key: impl Fn(&'p str) -> K) -> Self {
+        let mut candidates = Features::new(page.embedding_dim);
+        let n = page.items().count();
+        let mut ids: HashMap<K, u32, FastHash> = HashMap::with_capacity_and_hasher(2 * n, FastHash::default());
+        let mut intern = |id: &'p str| -> u32 {
+            let next = ids.len() as u32;
+            *ids.entry(key(id)).or_insert(next)
+        };
+        let mut keys = Vec::with_capacity(n);
+        let mut neighbors = Vec::with_capacity(n);
+        for (shelf, rank, item) in page.items() {
+            candidates.push_candidate(&item.embedding, item.item_type, rank, shelf, item.server_score.unwrap_or(0.0));
+            keys.push((intern(&item.id), item.artist_id.as_deref().map(&mut intern)));
+            neighbors.push(item.neighbors.as_ref().map(|l| l.iter().map(|nb| (intern(&nb.id), nb.weight)).collect()));
+        }
+        PageInputs { candidates, ids, keys, neighbors }
+    }
+
+    /// The features of these candidates and the last `max_events` resolved events of the
+    /// session's context.
+    pub fn features(&self, session: &SessionState, max_events: usize) -> Features {
+        self.with_session(self.candidates.clone(), session, max_events)
+    }
+
+    /// [`PageInputs::features`], taking the candidate rows instead of copying them.
+    pub fn into_features(mut self, session: &SessionState, max_events: usize) -> Features {
+        let candidates = std::mem::take(&mut self.candidates);
+        self.with_session(candidates, session, max_events)
+    }
+
+    fn with_session<'s>(&self, mut f: Features, session: &'s SessionState, max_events: usize) -> Features {
         let resolved: Vec<_> =
             session.context().rev().filter_map(|e| e.item.as_ref().map(|item| (e, item))).take(max_events).collect();
-        // Item and artist ids as small integers, so the N × L comparisons of the similarity
-        // features compare integers instead of strings. A neighbour that is neither on the page
-        // nor in the session can match no event and is left out of its list.
-        let mut ids: HashMap<&str, u32, FastHash> =
-            HashMap::with_capacity_and_hasher(2 * (resolved.len() + page.items().count()), FastHash::default());
+        // Ids the page does not name get the integers after the page's.
+        let mut extra: HashMap<&'s str, u32, FastHash> = HashMap::default();
+        let mut id = |s: &'s str| -> u32 {
+            match self.ids.get(s) {
+                Some(&i) => i,
+                None => {
+                    let next = (self.ids.len() + extra.len()) as u32;
+                    *extra.entry(s).or_insert(next)
+                }
+            }
+        };
         let mut events = Vec::with_capacity(resolved.len());
         for (age, (ev, item)) in resolved.iter().enumerate().rev() {
             f.push_event(&item.embedding, ev.action, ev.ms_played, age, item.item_type);
-            let artist = item.artist.as_deref().map(|a| intern(&mut ids, a));
-            events.push(EventKey { item: intern(&mut ids, &ev.item_id), artist, action: ev.action });
+            let artist = item.artist.as_deref().map(&mut id);
+            events.push(EventKey { item: id(&ev.item_id), artist, action: ev.action });
         }
-        let mut cands = Vec::new();
-        for (shelf, rank, item) in page.items() {
-            f.push_candidate(&item.embedding, item.item_type, rank, shelf, item.server_score.unwrap_or(0.0));
-            cands.push((intern(&mut ids, &item.id), item.artist_id.as_deref().map(|a| intern(&mut ids, a))));
-        }
-        let neighbors: Vec<Option<Vec<(u32, f32)>>> = page
-            .items()
-            .map(|(_, _, item)| {
-                item.neighbors
-                    .as_ref()
-                    .map(|l| l.iter().filter_map(|n| Some((*ids.get(n.id.as_str())?, n.weight))).collect())
-            })
-            .collect();
-        let cands: Vec<CandidateKey<'_, u32>> = cands
+        let cands: Vec<CandidateKey<'_, u32>> = self
+            .keys
             .iter()
-            .zip(&neighbors)
+            .zip(&self.neighbors)
             .map(|(&(item, artist), neighbors)| CandidateKey { item, artist, neighbors: neighbors.as_deref() })
             .collect();
         f.set_similarity(&events, &cands);
         f
     }
-}
-
-/// The id of `s` in `ids`, a new one (the next integer) when it is not there yet.
-fn intern<'a>(ids: &mut HashMap<&'a str, u32, FastHash>, s: &'a str) -> u32 {
-    let next = ids.len() as u32;
-    *ids.entry(s).or_insert(next)
 }
 
 fn push_normalized(out: &mut Vec<f32>, embedding: &[f32], dim: usize) {

@@ -1,6 +1,7 @@
 //! `WasmPreparedPage`: a page read from JS once (convert.rs) and kept in linear memory, so that
 //! reranking the same page again — after each event, say — skips the trip through the JS
-//! boundary, which for a 200-item page costs more than the model's forward. The npm package's
+//! boundary (which for a 200-item page costs more than the model's forward) and the page's own part
+//! of the features (`crate::PreparedPage`). The npm package's
 //! `PreparedPage` (js/ranker.js) wraps it; `WasmRanker::rerank_prepared` reranks it.
 
 use std::rc::Rc;
@@ -9,15 +10,16 @@ use wasm_bindgen::prelude::*;
 
 use super::convert::{from_js, js_error};
 use crate::page::HomePage;
+use crate::prepared_page::PreparedPage;
 
 #[wasm_bindgen]
 pub struct WasmPreparedPage {
-    page: Rc<HomePage>,
+    page: Rc<PreparedPage>,
 }
 
 impl WasmPreparedPage {
     /// The page, shared (an asynchronous rerank keeps it across its await).
-    pub(crate) fn page(&self) -> Rc<HomePage> {
+    pub(crate) fn page(&self) -> Rc<PreparedPage> {
         self.page.clone()
     }
 }
@@ -29,18 +31,18 @@ impl WasmPreparedPage {
     #[wasm_bindgen(constructor)]
     pub fn new(#[wasm_bindgen(unchecked_param_type = "HomePage")] page: JsValue) -> Result<WasmPreparedPage, JsValue> {
         let page: HomePage = from_js(&page, "page").map_err(js_error)?;
-        Ok(WasmPreparedPage { page: Rc::new(page) })
+        Ok(WasmPreparedPage { page: Rc::new(PreparedPage::new(page)) })
     }
 
     /// The page's `pageId`.
     #[wasm_bindgen(getter, js_name = pageId)]
     pub fn page_id(&self) -> String {
-        self.page.page_id.clone()
+        self.page.page().page_id.clone()
     }
 
     /// How many items the page holds, over all shelves.
     #[wasm_bindgen(getter)]
     pub fn items(&self) -> usize {
-        self.page.items().count()
+        self.page.page().items().count()
     }
 }

@@ -27,6 +27,7 @@ use crate::manifest::check_digest;
 use crate::model::{sha256_hex, ModelFile};
 use crate::options::RerankOptions;
 use crate::page::HomePage;
+use crate::prepared_page::{PageRef, PreparedPage};
 use crate::ranker::{HomeRanker, Started};
 use crate::result::RerankResult;
 
@@ -97,17 +98,25 @@ impl WasmRanker {
         Ok((ranker, file))
     }
 
-    fn rerank_page(&self, page: &HomePage, options: &JsValue) -> Result<JsValue, JsValue> {
+    fn rerank_page(&self, page: PageRef<'_>, options: &JsValue) -> Result<JsValue, JsValue> {
         let options = options_from_js(options).map_err(js_error)?;
         let result = self.ranker()?.rerank(page, &options).map_err(js_error)?;
         to_js(&result)
     }
 
-    fn rerank_page_async(&self, page: Rc<HomePage>, options: &JsValue) -> Result<js_sys::Promise, JsValue> {
+    /// `page` is read as prepared (its features' own part kept) when `prepared` is set, else
+    /// as a page object read for this call.
+    fn rerank_page_async(
+        &self,
+        page: Rc<PreparedPage>,
+        prepared: bool,
+        options: &JsValue,
+    ) -> Result<js_sys::Promise, JsValue> {
         let options = options_from_js(options).map_err(js_error)?;
+        let input = if prepared { PageRef::Prepared(&page) } else { PageRef::Page(page.page()) };
         // The ranker is borrowed only before and after the GPU forward, so other calls (observe,
         // rerank, another rerankAsync, which then scores on the CPU) go on while it runs.
-        let started = self.ranker()?.start_rerank(&page, &options).map_err(js_error)?;
+        let started = self.ranker()?.start_rerank(input, &options).map_err(js_error)?;
         let inner = self.inner.clone();
         Ok(wasm_bindgen_futures::future_to_promise(async move {
             let result = match started {
@@ -115,7 +124,7 @@ impl WasmRanker {
                 Started::Pending(mut pending) => {
                     pending.run().await;
                     let mut ranker = inner.try_borrow_mut().map_err(|_| js_error(Error::Busy))?;
-                    ranker.complete_rerank(&page, &options, pending)
+                    ranker.complete_rerank(page.page(), &options, pending)
                 }
             };
             to_js(&result)
@@ -193,7 +202,7 @@ impl WasmRanker {
         #[wasm_bindgen(unchecked_param_type = "RerankOptions | undefined")] options: JsValue,
     ) -> Result<JsValue, JsValue> {
         let page: HomePage = from_js(&page, "page").map_err(js_error)?;
-        self.rerank_page(&page, &options)
+        self.rerank_page(PageRef::Page(&page), &options)
     }
 
     /// `rerank` of a page prepared once (`PreparedPage`): the page is not read from JS again.
@@ -203,7 +212,7 @@ impl WasmRanker {
         page: &WasmPreparedPage,
         #[wasm_bindgen(unchecked_param_type = "RerankOptions | undefined")] options: JsValue,
     ) -> Result<JsValue, JsValue> {
-        self.rerank_page(&page.page(), &options)
+        self.rerank_page(PageRef::Prepared(&page.page()), &options)
     }
 
     /// Reranks a page on the backend the setting picks, awaiting the GPU when it is used.
@@ -214,7 +223,7 @@ impl WasmRanker {
         #[wasm_bindgen(unchecked_param_type = "RerankOptions | undefined")] options: JsValue,
     ) -> Result<js_sys::Promise, JsValue> {
         let page: HomePage = from_js(&page, "page").map_err(js_error)?;
-        self.rerank_page_async(Rc::new(page), &options)
+        self.rerank_page_async(Rc::new(PreparedPage::new(page)), false, &options)
     }
 
     /// `rerankAsync` of a prepared page.
@@ -224,7 +233,7 @@ impl WasmRanker {
         page: &WasmPreparedPage,
         #[wasm_bindgen(unchecked_param_type = "RerankOptions | undefined")] options: JsValue,
     ) -> Result<js_sys::Promise, JsValue> {
-        self.rerank_page_async(page.page(), &options)
+        self.rerank_page_async(page.page(), true, &options)
     }
 
     /// Like `rerank`, with JSON text in and out.
