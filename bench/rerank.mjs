@@ -95,8 +95,14 @@ export const git = (...args) => {
   }
 };
 
-/** The commit a run measured, marked when the working tree differs from it. */
-export const commitLabel = () => git("rev-parse", "--short", "HEAD") + (git("status", "--porcelain", "--untracked-files=no") ? " + uncommitted changes" : "");
+/**
+ * The commit a run measured, marked when the working tree differs from it — README.md aside,
+ * which the benches themselves write (`npm run bench` runs the browser half after the Node half
+ * has written its block).
+ */
+export const commitLabel = () =>
+  git("rev-parse", "--short", "HEAD") +
+  (git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)README.md") ? " + uncommitted changes" : "");
 
 /** Replaces the text between `begin` and `end` in `path` with `lines`. */
 export function writeBlock(path, begin, end, lines) {
