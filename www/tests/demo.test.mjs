@@ -137,6 +137,8 @@ test("a skip moves the skipped card and similar cards down, and the order change
     assert.ok(moved(skipped.id) > 0, `the skipped card moved ${moved(skipped.id)}`);
     const meanSimilar = similar.map(moved).reduce((a, b) => a + b, 0) / similar.length;
     assert.ok(meanSimilar > 0, `similar cards moved ${similar.map(moved)}`);
+    // The layout once the cards' moves have ended, not a frame of them.
+    await settle(page);
     await page.screenshot({ path: new URL("demo-after-skip.png", ARTIFACTS).pathname });
     assert.deepEqual(errors, []);
   } finally {
