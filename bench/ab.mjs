@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
-import { syntheticPage } from "./core.mjs";
+import { eventStream, syntheticPage } from "./core.mjs";
 
 const [dirA, dirB] = process.argv.slice(2);
 const SHAPES = (process.env.HOMERANK_BENCH_SHAPES ?? "50x16,200x64,1000x64").split(",").map((s) => s.split("x").map(Number));
@@ -29,11 +29,9 @@ async function load(dir) {
     if (!PREPARED) return () => ranker.rerank(page);
     const prepared = new glue.WasmPreparedPage(page);
     if (!EVENT) return () => ranker.rerankPrepared(prepared);
-    const ids = page.shelves.flatMap((s) => s.items.map((i) => i.id));
-    let k = 0;
+    const next = eventStream(page);
     return () => {
-      k++;
-      ranker.observe([{ itemId: ids[(k * 13) % ids.length], action: ["play", "skip", "complete", "like"][k % 4], msPlayed: 1000 * (k % 200) }]);
+      ranker.observe([next()]);
       return ranker.rerankPrepared(prepared);
     };
   };

@@ -63,16 +63,24 @@ export const MAX_EVENTS = 64;
 export function homerankContenders(ranker, page, prepared, l) {
   const contenders = { page: () => ranker.rerank(page), prepared: () => ranker.rerank(prepared) };
   if (l === MAX_EVENTS) {
-    const ids = page.shelves.flatMap((s) => s.items.map((i) => i.id));
-    const actions = ["play", "skip", "complete", "like"];
-    let k = 0;
+    const next = eventStream(page);
     contenders.event = () => {
-      k++;
-      ranker.observe([{ itemId: ids[(k * 13) % ids.length], action: actions[k % 4], msPlayed: 1000 * (k % 200) }]);
+      ranker.observe([next()]);
       return ranker.rerank(prepared);
     };
   }
   return contenders;
+}
+
+/** A function that returns the next of an endless stream of events on `page`'s items. */
+export function eventStream(page) {
+  const ids = page.shelves.flatMap((s) => s.items.map((i) => i.id));
+  const actions = ["play", "skip", "complete", "like"];
+  let k = 0;
+  return () => {
+    k++;
+    return { itemId: ids[(k * 13) % ids.length], action: actions[k % 4], msPlayed: 1000 * (k % 200) };
+  };
 }
 
 const now = () => performance.now();

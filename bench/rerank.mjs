@@ -7,9 +7,9 @@
 // reranks the prepared page, as a player does after each play or skip — the whole forward, the
 // same work as onnxruntime-web's. homerank's times cover validation, features, the forward,
 // negative feedback, layout and the result's trip back; onnxruntime-web's is the core forward on
-// ready tokens. Cold start = compile + instantiate +
-// model load and checksum in a fresh process (the package's JS import reported apart). `--readme FILE` writes the results
-// between the README's markers (with the commit and the machine's load).
+// ready tokens. Cold start = compile + instantiate + model load and checksum in a fresh process
+// (the package's JS import reported apart). `--readme FILE` writes the results between the
+// README's markers (with the commit and the machine's load).
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";

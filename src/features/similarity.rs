@@ -82,17 +82,7 @@ pub fn similarity_features<K: Copy + Eq + Hash>(
     out: &mut Vec<f32>,
 ) {
     let l = events.len();
-    // Per event: its weight w·s and, split by sign, w for positive and for negative events (0
-    // for the other kind), so that each candidate's sums run without branches.
-    let mut signed = Vec::with_capacity(l);
-    let mut pos = Vec::with_capacity(l);
-    let mut neg = Vec::with_capacity(l);
-    for (p, e) in events.iter().enumerate() {
-        let (w, s) = (DECAY.powi((l - 1 - p) as i32), action_sign(e.action));
-        signed.push(w * s);
-        pos.push(if s > 0.0 { w } else { 0.0 });
-        neg.push(if s < 0.0 { w } else { 0.0 });
-    }
+    let EventWeights { signed, pos, neg } = EventWeights::of(events);
     let (any_pos, any_neg) = (pos.iter().any(|&w| w > 0.0), neg.iter().any(|&w| w > 0.0));
     // What an event's cosine gets added before the maxima: 0 for the events of the maximum's
     // kind, −∞ for the others, so that the maxima also run without branches (the cosines of
@@ -158,6 +148,29 @@ pub fn similarity_features<K: Copy + Eq + Hash>(
                 }
             }
         }
+    }
+}
+
+/// Per event (oldest first): its weight w·s and, split by sign, w for positive and for negative
+/// events (0 for the other kind), so that each candidate's sums run without branches.
+struct EventWeights {
+    signed: Vec<f32>,
+    pos: Vec<f32>,
+    neg: Vec<f32>,
+}
+
+impl EventWeights {
+    fn of<K>(events: &[EventKey<K>]) -> Self {
+        let l = events.len();
+        let mut weights =
+            EventWeights { signed: Vec::with_capacity(l), pos: Vec::with_capacity(l), neg: Vec::with_capacity(l) };
+        for (p, e) in events.iter().enumerate() {
+            let (w, s) = (DECAY.powi((l - 1 - p) as i32), action_sign(e.action));
+            weights.signed.push(w * s);
+            weights.pos.push(if s > 0.0 { w } else { 0.0 });
+            weights.neg.push(if s < 0.0 { w } else { 0.0 });
+        }
+        weights
     }
 }
 
@@ -260,17 +273,7 @@ mod tests {
         out: &mut Vec<f32>,
     ) {
         let l = events.len();
-        // Per event: its weight w·s and, split by sign, w for positive and for negative events (0
-        // for the other kind), so that each candidate's sums run without branches.
-        let mut signed = Vec::with_capacity(l);
-        let mut pos = Vec::with_capacity(l);
-        let mut neg = Vec::with_capacity(l);
-        for (p, e) in events.iter().enumerate() {
-            let (w, s) = (DECAY.powi((l - 1 - p) as i32), action_sign(e.action));
-            signed.push(w * s);
-            pos.push(if s > 0.0 { w } else { 0.0 });
-            neg.push(if s < 0.0 { w } else { 0.0 });
-        }
+        let EventWeights { signed, pos, neg } = EventWeights::of(events);
         let (any_pos, any_neg) = (pos.iter().any(|&w| w > 0.0), neg.iter().any(|&w| w > 0.0));
         // Events by item, for the neighbour lists (at most 32 look-ups per candidate).
         let mut by_item: HashMap<K, Vec<usize>, FastHash> = HashMap::with_capacity_and_hasher(l, FastHash::default());
