@@ -168,6 +168,7 @@ fn a_million_events_prepare_as_in_memory_on_datafusion_and_on_ballista() {
     assert!(dataset.n_events() >= 1_000_000, "{} events", dataset.n_events());
 
     let local = prep::prepare(&log, &dir.join("local"), &Engine::local()).unwrap();
+    assert!(!dir.join("local/scratch").exists(), "the scratch tables are removed");
     assert_eq!(local.events as usize, dataset.n_events());
     assert_eq!(local.sessions as usize, dataset.sessions.len());
     assert_eq!(local.items as usize, dataset.catalog.len());
@@ -200,6 +201,11 @@ fn a_million_events_prepare_as_in_memory_on_datafusion_and_on_ballista() {
         let stats = tables.stats(h).unwrap();
         assert_eq!(stats.iter().map(|s| s.recent).collect::<Vec<_>>(), recent, "{}", h.suffix());
     }
+
+    // A 48 MiB pool (the default is 128), where the million events' sorts spill: the same tables.
+    let small = Engine::Local { memory_limit: 48 << 20, partitions: 2 };
+    let spilled = prep::prepare(&log, &dir.join("small"), &small).unwrap();
+    assert_eq!(spilled.content(), local.content(), "spilling does not change the tables");
 
     let cluster = LoopbackCluster::start(2).unwrap();
     let engine: Engine = cluster.url().parse().unwrap();

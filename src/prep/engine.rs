@@ -7,8 +7,9 @@ use std::str::FromStr;
 use crate::error::{Error, Result};
 
 /// Memory DataFusion may hold for sorts, joins and aggregations before it spills to disk
-/// (local engine); what keeps peak memory flat as logs grow.
-pub const DEFAULT_MEMORY_LIMIT: usize = 512 << 20;
+/// (local engine); what bounds the sorts' and aggregations' memory as logs grow. A million
+/// simulator events already spill within it.
+pub const DEFAULT_MEMORY_LIMIT: usize = 128 << 20;
 
 /// An execution engine for `homerank prepare`.
 #[derive(Debug, Clone, PartialEq, Eq)]

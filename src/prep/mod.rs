@@ -29,7 +29,8 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float32Type, Float64Type, UInt32Type, UInt64Type, UInt8Type};
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+use datafusion::logical_expr::SortExpr;
+use datafusion::prelude::{col, ParquetReadOptions, SessionConfig, SessionContext};
 use web_time::Instant;
 
 pub use ballista::{LoopbackCluster, ENABLED as BALLISTA_ENABLED};
@@ -44,6 +45,21 @@ use crate::eval::{CoOccurrence, EmbeddingKind, History, Prepared, Split, DEFAULT
 use crate::MAX_NEIGHBORS;
 
 // The tables' declared schemas (names as later plans read them).
+const SESSION_GROUPS: Columns<'static> = &[
+    ("session_id", DataType::Utf8, false),
+    ("first_seq", DataType::UInt64, false),
+    ("start_ms", DataType::Float64, false),
+    ("n_events", DataType::UInt64, false),
+    ("user_id", DataType::Utf8, true),
+];
+const SESSION_NUMBERS: Columns<'static> = &[
+    ("session", DataType::UInt32, false),
+    ("session_id", DataType::Utf8, false),
+    ("user_id", DataType::Utf8, true),
+    ("start_ms", DataType::Float64, false),
+    ("n_events", DataType::UInt64, false),
+];
+const SESSION_TIMES: Columns<'static> = &[("session", DataType::UInt32, false), ("by_time", DataType::UInt64, false)];
 const SESSIONS: Columns<'static> = &[
     ("session", DataType::UInt32, false),
     ("session_id", DataType::Utf8, false),
@@ -63,6 +79,15 @@ fn items_columns() -> Vec<(&'static str, DataType, bool)> {
         ("features", log::features_type(), true),
     ]
 }
+const NUMBERED_EVENTS: Columns<'static> = &[
+    ("session", DataType::UInt32, false),
+    ("item", DataType::UInt32, false),
+    ("seq", DataType::UInt64, false),
+    ("action", DataType::Utf8, false),
+    ("ms_played", DataType::Float64, true),
+    ("time_ms", DataType::Float64, false),
+    ("part", DataType::UInt8, false),
+];
 const EVENTS: Columns<'static> = &[
     ("session", DataType::UInt32, false),
     ("pos", DataType::UInt32, false),
@@ -82,6 +107,9 @@ const NEIGHBORS: Columns<'static> = &[
     ("neighbor", DataType::UInt32, false),
     ("weight", DataType::Float32, false),
 ];
+
+/// The directory under a preparation's output that holds its scratch tables while it runs.
+const SCRATCH: &str = "scratch";
 
 /// Converts any log `data::load` reads into a Parquet log at `out`; returns the events written.
 pub fn convert(dataset: &Dataset, out: &Path) -> Result<u64> {
@@ -130,8 +158,21 @@ fn absolute(path: &Path) -> Result<String> {
     p.to_str().map(str::to_owned).ok_or_else(|| Error::io(path, "not a UTF-8 path"))
 }
 
+/// The order a prepared table's rows are written in (its plan's `ORDER BY`), declared when it
+/// is registered so that a later plan that needs that order reads it instead of sorting again:
+/// the pair counts' windows over `events`, the `sessions` join over `session_numbers`.
+fn written_order(table: &str) -> &'static [&'static str] {
+    match table {
+        "session_numbers" => &["session"],
+        "events" => &["session", "pos"],
+        _ => &[],
+    }
+}
+
 async fn register(ctx: &SessionContext, name: &str, path: &Path) -> Result<()> {
-    let options = ParquetReadOptions { file_extension: ".parquet", ..Default::default() };
+    let order: Vec<SortExpr> = written_order(name).iter().map(|c| col(*c).sort(true, false)).collect();
+    let file_sort_order = if order.is_empty() { vec![] } else { vec![order] };
+    let options = ParquetReadOptions { file_extension: ".parquet", file_sort_order, ..Default::default() };
     ctx.register_parquet(name, absolute(path)?, options).await.map_err(df_error(name))
 }
 
@@ -154,8 +195,10 @@ async fn session(engine: &Engine) -> Result<SessionContext> {
                 .with_memory_pool(std::sync::Arc::new(FairSpillPool::new(*memory_limit)))
                 .build_arc()
                 .map_err(df_error("datafusion runtime"))?;
-            let config =
+            let mut config =
                 SessionConfig::new().with_target_partitions((*partitions).max(1)).with_batch_size(log::BATCH_ROWS);
+            // Keep a declared order through repartitioning rather than sort again (`written_order`).
+            config.options_mut().optimizer.prefer_existing_sort = true;
             Ok(SessionContext::new_with_config_rt(config, runtime))
         }
         Engine::Ballista { host, port } => ballista::connect(host, *port).await,
@@ -170,15 +213,23 @@ async fn prepare_on(log_path: &Path, out: &Path, engine: &Engine) -> Result<Prep
     let mut tables = Vec::new();
     let n_sessions = scalar_u64(&ctx, &plans::count_sessions()).await?;
     let cuts = Split::cuts(n_sessions as usize, DEFAULT_FRACTIONS);
-    let stage = async |name: &str, sql: String, columns: Columns<'_>| -> Result<TableFiles> {
+    // Tables that only later plans read, removed at the end; not part of the prepared output.
+    // They split plans whose operators would otherwise hold memory at once where one of them
+    // cannot spill: an aggregation's groups and a sort's, a join's hash table and a sort's.
+    let scratch = out.join(SCRATCH);
+    let stage = async |dir: &Path, name: &str, sql: String, columns: Columns<'_>| -> Result<TableFiles> {
         let frame = ctx.sql(&sql).await.map_err(df_error(name))?;
-        let written = write_table(frame, out, name, columns).await?;
-        register(&ctx, name, &out.join(name)).await?;
+        let written = write_table(frame, dir, name, columns).await?;
+        register(&ctx, name, &dir.join(name)).await?;
         Ok(written)
     };
-    tables.push(stage("sessions", plans::sessions(cuts), SESSIONS).await?);
-    tables.push(stage("items", plans::items(), &items_columns()).await?);
-    tables.push(stage("events", plans::events(), EVENTS).await?);
+    stage(&scratch, "session_groups", plans::session_groups(), SESSION_GROUPS).await?;
+    stage(&scratch, "session_numbers", plans::session_numbers(), SESSION_NUMBERS).await?;
+    stage(&scratch, "session_times", plans::session_times(), SESSION_TIMES).await?;
+    tables.push(stage(out, "sessions", plans::sessions(cuts), SESSIONS).await?);
+    tables.push(stage(out, "items", plans::items(), &items_columns()).await?);
+    stage(&scratch, "numbered_events", plans::numbered_events(), NUMBERED_EVENTS).await?;
+    tables.push(stage(out, "events", plans::events(), EVENTS).await?);
     let mut recent_from = [0.0; 2];
     for (k, h) in HistoryPart::BOTH.into_iter().enumerate() {
         let len = scalar_u64(&ctx, &plans::history_length(h)).await? as usize;
@@ -187,10 +238,11 @@ async fn prepare_on(log_path: &Path, out: &Path, engine: &Engine) -> Result<Prep
             recent_from[k] = c.map_or(0.0, |c| c.as_primitive::<Float64Type>().value(0));
         }
         let s = h.suffix();
-        tables.push(stage(&format!("stats_{s}"), plans::stats(h, recent_from[k]), STATS).await?);
-        tables.push(stage(&format!("pairs_{s}"), plans::pairs(h), PAIRS).await?);
-        tables.push(stage(&format!("neighbors_{s}"), plans::neighbors(h, MAX_NEIGHBORS), NEIGHBORS).await?);
+        tables.push(stage(out, &format!("stats_{s}"), plans::stats(h, recent_from[k]), STATS).await?);
+        tables.push(stage(out, &format!("pairs_{s}"), plans::pairs(h), PAIRS).await?);
+        tables.push(stage(out, &format!("neighbors_{s}"), plans::neighbors(h, MAX_NEIGHBORS), NEIGHBORS).await?);
     }
+    std::fs::remove_dir_all(&scratch).map_err(|e| Error::io(&scratch, e))?;
     let rows = |name: &str| tables.iter().find(|t: &&TableFiles| t.name == name).map_or(0, |t| t.rows);
     let manifest = PrepManifest {
         format: PREP_FORMAT,

@@ -7,13 +7,16 @@
 //!
 //! | table | in memory |
 //! |---|---|
+//! | `session_groups`, `session_numbers`, `session_times` (scratch) | `log::load`'s sessions, numbered by first `seq`; their time ranks |
 //! | `sessions` (numbering, `part`) | `Split::by_time` over sessions numbered by first `seq` |
 //! | `items` | `log::load`'s catalogue |
+//! | `numbered_events` (scratch) | each event's session and item numbers |
 //! | `events` (`pos`) | a session's events by `(timestamp_ms, seq)` |
 //! | `stats_a` / `stats_b` (`n_events`, `n_recent`) | `CoOccurrence::count`, `ServerModel`'s counts |
 //! | `pairs_a` / `pairs_b` | `CoOccurrence`'s symmetric pair counts |
 //! | `neighbors_a` / `neighbors_b` | `CoOccurrence::neighbors`, clamped to [0, 1] |
 //!
+//! Scratch tables are written under the output's `scratch/` and removed when preparation ends.
 //! `part` is the session's window: 0 history A, 1 training cases, 2 validation, 3 test.
 //! History A is part 0, history B parts 0 and 1.
 
@@ -54,26 +57,45 @@ pub fn count_sessions() -> String {
     "SELECT COUNT(DISTINCT session_id) AS n FROM log".into()
 }
 
+/// Each session's first event (by `seq`), start, length and user: the `session_groups` scratch
+/// table that [`sessions`] numbers. An aggregation alone, written before any sort reads it: in
+/// one plan the aggregation's groups and the numbering's sort would hold memory at once, and the
+/// sort could not spill its way out of a small memory pool.
+pub fn session_groups() -> String {
+    "SELECT session_id,
+            MIN(CAST(seq AS BIGINT UNSIGNED)) AS first_seq,
+            MIN(CAST(timestamp_ms AS DOUBLE)) AS start_ms,
+            CAST(COUNT(*) AS BIGINT UNSIGNED) AS n_events,
+            first_value(user_id ORDER BY CAST(seq AS BIGINT UNSIGNED)) AS user_id
+     FROM log GROUP BY session_id"
+        .into()
+}
+
+/// `session_groups` numbered by their first event (scratch table `session_numbers`).
+pub fn session_numbers() -> String {
+    "SELECT CAST(row_number() OVER (ORDER BY first_seq) - 1 AS INT UNSIGNED) AS session,
+            session_id, user_id, start_ms, n_events
+     FROM session_groups ORDER BY first_seq"
+        .into()
+}
+
+/// Each session's rank by start time, ties by session number (scratch table `session_times`):
+/// sorted apart from the sessions' ids and users, two numbers a row.
+pub fn session_times() -> String {
+    "SELECT session, CAST(row_number() OVER (ORDER BY start_ms, session) - 1 AS BIGINT UNSIGNED) AS by_time
+     FROM session_numbers"
+        .into()
+}
+
 /// Sessions numbered by their first event, their time rank and part (window); `cuts` are the
 /// first time ranks of the training, validation and test windows.
 pub fn sessions(cuts: (usize, usize, usize)) -> String {
     let (a, b, c) = cuts;
     format!(
-        "WITH s AS (
-            SELECT session_id,
-                   MIN(CAST(seq AS BIGINT UNSIGNED)) AS first_seq,
-                   MIN(CAST(timestamp_ms AS DOUBLE)) AS start_ms,
-                   COUNT(*) AS n_events,
-                   first_value(user_id ORDER BY CAST(seq AS BIGINT UNSIGNED)) AS user_id
-            FROM log GROUP BY session_id),
-         n AS (SELECT *, row_number() OVER (ORDER BY first_seq) - 1 AS session FROM s),
-         t AS (SELECT *, row_number() OVER (ORDER BY start_ms, session) - 1 AS by_time FROM n)
-         SELECT CAST(session AS INT UNSIGNED) AS session, session_id, user_id, start_ms,
-                CAST(n_events AS BIGINT UNSIGNED) AS n_events,
-                CAST(by_time AS BIGINT UNSIGNED) AS by_time,
-                CAST(CASE WHEN by_time < {a} THEN 0 WHEN by_time < {b} THEN 1 WHEN by_time < {c} THEN 2 ELSE 3 END
+        "SELECT n.session, n.session_id, n.user_id, n.start_ms, n.n_events, t.by_time,
+                CAST(CASE WHEN t.by_time < {a} THEN 0 WHEN t.by_time < {b} THEN 1 WHEN t.by_time < {c} THEN 2 ELSE 3 END
                      AS TINYINT UNSIGNED) AS part
-         FROM t ORDER BY session"
+         FROM session_times t JOIN session_numbers n ON n.session = t.session ORDER BY n.session"
     )
 }
 
@@ -97,15 +119,22 @@ pub fn items() -> String {
     )
 }
 
+/// Every event with its session number, item number and part, in no order (scratch table
+/// `numbered_events`): the joins, whose hash tables cannot spill, run apart from [`events`]'
+/// sort.
+pub fn numbered_events() -> String {
+    "SELECT s.session, i.item, CAST(l.seq AS BIGINT UNSIGNED) AS seq, l.action,
+            CAST(l.ms_played AS DOUBLE) AS ms_played, CAST(l.timestamp_ms AS DOUBLE) AS time_ms, s.part
+     FROM log l JOIN sessions s ON l.session_id = s.session_id JOIN items i ON l.item_id = i.item_id"
+        .into()
+}
+
 /// Every event with its session, position in the session, item and part.
 pub fn events() -> String {
-    "SELECT s.session,
-            CAST(row_number() OVER (PARTITION BY s.session
-                 ORDER BY CAST(l.timestamp_ms AS DOUBLE), CAST(l.seq AS BIGINT UNSIGNED)) - 1 AS INT UNSIGNED) AS pos,
-            i.item, l.action, CAST(l.ms_played AS DOUBLE) AS ms_played,
-            CAST(l.timestamp_ms AS DOUBLE) AS time_ms, s.part
-     FROM log l JOIN sessions s ON l.session_id = s.session_id JOIN items i ON l.item_id = i.item_id
-     ORDER BY session, pos"
+    "SELECT session,
+            CAST(row_number() OVER (PARTITION BY session ORDER BY time_ms, seq) - 1 AS INT UNSIGNED) AS pos,
+            item, action, ms_played, time_ms, part
+     FROM numbered_events ORDER BY session, time_ms, seq"
         .into()
 }
 
