@@ -51,7 +51,17 @@ pub fn prepare(args: PrepareArgs) -> Result<()> {
     if let (Engine::Local { memory_limit, .. }, Some(mib)) = (&mut engine, args.memory_mib) {
         *memory_limit = mib << 20;
     }
-    let m = prep::prepare(&args.log, &args.out, &engine)?;
+    let m = prep::prepare(&args.log, &args.out, &engine).map_err(|e| {
+        let hint = match &engine {
+            Engine::Local { memory_limit, .. } if e.to_string().contains("Resources exhausted") => format!(
+                "; the memory pool ({} MiB) is too small for this log: joins cannot spill, and the one with \
+                 the sessions holds about 130 bytes a session. Raise --memory-mib",
+                memory_limit >> 20
+            ),
+            _ => String::new(),
+        };
+        anyhow::anyhow!("{e}{hint}")
+    })?;
     let peak = crate::peak_rss();
     eprintln!(
         "prepared {} events, {} sessions, {} items on {} in {:.1} s ({:.0} events/s, peak RSS {peak}): {} tables in {}",
