@@ -2,7 +2,7 @@
 # Preparation throughput and peak memory of `homerank prepare` (local engine) on simulator logs,
 # then one epoch of `homerank train --prep` on each prepared directory with 1 and 2 threads
 # (training examples/s and the trainer's peak memory):
-#   bash bench/prep.sh            # about 1M, 10M and 20M events
+#   bash bench/prep.sh            # about 1M and 10M events
 #   bash bench/prep.sh 2000 20000 # simulated listeners per run (about 63 events each)
 #   bash bench/prep.sh --readme README.md   # also writes the table between the README's prep-bench markers
 # Prints markdown tables; each run is its own process, so a peak RSS is that command's alone.
@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
     *) users+=("$1"); shift ;;
   esac
 done
-[ ${#users[@]} -gt 0 ] || users=(16200 162000 324000)
+[ ${#users[@]} -gt 0 ] || users=(16200 162000)
 table="$work/table.md"
 train_table="$work/train.md"
 : > "$train_table"
