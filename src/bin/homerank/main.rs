@@ -79,7 +79,6 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    limit_malloc_arenas();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -201,26 +200,4 @@ fn peak_rss() -> String {
         line.split_whitespace().nth(1)?.parse::<f64>().ok()
     });
     kib.map_or("unknown".to_owned(), |kib| format!("{:.0} MiB", kib / 1024.0))
-}
-
-/// glibc gives threads that allocate at once arenas of their own (up to eight per core) and
-/// keeps what each arena frees for its own later use. `prepare`'s DataFusion workers allocate in
-/// every stage, so each arena keeps its share of the last stage's memory and the process's peak
-/// outgrows what any one stage holds; `train`'s threads do the same. On the 10M-event simulator
-/// log of `bench/prep.sh`, two arenas (the same as `MALLOC_ARENA_MAX=2`) lowered `prepare`'s
-/// peak RSS from 422 to 318 MiB and one-thread `train --prep`'s from 727 to 622 MiB, at the same
-/// throughput. Nothing to do under other allocators.
-fn limit_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        const M_ARENA_MAX: std::ffi::c_int = -8;
-        extern "C" {
-            fn mallopt(param: std::ffi::c_int, value: std::ffi::c_int) -> std::ffi::c_int;
-        }
-        // SAFETY: mallopt only sets an allocator parameter; it is called first thing in
-        // `main`, before any thread starts.
-        unsafe {
-            mallopt(M_ARENA_MAX, 2);
-        }
-    }
 }
