@@ -6,7 +6,7 @@ mod manifest;
 
 use std::path::Path;
 
-pub use engine::{Engine, DEFAULT_MEMORY_LIMIT};
+pub use engine::{Engine, DEFAULT_MEMORY_LIMIT, MEMORY_PER_PARTITION};
 pub use manifest::{PrepManifest, Shard, TableFiles, MANIFEST, PREP_FORMAT};
 
 use crate::dataset::Dataset;

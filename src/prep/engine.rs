@@ -7,16 +7,21 @@ use std::str::FromStr;
 use crate::error::{Error, Result};
 
 /// Memory DataFusion may hold for sorts, joins and aggregations before it spills to disk
-/// (local engine); what bounds the sorts' and aggregations' memory as logs grow. A million
-/// simulator events already spill within it.
+/// (local engine), at least; what bounds the sorts' and aggregations' memory as logs grow. A
+/// million simulator events already spill within it.
 pub const DEFAULT_MEMORY_LIMIT: usize = 128 << 20;
+
+/// The default pool's share per partition, where there are more than two: each partition's
+/// sorts reserve room to merge what they spilled (10 MiB each by DataFusion's default), so a
+/// fixed pool that serves two partitions would fail with sixteen.
+pub const MEMORY_PER_PARTITION: usize = 64 << 20;
 
 /// An execution engine for `homerank prepare`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Engine {
     /// DataFusion embedded in this process: nothing to install.
     Local {
-        /// Bytes of operator memory before spilling ([`DEFAULT_MEMORY_LIMIT`]).
+        /// Bytes of operator memory before spilling ([`Engine::local`]'s default).
         memory_limit: usize,
         /// Partitions a plan runs in parallel (the machine's cores by default).
         partitions: usize,
@@ -31,12 +36,11 @@ pub enum Engine {
 }
 
 impl Engine {
-    /// The local engine with the default memory limit and every core.
+    /// The local engine on every core, with the default memory limit: [`DEFAULT_MEMORY_LIMIT`]
+    /// or [`MEMORY_PER_PARTITION`] a core, whichever is more.
     pub fn local() -> Self {
-        Engine::Local {
-            memory_limit: DEFAULT_MEMORY_LIMIT,
-            partitions: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        }
+        let partitions = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Engine::Local { memory_limit: DEFAULT_MEMORY_LIMIT.max(partitions * MEMORY_PER_PARTITION), partitions }
     }
 }
 

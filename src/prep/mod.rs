@@ -34,7 +34,7 @@ use datafusion::prelude::{col, ParquetReadOptions, SessionConfig, SessionContext
 use web_time::Instant;
 
 pub use ballista::{LoopbackCluster, ENABLED as BALLISTA_ENABLED};
-pub use engine::{Engine, DEFAULT_MEMORY_LIMIT};
+pub use engine::{Engine, DEFAULT_MEMORY_LIMIT, MEMORY_PER_PARTITION};
 pub use manifest::{PrepManifest, Shard, TableFiles, MANIFEST, PREP_FORMAT};
 use plans::HistoryPart;
 use tables::{read_table, write_table, Columns};
