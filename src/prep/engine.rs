@@ -16,6 +16,19 @@ pub const DEFAULT_MEMORY_LIMIT: usize = 128 << 20;
 /// fixed pool that serves two partitions would fail with sixteen.
 pub const MEMORY_PER_PARTITION: usize = 64 << 20;
 
+/// What one session holds in the hash table of a join on sessions: its id, numbers and the
+/// table's entry (about 130 bytes on simulator logs; a join's table cannot spill).
+const JOIN_BYTES_PER_SESSION: usize = 130;
+
+/// What one event holds in the sort of a pass of `events` (its columns, and their row-format
+/// copy that the sort compares).
+const SORT_BYTES_PER_EVENT: usize = 64;
+
+/// The pool's shares a pass may take: a 16th for its join's sessions, half for its sort's
+/// events; the rest stays with the plan's other operators and the merge of the passes.
+const JOIN_PASS_SHARE: usize = 16;
+const SORT_PASS_SHARE: usize = 2;
+
 /// An execution engine for `homerank prepare`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Engine {
@@ -41,6 +54,23 @@ impl Engine {
     pub fn local() -> Self {
         let partitions = std::thread::available_parallelism().map_or(1, |n| n.get());
         Engine::Local { memory_limit: DEFAULT_MEMORY_LIMIT.max(partitions * MEMORY_PER_PARTITION), partitions }
+    }
+
+    /// Sessions per pass of the plans that run in passes of sessions (`plans::KeyRange`), for
+    /// a log of `sessions` and `events`: as many as a 16th of the pool holds in a join at
+    /// [`JOIN_BYTES_PER_SESSION`], and whose events (at the log's mean) half the pool holds in
+    /// a sort at [`SORT_BYTES_PER_EVENT`]. In the default 128 MiB pool: about a million events
+    /// a pass. A Ballista cluster's executors size their own pools; its passes are the default
+    /// pool's.
+    pub fn sessions_per_pass(&self, sessions: u64, events: u64) -> u64 {
+        let pool = match self {
+            Engine::Local { memory_limit, .. } => *memory_limit,
+            Engine::Ballista { .. } => DEFAULT_MEMORY_LIMIT,
+        } as u64;
+        let by_join = pool / (JOIN_PASS_SHARE * JOIN_BYTES_PER_SESSION) as u64;
+        let by_sort =
+            (pool / (SORT_PASS_SHARE * SORT_BYTES_PER_EVENT) as u64) as u128 * sessions as u128 / events.max(1) as u128;
+        by_join.min(by_sort as u64).max(1)
     }
 }
 

@@ -58,6 +58,10 @@ pub struct PrepManifest {
     pub neighbors: usize,
     /// The tables, in the order they were written.
     pub tables: Vec<TableFiles>,
+    /// Passes over ranges of sessions that the `sessions` and `events` plans ran in
+    /// (`Engine::sessions_per_pass`).
+    #[serde(default)]
+    pub passes: u64,
     /// Wall-clock seconds of the whole preparation.
     pub seconds: f64,
 }

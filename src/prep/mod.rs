@@ -36,7 +36,7 @@ use web_time::Instant;
 pub use ballista::{LoopbackCluster, ENABLED as BALLISTA_ENABLED};
 pub use engine::{Engine, DEFAULT_MEMORY_LIMIT, MEMORY_PER_PARTITION};
 pub use manifest::{PrepManifest, Shard, TableFiles, MANIFEST, PREP_FORMAT};
-use plans::HistoryPart;
+use plans::{HistoryPart, KeyRange};
 use tables::{read_table, write_table, Columns};
 
 use crate::dataset::Dataset;
@@ -79,15 +79,6 @@ fn items_columns() -> Vec<(&'static str, DataType, bool)> {
         ("features", log::features_type(), true),
     ]
 }
-const NUMBERED_EVENTS: Columns<'static> = &[
-    ("session", DataType::UInt32, false),
-    ("item", DataType::UInt32, false),
-    ("seq", DataType::UInt64, false),
-    ("action", DataType::Utf8, false),
-    ("ms_played", DataType::Float64, true),
-    ("time_ms", DataType::Float64, false),
-    ("part", DataType::UInt8, false),
-];
 const EVENTS: Columns<'static> = &[
     ("session", DataType::UInt32, false),
     ("pos", DataType::UInt32, false),
@@ -212,24 +203,30 @@ async fn prepare_on(log_path: &Path, out: &Path, engine: &Engine) -> Result<Prep
     register(&ctx, "log", log_path).await?;
     let mut tables = Vec::new();
     let n_sessions = scalar_u64(&ctx, &plans::count_sessions()).await?;
+    let n_events = scalar_u64(&ctx, &plans::count_events()).await?;
     let cuts = Split::cuts(n_sessions as usize, DEFAULT_FRACTIONS);
     // Tables that only later plans read, removed at the end; not part of the prepared output.
     // They split plans whose operators would otherwise hold memory at once where one of them
-    // cannot spill: an aggregation's groups and a sort's, a join's hash table and a sort's.
+    // cannot spill: an aggregation's groups and a sort's.
     let scratch = out.join(SCRATCH);
-    let stage = async |dir: &Path, name: &str, sql: String, columns: Columns<'_>| -> Result<TableFiles> {
-        let frame = ctx.sql(&sql).await.map_err(df_error(name))?;
-        let written = write_table(frame, dir, name, columns).await?;
+    // A table from one query, or from a query split into passes whose rows follow each other.
+    let stage = async |dir: &Path, name: &str, passes: Vec<String>, columns: Columns<'_>| -> Result<TableFiles> {
+        let mut frames = Vec::with_capacity(passes.len());
+        for sql in &passes {
+            frames.push(ctx.sql(sql).await.map_err(df_error(name))?);
+        }
+        let written = write_table(frames, dir, name, columns).await?;
         register(&ctx, name, &dir.join(name)).await?;
         Ok(written)
     };
-    stage(&scratch, "session_groups", plans::session_groups(), SESSION_GROUPS).await?;
-    stage(&scratch, "session_numbers", plans::session_numbers(), SESSION_NUMBERS).await?;
-    stage(&scratch, "session_times", plans::session_times(), SESSION_TIMES).await?;
-    tables.push(stage(out, "sessions", plans::sessions(cuts), SESSIONS).await?);
-    tables.push(stage(out, "items", plans::items(), &items_columns()).await?);
-    stage(&scratch, "numbered_events", plans::numbered_events(), NUMBERED_EVENTS).await?;
-    tables.push(stage(out, "events", plans::events(), EVENTS).await?);
+    stage(&scratch, "session_groups", vec![plans::session_groups()], SESSION_GROUPS).await?;
+    stage(&scratch, "session_numbers", vec![plans::session_numbers()], SESSION_NUMBERS).await?;
+    stage(&scratch, "session_times", vec![plans::session_times()], SESSION_TIMES).await?;
+    // The plans whose memory would grow with the log, in passes of sessions.
+    let passes = KeyRange::passes(n_sessions, engine.sessions_per_pass(n_sessions, n_events));
+    tables.push(stage(out, "sessions", passes.iter().map(|p| plans::sessions(cuts, p)).collect(), SESSIONS).await?);
+    tables.push(stage(out, "items", vec![plans::items()], &items_columns()).await?);
+    tables.push(stage(out, "events", passes.iter().map(plans::events).collect(), EVENTS).await?);
     let mut recent_from = [0.0; 2];
     for (k, h) in HistoryPart::BOTH.into_iter().enumerate() {
         let len = scalar_u64(&ctx, &plans::history_length(h)).await? as usize;
@@ -238,9 +235,10 @@ async fn prepare_on(log_path: &Path, out: &Path, engine: &Engine) -> Result<Prep
             recent_from[k] = c.map_or(0.0, |c| c.as_primitive::<Float64Type>().value(0));
         }
         let s = h.suffix();
-        tables.push(stage(out, &format!("stats_{s}"), plans::stats(h, recent_from[k]), STATS).await?);
-        tables.push(stage(out, &format!("pairs_{s}"), plans::pairs(h), PAIRS).await?);
-        tables.push(stage(out, &format!("neighbors_{s}"), plans::neighbors(h, MAX_NEIGHBORS), NEIGHBORS).await?);
+        tables.push(stage(out, &format!("stats_{s}"), vec![plans::stats(h, recent_from[k])], STATS).await?);
+        tables.push(stage(out, &format!("pairs_{s}"), vec![plans::pairs(h)], PAIRS).await?);
+        let neighbors = vec![plans::neighbors(h, MAX_NEIGHBORS)];
+        tables.push(stage(out, &format!("neighbors_{s}"), neighbors, NEIGHBORS).await?);
     }
     std::fs::remove_dir_all(&scratch).map_err(|e| Error::io(&scratch, e))?;
     let rows = |name: &str| tables.iter().find(|t: &&TableFiles| t.name == name).map_or(0, |t| t.rows);
@@ -255,6 +253,7 @@ async fn prepare_on(log_path: &Path, out: &Path, engine: &Engine) -> Result<Prep
         recent_from,
         neighbors: MAX_NEIGHBORS,
         tables,
+        passes: passes.len() as u64,
         seconds: start.elapsed().as_secs_f64(),
     };
     let path = out.join(MANIFEST);

@@ -10,7 +10,6 @@
 //! | `session_groups`, `session_numbers`, `session_times` (scratch) | `log::load`'s sessions, numbered by first `seq`; their time ranks |
 //! | `sessions` (numbering, `part`) | `Split::by_time` over sessions numbered by first `seq` |
 //! | `items` | `log::load`'s catalogue |
-//! | `numbered_events` (scratch) | each event's session and item numbers |
 //! | `events` (`pos`) | a session's events by `(timestamp_ms, seq)` |
 //! | `stats_a` / `stats_b` (`n_events`, `n_recent`) | `CoOccurrence::count`, `ServerModel`'s counts |
 //! | `pairs_a` / `pairs_b` | `CoOccurrence`'s symmetric pair counts |
@@ -21,6 +20,44 @@
 //! History A is part 0, history B parts 0 and 1.
 
 use crate::eval::WINDOW;
+
+/// One pass over a range of session numbers, `from` (inclusive) to `to` (exclusive), either
+/// end open. Plans whose memory would grow with the log (a join's hash table of sessions, which
+/// cannot spill; a sort whose spills must all be merged at once) run in passes over
+/// consecutive ranges, each holding only its range's rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyRange {
+    from: Option<u64>,
+    to: Option<u64>,
+}
+
+impl KeyRange {
+    /// The ranges of `[0, n)` that hold `per_pass` numbers each (the last one the rest); one
+    /// open range when they all fit in one.
+    pub fn passes(n: u64, per_pass: u64) -> Vec<KeyRange> {
+        let per_pass = per_pass.max(1);
+        let mut ends: Vec<Option<u64>> = (per_pass..n).step_by(per_pass as usize).map(Some).collect();
+        ends.push(None);
+        let mut from = None;
+        ends.into_iter()
+            .map(|to| {
+                let pass = KeyRange { from, to };
+                from = to;
+                pass
+            })
+            .collect()
+    }
+
+    /// The condition that `column` is in the range.
+    pub fn holds(&self, column: &str) -> String {
+        match (self.from, self.to) {
+            (None, None) => "TRUE".into(),
+            (Some(f), None) => format!("{column} >= {f}"),
+            (None, Some(t)) => format!("{column} < {t}"),
+            (Some(f), Some(t)) => format!("{column} >= {f} AND {column} < {t}"),
+        }
+    }
+}
 
 /// Which history window a statistics table is fitted on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +94,11 @@ pub fn count_sessions() -> String {
     "SELECT COUNT(DISTINCT session_id) AS n FROM log".into()
 }
 
+/// Events in the log.
+pub fn count_events() -> String {
+    "SELECT COUNT(*) AS n FROM log".into()
+}
+
 /// Each session's first event (by `seq`), start, length and user: the `session_groups` scratch
 /// table that [`sessions`] numbers. An aggregation alone, written before any sort reads it: in
 /// one plan the aggregation's groups and the numbering's sort would hold memory at once, and the
@@ -87,15 +129,19 @@ pub fn session_times() -> String {
         .into()
 }
 
-/// Sessions numbered by their first event, their time rank and part (window); `cuts` are the
-/// first time ranks of the training, validation and test windows.
-pub fn sessions(cuts: (usize, usize, usize)) -> String {
+/// Sessions numbered by their first event, their time rank and part (window), for the session
+/// numbers in `pass`; `cuts` are the first time ranks of the training, validation and test
+/// windows.
+pub fn sessions(cuts: (usize, usize, usize), pass: &KeyRange) -> String {
     let (a, b, c) = cuts;
     format!(
         "SELECT n.session, n.session_id, n.user_id, n.start_ms, n.n_events, t.by_time,
                 CAST(CASE WHEN t.by_time < {a} THEN 0 WHEN t.by_time < {b} THEN 1 WHEN t.by_time < {c} THEN 2 ELSE 3 END
                      AS TINYINT UNSIGNED) AS part
-         FROM session_times t JOIN session_numbers n ON n.session = t.session ORDER BY n.session"
+         FROM session_times t JOIN session_numbers n ON n.session = t.session
+         WHERE {} AND {} ORDER BY n.session",
+        pass.holds("t.session"),
+        pass.holds("n.session"),
     )
 }
 
@@ -119,23 +165,22 @@ pub fn items() -> String {
     )
 }
 
-/// Every event with its session number, item number and part, in no order (scratch table
-/// `numbered_events`): the joins, whose hash tables cannot spill, run apart from [`events`]'
-/// sort.
-pub fn numbered_events() -> String {
-    "SELECT s.session, i.item, CAST(l.seq AS BIGINT UNSIGNED) AS seq, l.action,
-            CAST(l.ms_played AS DOUBLE) AS ms_played, CAST(l.timestamp_ms AS DOUBLE) AS time_ms, s.part
-     FROM log l JOIN sessions s ON l.session_id = s.session_id JOIN items i ON l.item_id = i.item_id"
-        .into()
-}
-
-/// Every event with its session, position in the session, item and part.
-pub fn events() -> String {
-    "SELECT session,
-            CAST(row_number() OVER (PARTITION BY session ORDER BY time_ms, seq) - 1 AS INT UNSIGNED) AS pos,
-            item, action, ms_played, time_ms, part
-     FROM numbered_events ORDER BY session, time_ms, seq"
-        .into()
+/// Every event of the sessions in `pass` with its session, position in the session, item and
+/// part, by session and position. The passes' rows follow each other in session order, and
+/// each pass's join holds only its sessions, its sort only their events.
+pub fn events(pass: &KeyRange) -> String {
+    format!(
+        "WITH n AS (
+            SELECT s.session, i.item, CAST(l.seq AS BIGINT UNSIGNED) AS seq, l.action,
+                   CAST(l.ms_played AS DOUBLE) AS ms_played, CAST(l.timestamp_ms AS DOUBLE) AS time_ms, s.part
+            FROM log l JOIN (SELECT session, session_id, part FROM sessions WHERE {}) s ON l.session_id = s.session_id
+                 JOIN items i ON l.item_id = i.item_id)
+         SELECT session,
+                CAST(row_number() OVER (PARTITION BY session ORDER BY time_ms, seq) - 1 AS INT UNSIGNED) AS pos,
+                item, action, ms_played, time_ms, part
+         FROM n ORDER BY session, time_ms, seq",
+        pass.holds("session"),
+    )
 }
 
 /// Sessions in history `h`: its length, whose `len · 9 / 10`-th session by time starts the
@@ -192,4 +237,19 @@ pub fn neighbors(h: HistoryPart, k: usize) -> String {
                 CAST(least(sim, CAST(1 AS FLOAT)) AS FLOAT) AS weight
          FROM ranked WHERE r <= {k} ORDER BY item, nb_rank"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KeyRange;
+
+    #[test]
+    fn passes_cover_the_numbers_once_in_order() {
+        let conditions = |n, per_pass| KeyRange::passes(n, per_pass).iter().map(|p| p.holds("k")).collect::<Vec<_>>();
+        assert_eq!(conditions(10, 10), ["TRUE"]);
+        assert_eq!(conditions(0, 4), ["TRUE"]);
+        assert_eq!(conditions(10, 0), conditions(10, 1));
+        assert_eq!(conditions(10, 4), ["k < 4", "k >= 4 AND k < 8", "k >= 8"]);
+        assert_eq!(conditions(8, 4), ["k < 4", "k >= 4"]);
+    }
 }

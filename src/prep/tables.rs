@@ -35,16 +35,22 @@ fn io(what: &str, e: impl std::fmt::Display) -> Error {
     Error::io(what, e.to_string())
 }
 
-/// Runs `frame` and writes its rows, in the order it yields them, as table `name` under
-/// `root`, with the `columns` schema (each result column cast to it, by position).
-pub async fn write_table(frame: DataFrame, root: &Path, name: &str, columns: Columns<'_>) -> Result<TableFiles> {
+/// Runs `frames` one after the other and writes their rows, in the order they yield them, as
+/// table `name` under `root`, with the `columns` schema (each result column cast to it, by
+/// position). The rows go into shards of the same size whatever batches or frames they came
+/// in, so a query split into passes writes the bytes the whole query would.
+pub async fn write_table(
+    frames: impl IntoIterator<Item = DataFrame>,
+    root: &Path,
+    name: &str,
+    columns: Columns<'_>,
+) -> Result<TableFiles> {
     let schema = schema_of(columns);
     let dir = root.join(name);
     if dir.exists() {
         std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     }
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    let mut stream = frame.execute_stream().await.map_err(|e| io(name, e))?;
     let mut out = ShardWriter {
         root: root.to_owned(),
         name: name.to_owned(),
@@ -55,9 +61,12 @@ pub async fn write_table(frame: DataFrame, root: &Path, name: &str, columns: Col
         shards: Vec::new(),
         rows: 0,
     };
-    while let Some(batch) = stream.next().await {
-        let batch = batch.map_err(|e| io(name, e))?;
-        out.push(conform(&batch, &schema, name)?)?;
+    for frame in frames {
+        let mut stream = frame.execute_stream().await.map_err(|e| io(name, e))?;
+        while let Some(batch) = stream.next().await {
+            let batch = batch.map_err(|e| io(name, e))?;
+            out.push(conform(&batch, &schema, name)?)?;
+        }
     }
     out.finish()
 }

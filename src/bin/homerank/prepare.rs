@@ -56,8 +56,8 @@ pub fn prepare(args: PrepareArgs) -> Result<()> {
     let m = prep::prepare(&args.log, &args.out, &engine).map_err(|e| {
         let hint = match &engine {
             Engine::Local { memory_limit, .. } if e.to_string().contains("Resources exhausted") => format!(
-                "; the memory pool ({} MiB) is too small for this log: joins cannot spill, and the one with \
-                 the sessions holds about 130 bytes a session. Raise --memory-mib",
+                "; the memory pool ({} MiB) is too small for this log: what a sort keeps to merge its \
+                 spills, an aggregation's state or a join pass's hash table did not fit. Raise --memory-mib",
                 memory_limit >> 20
             ),
             _ => String::new(),
