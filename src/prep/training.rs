@@ -13,10 +13,11 @@
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Float64Type, UInt32Type};
+use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 
-use super::plans::HistoryPart;
-use super::{column, df_error, register, session, Engine, PreparedTables};
+use super::plans::{HistoryPart, KeyRange};
+use super::{column, df_error, register, session, Engine, PreparedTables, DEFAULT_MEMORY_LIMIT};
 use crate::dataset::{Catalog, Dataset, Interaction, Session};
 use crate::error::{Error, Result};
 use crate::eval::{
@@ -215,37 +216,50 @@ impl PreparedTables {
     }
 
     /// Every positive event of a listener in history `h`, as `(user, item)`, in history order
-    /// (sessions by time, events by position): a sorted DataFusion plan over the tables.
+    /// (sessions by time, events by position): a sorted DataFusion plan over the tables, run in
+    /// passes over ranges of time ranks so that its join and sort hold a pass's sessions and
+    /// events, not the log's.
     fn each_positive_history_event(&self, h: HistoryPart, mut each: impl FnMut(&str, u32)) -> Result<()> {
         let positives: Vec<String> =
             Action::ALL.iter().filter(|a| a.is_positive()).map(|a| format!("'{}'", a.as_str())).collect();
-        let sql = format!(
-            "SELECT s.user_id, e.item FROM events e JOIN sessions s ON e.session = s.session
-             WHERE s.part <= {} AND s.user_id IS NOT NULL AND e.action IN ({})
-             ORDER BY s.by_time, e.pos",
-            h.last_window(),
-            positives.join(", ")
-        );
+        let engine = Engine::Local { memory_limit: DEFAULT_MEMORY_LIMIT, partitions: 1 };
+        let (sessions, events) = (self.manifest.sessions, self.manifest.events);
+        let passes = KeyRange::passes(sessions, engine.sessions_per_pass(sessions, events));
         super::runtime()?.block_on(async {
-            let ctx = session(&Engine::Local { memory_limit: 64 << 20, partitions: 1 }).await?;
+            let ctx = session(&engine).await?;
             register(&ctx, "events", &self.dir.join("events")).await?;
             register(&ctx, "sessions", &self.dir.join("sessions")).await?;
-            let frame = ctx.sql(&sql).await.map_err(df_error("profiles"))?;
-            let mut stream = frame.execute_stream().await.map_err(df_error("profiles"))?;
-            while let Some(batch) = stream.next().await {
-                let batch: RecordBatch = batch.map_err(df_error("profiles"))?;
-                // Parquet strings may come back as views: cast to what is read here.
-                let cast = |k: usize, to: &DataType| {
-                    datafusion::arrow::compute::cast(batch.column(k), to)
-                        .map_err(|e| Error::io("profiles", e.to_string()))
-                };
-                let (users, items) = (cast(0, &DataType::Utf8)?, cast(1, &DataType::UInt32)?);
-                let (users, items) = (users.as_string::<i32>(), items.as_primitive::<UInt32Type>());
-                for r in 0..batch.num_rows() {
-                    each(users.value(r), items.value(r));
-                }
+            for pass in &passes {
+                let sql = format!(
+                    "SELECT s.user_id, e.item FROM events e JOIN sessions s ON e.session = s.session
+                     WHERE s.part <= {} AND s.user_id IS NOT NULL AND e.action IN ({}) AND {}
+                     ORDER BY s.by_time, e.pos",
+                    h.last_window(),
+                    positives.join(", "),
+                    pass.holds("s.by_time"),
+                );
+                each_profile_row(&ctx, &sql, &mut each).await?;
             }
             Ok(())
         })
     }
+}
+
+/// Streams the `(user, item)` rows of the profile query `sql` into `each`.
+async fn each_profile_row(ctx: &SessionContext, sql: &str, each: &mut impl FnMut(&str, u32)) -> Result<()> {
+    let frame = ctx.sql(sql).await.map_err(df_error("profiles"))?;
+    let mut stream = frame.execute_stream().await.map_err(df_error("profiles"))?;
+    while let Some(batch) = stream.next().await {
+        let batch: RecordBatch = batch.map_err(df_error("profiles"))?;
+        // Parquet strings may come back as views: cast to what is read here.
+        let cast = |k: usize, to: &DataType| {
+            datafusion::arrow::compute::cast(batch.column(k), to).map_err(|e| Error::io("profiles", e.to_string()))
+        };
+        let (users, items) = (cast(0, &DataType::Utf8)?, cast(1, &DataType::UInt32)?);
+        let (users, items) = (users.as_string::<i32>(), items.as_primitive::<UInt32Type>());
+        for r in 0..batch.num_rows() {
+            each(users.value(r), items.value(r));
+        }
+    }
+    Ok(())
 }
