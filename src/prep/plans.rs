@@ -22,9 +22,9 @@
 use crate::eval::WINDOW;
 
 /// One pass over a range of sessions by number or by time rank, `from` (inclusive) to `to`
-/// (exclusive), either end open. Plans whose memory would grow with the log (a join's hash table of sessions, which
-/// cannot spill; a sort whose spills must all be merged at once) run in passes over
-/// consecutive ranges, each holding only its range's rows.
+/// (exclusive), either end open. Plans whose memory would grow with the log (a join's hash
+/// table of sessions, which cannot spill; a sort whose spills must all be merged at once) run
+/// in passes over consecutive ranges, each holding only its range's rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyRange {
     from: Option<u64>,
