@@ -190,6 +190,13 @@ async fn session(engine: &Engine) -> Result<SessionContext> {
                 SessionConfig::new().with_target_partitions((*partitions).max(1)).with_batch_size(log::BATCH_ROWS);
             // Keep a declared order through repartitioning rather than sort again (`written_order`).
             config.options_mut().optimizer.prefer_existing_sort = true;
+            // ... also when a table has several shards: group them by their statistics, so each
+            // group reads shards whose ranges follow each other, in order.
+            config.options_mut().execution.split_file_groups_by_statistics = true;
+            // Strings as plain `Utf8`, not views into the pages read: a sorted batch of views keeps
+            // (and is charged for) the buffers of every batch its rows came from, so at the default
+            // pool the numbering sort of a 10M-event log could not get memory to merge its spills.
+            config.options_mut().execution.parquet.schema_force_view_types = false;
             Ok(SessionContext::new_with_config_rt(config, runtime))
         }
         Engine::Ballista { host, port } => ballista::connect(host, *port).await,

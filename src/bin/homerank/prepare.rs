@@ -34,7 +34,7 @@ pub struct PrepareArgs {
     /// `local` (DataFusion in this process) or `ballista://HOST:PORT`.
     #[arg(long, default_value = "local")]
     engine: String,
-    /// Operator memory before spilling to disk, MiB (local engine; 128 by default, or 64 a core
+    /// Operator memory before spilling to disk, MiB (local engine; 64 by default, or 32 a core
     /// where that is more).
     #[arg(long)]
     memory_mib: Option<usize>,
