@@ -9,8 +9,8 @@ use crate::error::{Error, Result};
 /// Memory DataFusion may hold for sorts, joins and aggregations before it spills to disk
 /// (local engine), at least. What bounds preparation's memory as logs grow, so it is small
 /// enough that a million simulator events already fill it (their pair counts spill): a pool
-/// that only large logs fill makes the peak grow with the log until they do (at 128 MiB the
-/// peak RSS went from 190 MiB at 1M events to 330 MiB at 10M).
+/// that only large logs fill makes the peak grow with the log until they do (at 128 MiB,
+/// `bench/prep.sh` at 6510ea1 measured 189 MiB at 1M events and 336 MiB at 10M).
 pub const DEFAULT_MEMORY_LIMIT: usize = 64 << 20;
 
 /// The default pool's share per partition, where there are more than two: each partition's
