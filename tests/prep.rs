@@ -14,7 +14,7 @@ use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::arrow::ArrowWriter;
 use homerank::dataset::Dataset;
 use homerank::eval::{CoOccurrence, Split};
-use homerank::prep::plans::HistoryPart;
+use homerank::prep::plans::{HistoryPart, KeyRange};
 use homerank::prep::{self, Engine, LoopbackCluster, PreparedTables};
 use homerank::sim::{simulate, SimConfig};
 use homerank::{Error, MAX_NEIGHBORS};
@@ -207,7 +207,8 @@ fn a_million_events_prepare_as_in_memory_on_datafusion_and_on_ballista() {
     let small = Engine::Local { memory_limit: 48 << 20, partitions: 2 };
     let spilled = prep::prepare(&log, &dir.join("small"), &small).unwrap();
     // The default pool grows with the cores (`MEMORY_PER_PARTITION`): 2 passes on two cores.
-    let default_passes = local.sessions.div_ceil(Engine::local().sessions_per_pass(local.sessions, local.events));
+    let default_passes =
+        KeyRange::passes(local.sessions, Engine::local().sessions_per_pass(local.sessions, local.events)).len() as u64;
     assert_eq!((local.passes, spilled.passes), (default_passes, 3));
     assert_eq!(spilled.content(), local.content(), "spilling and passes do not change the tables");
 
