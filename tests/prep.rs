@@ -306,3 +306,65 @@ fn training_from_prepared_tables_matches_the_in_memory_path() {
     assert!(text.contains("HR-S") && text.contains("item-kNN"), "{text}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Pair counts as `prepare` sums them: four pass tables into one (`sum_pair_counts`), that one
+/// with the rest into each history's pairs (`pairs`). Exact sums of both histories' counts,
+/// each by `(a, b)`, and history A without the pairs only B saw.
+#[test]
+fn pair_counts_summed_in_rounds_give_each_histories_exact_sums() {
+    use datafusion::arrow::array::{AsArray, UInt32Array};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema, UInt32Type};
+    use datafusion::datasource::MemTable;
+    use datafusion::prelude::SessionContext;
+    use homerank::prep::plans::{pairs, sum_pair_counts};
+    use std::collections::BTreeMap;
+
+    let schema =
+        Arc::new(Schema::new(["a", "b", "n_a", "n_b"].map(|c| Field::new(c, DataType::UInt32, false)).to_vec()));
+    let mut expected: [BTreeMap<(u32, u32), u32>; 2] = Default::default();
+    let mut state = 7u64;
+    let mut next = move |m: u64| {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((state >> 33) % m) as u32
+    };
+    let ctx = SessionContext::new();
+    let names: Vec<String> = (0..6).map(|k| format!("pair_counts_{k}")).collect();
+    for name in &names {
+        let mut rows = BTreeMap::new();
+        for _ in 0..200 {
+            let n_b = 1 + next(5);
+            rows.insert((next(12), next(12)), (next(n_b as u64 + 1), n_b));
+        }
+        for (&pair, &(n_a, n_b)) in &rows {
+            *expected[1].entry(pair).or_default() += n_b;
+            if n_a > 0 {
+                *expected[0].entry(pair).or_default() += n_a;
+            }
+        }
+        let column = |i: usize| {
+            let values = rows.iter().map(|(&(a, b), &(n_a, n_b))| [a, b, n_a, n_b][i]);
+            Arc::new(UInt32Array::from_iter_values(values)) as _
+        };
+        let batch = RecordBatch::try_new(schema.clone(), (0..4).map(column).collect()).unwrap();
+        ctx.register_batch(name, batch).unwrap();
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rows = |sql: String| -> Vec<(u32, u32, u32)> {
+        let batches = rt.block_on(async { ctx.sql(&sql).await.unwrap().collect().await.unwrap() });
+        let mut out = Vec::new();
+        for batch in &batches {
+            let [a, b, n] = [0, 1, 2].map(|i| batch.column(i).as_primitive::<UInt32Type>().values().to_vec());
+            out.extend((0..batch.num_rows()).map(|r| (a[r], b[r], n[r])));
+        }
+        out
+    };
+    let merged = rt.block_on(async { ctx.sql(&sum_pair_counts(&names[..4])).await.unwrap().collect().await.unwrap() });
+    let merged = MemTable::try_new(merged[0].schema(), vec![merged]).unwrap();
+    ctx.register_table("pair_counts_6", Arc::new(merged)).unwrap();
+    let rounds = ["pair_counts_6", "pair_counts_4", "pair_counts_5"].map(String::from);
+    for (h, want) in HistoryPart::BOTH.into_iter().zip(&expected) {
+        let want: Vec<(u32, u32, u32)> = want.iter().map(|(&(a, b), &n)| (a, b, n)).collect();
+        assert!(want.len() > 50, "{h:?}: {} pairs", want.len());
+        assert_eq!(rows(pairs(h, &rounds)), want, "{h:?}");
+    }
+}

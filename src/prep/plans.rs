@@ -12,6 +12,7 @@
 //! | `items` | `log::load`'s catalogue |
 //! | `events` (`pos`) | a session's events by `(timestamp_ms, seq)` |
 //! | `stats_a` / `stats_b` (`n_events`, `n_recent`) | `CoOccurrence::count`, `ServerModel`'s counts |
+//! | `pair_counts_K` (scratch: one per pass, then sums of up to four) | a share of both histories' pair counts |
 //! | `pairs_a` / `pairs_b` | `CoOccurrence`'s symmetric pair counts |
 //! | `neighbors_a` / `neighbors_b` | `CoOccurrence::neighbors`, clamped to [0, 1] |
 //!
@@ -204,23 +205,57 @@ pub fn stats(h: HistoryPart, recent_from: f64) -> String {
     )
 }
 
-/// Symmetric pair counts of history `h`: each event pairs with the next `WINDOW` events of its
+/// Symmetric pair counts among the sessions in `pass` (scratch table `pair_counts_K` for pass
+/// `K`, by `(a, b)`), of both histories: `n_b` in history B, `n_a` in history A (its
+/// sessions, window 0, are B's first). Each event pairs with the next `WINDOW` events of its
 /// session whose item differs, and each pair counts in both rows. Both directions come from one
 /// window over the session's positions: an event's `lead`s give its row's pairs with later
-/// events, its `lag`s the reversed pairs of earlier ones. One sort (which spills) serves every
-/// offset; neither a self-join nor a union that would run the window once per offset.
-pub fn pairs(h: HistoryPart) -> String {
+/// events, its `lag`s the reversed pairs of earlier ones. The window reads `events` in its
+/// written order (no sort) and one aggregation serves every offset and both histories; neither
+/// a self-join nor a union that would run the window once per offset. Its groups are the pass's
+/// pairs, so its memory does not grow with the log.
+pub fn pair_counts(pass: &KeyRange) -> String {
     let over = "OVER (PARTITION BY session ORDER BY pos)";
     let near: Vec<String> =
         (1..=WINDOW).flat_map(|d| [format!("lead(item, {d}) {over}"), format!("lag(item, {d}) {over}")]).collect();
     format!(
-        "WITH l AS (SELECT item AS a, make_array({near}) AS near FROM events WHERE part <= {w}),
-              p AS (SELECT a, unnest(near) AS b FROM l)
-         SELECT a, b, CAST(COUNT(*) AS INT UNSIGNED) AS n_pairs FROM p
-         WHERE b IS NOT NULL AND b <> a GROUP BY a, b ORDER BY a, b",
+        "WITH l AS (SELECT item AS a, part, make_array({near}) AS near FROM events WHERE part <= {b} AND {range}),
+              p AS (SELECT a, part, unnest(near) AS b FROM l)
+         SELECT a, b, CAST(SUM(CASE WHEN part <= {a} THEN 1 ELSE 0 END) AS INT UNSIGNED) AS n_a,
+                CAST(COUNT(*) AS INT UNSIGNED) AS n_b
+         FROM p WHERE b IS NOT NULL AND b <> a GROUP BY a, b ORDER BY a, b",
         near = near.join(", "),
-        w = h.last_window(),
+        a = HistoryPart::A.last_window(),
+        b = HistoryPart::B.last_window(),
+        range = pass.holds("session"),
     )
+}
+
+/// The pair counts of `tables` (each with [`pair_counts`]' columns, by `(a, b)`) summed, by
+/// `(a, b)`. Each table is read in its order and their union merged in that order, so the sum
+/// streams, holding a few batches per table, rather than aggregating every pair in one hash
+/// table that would spill and merge its spills.
+pub fn sum_pair_counts(tables: &[String]) -> String {
+    format!(
+        "SELECT a, b, CAST(SUM(n_a) AS INT UNSIGNED) AS n_a, CAST(SUM(n_b) AS INT UNSIGNED) AS n_b
+         FROM ({}) GROUP BY a, b ORDER BY a, b",
+        union_of(tables, "a, b, n_a, n_b")
+    )
+}
+
+/// Symmetric pair counts of history `h` from the pair-count `tables`, summed as
+/// [`sum_pair_counts`] does; pairs only history B saw are left out of A's.
+pub fn pairs(h: HistoryPart, tables: &[String]) -> String {
+    let n = format!("n_{}", h.suffix());
+    format!(
+        "SELECT a, b, CAST(SUM({n}) AS INT UNSIGNED) AS n_pairs FROM ({})
+         GROUP BY a, b HAVING SUM({n}) > 0 ORDER BY a, b",
+        union_of(tables, &format!("a, b, {n}"))
+    )
+}
+
+fn union_of(tables: &[String], columns: &str) -> String {
+    tables.iter().map(|t| format!("SELECT {columns} FROM {t}")).collect::<Vec<_>>().join(" UNION ALL ")
 }
 
 /// Each item's `k` nearest items of history `h` by the item-kNN cosine c/√(n_a·n_b), computed in

@@ -227,8 +227,8 @@ impl PreparedTables {
         let passes = KeyRange::passes(sessions, engine.sessions_per_pass(sessions, events));
         super::runtime()?.block_on(async {
             let ctx = session(&engine).await?;
-            register(&ctx, "events", &self.dir.join("events")).await?;
-            register(&ctx, "sessions", &self.dir.join("sessions")).await?;
+            register(&ctx, &engine, "events", &self.dir.join("events")).await?;
+            register(&ctx, &engine, "sessions", &self.dir.join("sessions")).await?;
             for pass in &passes {
                 let sql = format!(
                     "SELECT s.user_id, e.item FROM events e JOIN sessions s ON e.session = s.session
