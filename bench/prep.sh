@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Preparation throughput and peak memory of `homerank prepare` (local engine) on simulator logs,
 # then one epoch of `homerank train --prep` on each prepared directory with 1 and 2 threads
-# (training examples/s and the trainer's peak memory):
+# (training examples/s and the trainer's peak memory), then `homerank eval --prep` of the 2-thread
+# model on it (seconds and the evaluation's peak memory):
 #   bash bench/prep.sh            # about 1M and 10M events
 #   bash bench/prep.sh 2000 20000 # simulated listeners per run (about 63 events each)
 #   bash bench/prep.sh --readme README.md   # also writes the table between the README's prep-bench markers
@@ -23,7 +24,9 @@ done
 [ ${#users[@]} -gt 0 ] || users=(16200 162000)
 table="$work/table.md"
 train_table="$work/train.md"
+eval_table="$work/eval.md"
 : > "$train_table"
+: > "$eval_table"
 {
 echo "\`homerank prepare --engine local\` on simulator logs, $(nproc) cores, commit $(git rev-parse --short HEAD), $(date -u +%Y-%m-%d), 1-minute load average $(cut -d' ' -f1 /proc/loadavg) before:"
 echo
@@ -42,6 +45,9 @@ for u in "${users[@]}"; do
     # N training lists, 1 epochs run here: X examples/s (T batch parts, candle threads C), peak RSS M MiB
     echo "$line" | sed -E "s/^([0-9]+) training lists, [0-9]+ epochs run here: ([0-9]+) examples\/s \(([0-9]+) batch parts, candle threads [0-9]+\), peak RSS (.+)$/| $events | \3 | \1 | \2 | \4 |/" >> "$train_table"
   done
+  line=$("$bin" eval --prep "$work/prep-$u" --model "$work/model.gguf" 2>&1 >/dev/null | grep '^evaluated')
+  # evaluated C cases in T s, the events of H of S sessions held, peak RSS M
+  echo "$line" | sed -E "s/^evaluated ([0-9]+) cases in ([0-9.]+) s, the events of ([0-9]+) of ([0-9]+) sessions held, peak RSS (.+)$/| $events | \1 | \3 of \4 | \2 | \5 |/" >> "$eval_table"
   rm -rf "$work/prep-$u" "$work/log-$u.parquet" "$work"/model*
 done
 {
@@ -51,6 +57,12 @@ echo
 echo "| events | threads | training lists | examples/s | peak RSS |"
 echo "|---|---|---|---|---|"
 cat "$train_table"
+echo
+echo "\`homerank eval --prep\` of the 2-thread model on each prepared log (default draws: 4,000 window lists, up to 4,000 server top-50 lists, 4,000 linear-baseline lists), the same machine and commit:"
+echo
+echo "| events | cases | sessions whose events are held | seconds | peak RSS |"
+echo "|---|---|---|---|---|"
+cat "$eval_table"
 } | tee -a "$table"
 if [ -n "$readme" ]; then
   node -e '

@@ -320,16 +320,33 @@ fn a_batch_in_parts_trains_as_the_whole_batch() {
 }
 
 /// A dataset holding the events of the sessions `sessions_read` names, and no others, gives
-/// `build_cases` exactly the cases of the whole dataset.
+/// `build_cases` exactly the cases of the whole dataset, for both lists (with the server's top N,
+/// a session counts the picks whose target its listener's ranking puts in the top N).
 #[test]
 fn the_sessions_read_are_all_the_cases_need() {
+    use homerank::eval::{picks, sessions_read, ServerRanking};
     let data = toy_dataset(80);
     let prepared = Prepared::new(data.clone(), 32);
-    for (max_cases, per_session, seed) in [(8, 2, 1), (5, 8, 2), (10_000, 3, 3)] {
-        let config = CaseConfig { n_cands: Some(8), max_cases, per_session, seed, ..Default::default() };
+    let history = prepared.history(Part::Train);
+    let cases_of = |s: usize, config: &CaseConfig| {
+        let session = &data.sessions[s];
+        let targets: Vec<u32> =
+            picks(&session.events, config.per_session).iter().map(|&t| session.events[t].item).collect();
+        match config.list {
+            CandidateList::Window => targets.len(),
+            CandidateList::ServerTop => {
+                let scores = history.server.scores(session.user.as_deref(), &history.embeddings);
+                ServerRanking::new(&scores).in_top(&targets, config.n_cands)
+            }
+        }
+    };
+    let lists = [CandidateList::Window, CandidateList::ServerTop];
+    for (max_cases, per_session, seed, list) in
+        lists.iter().flat_map(|&l| [(8, 2, 1, l), (5, 8, 2, l), (10_000, 3, 3, l)])
+    {
+        let config = CaseConfig { n_cands: Some(8), max_cases, per_session, seed, list, ..Default::default() };
         let sessions = prepared.sessions(Part::Train);
-        let eligible = |s: usize| homerank::eval::eligible_positions(&data.sessions[s].events).len();
-        let read = homerank::eval::sessions_read(sessions, eligible, &config);
+        let read = sessions_read(sessions, |s| cases_of(s, &config), &config);
         let mut thin = data.clone();
         for (s, session) in thin.sessions.iter_mut().enumerate() {
             if !read.contains(&s) {
@@ -337,8 +354,8 @@ fn the_sessions_read_are_all_the_cases_need() {
             }
         }
         let full = prepared.cases(Part::Train, &config);
-        let from_thin = build_cases(&thin, sessions, prepared.history(Part::Train), &config);
-        assert!(!full.is_empty());
+        let from_thin = build_cases(&thin, sessions, history, &config);
+        assert!(!full.is_empty() && full.len() <= max_cases, "{list:?}: {} cases", full.len());
         let key = |c: &homerank::eval::RankingCase| {
             (c.session, c.candidates.clone(), c.target, c.skipped.clone(), c.prefix.len())
         };
@@ -346,6 +363,9 @@ fn the_sessions_read_are_all_the_cases_need() {
         if max_cases < 100 {
             assert!(read.len() < sessions.len(), "a cap reads fewer sessions ({} of {})", read.len(), sessions.len());
         }
+        // Every session read gives a case: none is read for nothing.
+        let from: std::collections::BTreeSet<usize> = full.iter().map(|c| c.session).collect();
+        assert_eq!(from, read.iter().copied().collect(), "{list:?}");
     }
 }
 

@@ -220,28 +220,45 @@ fn a_million_events_prepare_as_in_memory_on_datafusion_and_on_ballista() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `eval --prep`: the evaluation's data from the tables, holding only the sessions its capped
+/// case draws read (the server's top N included, whose cases depend on each listener's server
+/// ranking), gives `evaluate` exactly what the whole log in memory gives it; so does the path
+/// that reads the log beside the tables.
 #[test]
 fn evaluation_from_prepared_tables_matches_the_in_memory_path() {
-    use homerank::eval::{evaluate, EmbeddingKind, EvalConfig, Prepared};
+    use homerank::eval::{evaluate, CaseConfig, EmbeddingKind, EvalConfig, Prepared};
     let (dir, log, prepared_dir) = prepared_sim_log("eval", 300);
     let model_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/homerank-s.gguf");
     let model = homerank::model::ModelFile::from_bytes(&std::fs::read(model_path).unwrap()).unwrap();
     let dim = model.config.embedding_dim;
-    let config = EvalConfig { bootstrap: 200, linear_train_cases: 500, ..Default::default() };
+    let cases = CaseConfig { max_cases: 300, ..Default::default() };
+    let config =
+        EvalConfig { bootstrap: 200, linear_train_cases: 300, full_catalogue_cases: 20, cases, ..Default::default() };
 
     let memory = Prepared::new(homerank::data::load(&log, None, None).unwrap(), dim);
-    let prepared = prep::prepared_for_eval(&prepared_dir, None, dim, EmbeddingKind::Learned).unwrap();
-    assert_eq!(prepared.split, memory.split);
+    let streamed = prep::prepared_for_eval(&prepared_dir, &config, dim).unwrap();
+    let with_log = prep::prepared_for_eval_with_log(&prepared_dir, None, dim, EmbeddingKind::Learned).unwrap();
+    assert_eq!(streamed.split, memory.split);
+    let held = streamed.dataset.sessions.iter().filter(|s| !s.events.is_empty()).count();
+    assert!(held * 2 < memory.dataset.sessions.len(), "{held} of {} sessions held", memory.dataset.sessions.len());
     let a = evaluate(&memory, &model, None, &config).unwrap();
-    let b = evaluate(&prepared, &model, None, &config).unwrap();
-    assert!(a.window.n_cases > 50, "{} cases", a.window.n_cases);
-    assert_eq!(format!("{:?}", b.window), format!("{:?}", a.window));
-    assert_eq!(format!("{:?}", b.server_top), format!("{:?}", a.server_top));
+    assert!(a.window.n_cases == 300 && a.server_top.n_cases >= 20, "{} / {}", a.window.n_cases, a.server_top.n_cases);
+    for (path, prepared) in [("tables", &streamed), ("tables and log", &with_log)] {
+        let b = evaluate(prepared, &model, None, &config).unwrap();
+        assert_eq!(format!("{:?}", b.window), format!("{:?}", a.window), "{path}");
+        assert_eq!(format!("{:?}", b.server_top), format!("{:?}", a.server_top), "{path}");
+        assert_eq!(format!("{:?}", b.full_catalogue), format!("{:?}", a.full_catalogue), "{path}");
+        assert_eq!(b.page_bytes, a.page_bytes, "{path}");
+    }
 
+    // The mid-term context reads each listener's earlier sessions: only with the log.
+    let midterm = EvalConfig { cases: CaseConfig { prior_events: 8, ..config.cases.clone() }, ..config.clone() };
+    let err = prep::prepared_for_eval(&prepared_dir, &midterm, dim).err().unwrap();
+    assert!(matches!(err, Error::InvalidOptions(_)), "{err}");
     // A log that is not the prepared one is refused.
     let other = dir.join("other.parquet");
     prep::convert(&sim_log(20), &other).unwrap();
-    let err = prep::prepared_for_eval(&prepared_dir, Some(&other), dim, EmbeddingKind::Learned).err().unwrap();
+    let err = prep::prepared_for_eval_with_log(&prepared_dir, Some(&other), dim, EmbeddingKind::Learned).err().unwrap();
     assert!(err.to_string().contains("differ from the prepared tables"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -272,7 +289,9 @@ fn training_from_prepared_tables_matches_the_in_memory_path() {
     for part in [Part::Train, Part::Valid] {
         let (a, b) = (memory.history(part), tables.history(part));
         assert_eq!(a.embeddings.values, b.embeddings.values);
-        for s in memory.sessions(part).iter().take(40) {
+        // The server ranks the listeners of the sessions read (the others' profiles are not kept).
+        let read = memory.sessions(part).iter().filter(|&&s| !tables.dataset.sessions[s].events.is_empty());
+        for s in read.take(40) {
             let user = memory.dataset.sessions[*s].user.as_deref();
             assert_eq!(a.server.scores(user, &a.embeddings), b.server.scores(user, &b.embeddings), "{user:?}");
         }
@@ -322,18 +341,15 @@ fn pair_counts_summed_in_rounds_give_each_histories_exact_sums() {
     let schema =
         Arc::new(Schema::new(["a", "b", "n_a", "n_b"].map(|c| Field::new(c, DataType::UInt32, false)).to_vec()));
     let mut expected: [BTreeMap<(u32, u32), u32>; 2] = Default::default();
-    let mut state = 7u64;
-    let mut next = move |m: u64| {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        ((state >> 33) % m) as u32
-    };
+    let mut rng = common::Rng(7);
+    let mut next = move |m: u32| rng.below(m as usize) as u32;
     let ctx = SessionContext::new();
     let names: Vec<String> = (0..6).map(|k| format!("pair_counts_{k}")).collect();
     for name in &names {
         let mut rows = BTreeMap::new();
         for _ in 0..200 {
             let n_b = 1 + next(5);
-            rows.insert((next(12), next(12)), (next(n_b as u64 + 1), n_b));
+            rows.insert((next(12), next(12)), (next(n_b + 1), n_b));
         }
         for (&pair, &(n_a, n_b)) in &rows {
             *expected[1].entry(pair).or_default() += n_b;

@@ -13,8 +13,6 @@
 //! top N, and only positions whose target the server already ranked in it count — does
 //! on-device reranking improve a *good* server?
 
-use std::collections::HashMap;
-
 use super::history::History;
 use crate::dataset::{Dataset, Interaction};
 use crate::event::Action;
@@ -90,32 +88,27 @@ pub fn is_target(action: Action) -> bool {
 
 /// Builds the cases of `sessions` with the server of `history` (which must not hold them).
 pub fn build_cases(dataset: &Dataset, sessions: &[usize], history: &History, config: &CaseConfig) -> Vec<RankingCase> {
-    let (server, embeddings) = (&history.server, &history.embeddings);
     let mut rng = Rng::new(config.seed);
     let order = visit_order(sessions, &mut rng);
-    // Server lists are per user; anonymous sessions share one.
-    let mut lists: HashMap<Option<String>, (Vec<u32>, Vec<usize>)> = HashMap::new();
+    // The server's list for the last session's listener (anonymous sessions share one), not one
+    // per listener: those are a catalogue each, and a draw can visit tens of thousands.
+    let scorer = history.server.scorer(&history.embeddings);
+    let mut list: Option<(Option<&str>, ServerRanking)> = None;
     let mut out = Vec::new();
     for s in order {
         if out.len() >= config.max_cases {
             break;
         }
         let session = &dataset.sessions[s];
-        let eligible = eligible_positions(&session.events);
-        if eligible.is_empty() {
+        let picks = picks(&session.events, config.per_session);
+        if picks.is_empty() {
             continue;
         }
-        let (ranked, position_of) = lists.entry(session.user.clone()).or_insert_with(|| {
-            let scores = server.scores(session.user.as_deref(), embeddings);
-            let mut ranked: Vec<u32> = (0..scores.len() as u32).collect();
-            ranked.sort_by(|&a, &b| scores[b as usize].total_cmp(&scores[a as usize]).then(a.cmp(&b)));
-            let mut position_of = vec![0usize; ranked.len()];
-            for (r, &i) in ranked.iter().enumerate() {
-                position_of[i as usize] = r;
-            }
-            (ranked, position_of)
-        });
-        let picks = spread(&eligible, config.per_session);
+        let user = session.user.as_deref();
+        if list.as_ref().is_none_or(|(u, _)| *u != user) {
+            list = Some((user, ServerRanking::new(&scorer.scores(user))));
+        }
+        let ServerRanking { ranked, position_of } = &list.as_ref().expect("set above").1;
         for t in picks {
             if out.len() >= config.max_cases {
                 break;
@@ -182,21 +175,57 @@ pub fn eligible_positions(events: &[Interaction]) -> Vec<usize> {
         .collect()
 }
 
-/// The sessions whose events [`build_cases`] reads, given each one's number of
-/// [`eligible_positions`] (`eligible`): the visit order up to where `max_cases` is reached. Drawing from a dataset that
-/// holds the events of these sessions only gives the same cases, which lets a trainer read a
-/// log of any size with memory bounded by the cases it draws. With
-/// [`CandidateList::ServerTop`], where the server's ranks decide which picks count, every
-/// session that yields a case is returned.
-pub fn sessions_read(sessions: &[usize], eligible: impl Fn(usize) -> usize, config: &CaseConfig) -> Vec<usize> {
+/// The positions of a session's events [`build_cases`] takes as targets: at most
+/// `per_session` of its [`eligible_positions`], evenly spread, always including the last.
+pub fn picks(events: &[Interaction], per_session: usize) -> Vec<usize> {
+    spread(&eligible_positions(events), per_session)
+}
+
+/// A listener's server ranking of the whole catalogue: the items best first (ties: lower item
+/// first) and each item's place in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerRanking {
+    /// Items, best first.
+    pub ranked: Vec<u32>,
+    /// Per item, its index in `ranked`.
+    pub position_of: Vec<usize>,
+}
+
+impl ServerRanking {
+    /// The ranking of the server's `scores` (one per catalogue item).
+    pub fn new(scores: &[f32]) -> Self {
+        let mut ranked: Vec<u32> = (0..scores.len() as u32).collect();
+        ranked.sort_by(|&a, &b| scores[b as usize].total_cmp(&scores[a as usize]).then(a.cmp(&b)));
+        let mut position_of = vec![0usize; ranked.len()];
+        for (r, &i) in ranked.iter().enumerate() {
+            position_of[i as usize] = r;
+        }
+        ServerRanking { ranked, position_of }
+    }
+
+    /// How many of `targets` are in the top `n_cands` (`None`: the whole catalogue): the cases
+    /// a session with these picked targets gives with [`CandidateList::ServerTop`].
+    pub fn in_top(&self, targets: &[u32], n_cands: Option<usize>) -> usize {
+        let n = n_cands.unwrap_or(self.ranked.len()).min(self.ranked.len());
+        targets.iter().filter(|&&t| self.position_of[t as usize] < n).count()
+    }
+}
+
+/// The sessions whose events [`build_cases`] reads: the visit order up to where `max_cases` is
+/// reached, given the cases each session gives (`cases_of`: with [`CandidateList::Window`], its
+/// number of [`picks`]; with [`CandidateList::ServerTop`], those of them
+/// [`ServerRanking::in_top`]). Drawing from a dataset that holds the events of these sessions
+/// only gives the same cases, which lets a trainer or an evaluation read a log of any size with
+/// memory bounded by the cases it draws.
+pub fn sessions_read(sessions: &[usize], mut cases_of: impl FnMut(usize) -> usize, config: &CaseConfig) -> Vec<usize> {
     let order = visit_order(sessions, &mut Rng::new(config.seed));
     let mut drawn = 0usize;
     let mut read = Vec::new();
     for s in order {
-        if config.list == CandidateList::Window && drawn >= config.max_cases {
+        if drawn >= config.max_cases {
             break;
         }
-        let n = eligible(s).min(config.per_session);
+        let n = cases_of(s);
         if n > 0 {
             read.push(s);
             drawn += n;

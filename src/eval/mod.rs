@@ -23,8 +23,8 @@ pub use ab::{run_ab, sample_ratio, AbConfig, AbPlan, AbReport, ArmOutcome, Polic
 pub use baselines::{embedding_knn_scores, neighbor_knn_scores};
 pub use baselines::{popularity_scores, ItemKnn};
 pub use cases::{
-    build_cases, case_features, case_page, eligible_positions, is_target, sessions_read, CandidateList, CaseConfig,
-    RankingCase,
+    build_cases, case_features, case_page, eligible_positions, is_target, picks, sessions_read, CandidateList,
+    CaseConfig, RankingCase, ServerRanking,
 };
 pub use cooccur::{CoOccurrence, WINDOW};
 pub use embed::{EmbeddingKind, ItemEmbeddings};
@@ -32,10 +32,10 @@ pub use history::History;
 pub use linear::{linear_inputs, LinearModel, LINEAR_INPUTS};
 pub use midterm::{cluster_bootstrap, compare_context, ContextRow, MidTermReport};
 pub use protocol::{
-    evaluate, fit_linear, CaseMetrics, EvalConfig, EvalReport, Inputs, MethodRow, Part, Prepared, Table, BUCKETS,
-    METHODS,
+    evaluate, fit_linear, CaseMetrics, EvalConfig, EvalDraws, EvalReport, Inputs, MethodRow, Part, Prepared, Table,
+    BUCKETS, METHODS,
 };
-pub use server::{ProfileSums, ServerModel};
-pub use sknn::{Sknn, SknnConfig};
+pub use server::{ProfileSums, ServerModel, ServerScorer};
+pub use sknn::{IndexedSession, Sknn, SknnConfig};
 pub use split::{Split, DEFAULT_FRACTIONS};
 pub use svd::{ppmi_embeddings, truncated_svd, truncated_svd_with, SparseRows};

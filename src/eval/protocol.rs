@@ -260,31 +260,29 @@ pub fn evaluate(
 ) -> Result<EvalReport> {
     let start = Instant::now();
     let reference = f32_twin.unwrap_or(model_file);
-    let mut case_config = config.cases.clone();
-    case_config.max_events = model_file.config.max_events;
+    let draws = EvalDraws::new(config, model_file.config.max_events);
     let scorers = Scorers {
         f32_model: HrsModel::from_file_tensors(reference.config.clone(), &reference.tensors, Precision::F32)?,
         engine: CpuModel::new(&model_file.config, &model_file.tensors)?,
-        linear: fit_linear(prepared, &case_config, config.linear_train_cases),
+        linear: fit_linear_on(prepared, &draws.linear),
     };
-    let table = |list: CandidateList| -> Result<Table> {
-        let cases = prepared.cases(Part::Test, &CaseConfig { list, ..case_config.clone() });
+    let table = |draw: &CaseConfig| -> Result<Table> {
+        let cases = prepared.cases(Part::Test, draw);
         let methods = run_methods(prepared, &cases, &scorers)?;
         Ok(summarize_table(&methods, &cases, config))
     };
-    let window = table(CandidateList::Window)?;
-    let page_bytes =
-        page_bytes(prepared, &prepared.cases(Part::Test, &CaseConfig { max_cases: 200, ..case_config.clone() }));
-    let server_top = table(CandidateList::ServerTop)?;
+    let window = table(&draws.window)?;
+    let page_bytes = page_bytes(prepared, &prepared.cases(Part::Test, &draws.page_sample));
+    let server_top = table(&draws.server_top)?;
     let q8_relative_gap = (window.ndcg("HR-S Q8_0") - window.ndcg("HR-S f32")).abs() / window.ndcg("HR-S f32");
 
-    let full_catalogue = if config.full_catalogue_cases > 0 {
-        let full_config = CaseConfig { n_cands: None, max_cases: config.full_catalogue_cases, ..case_config.clone() };
-        let full_cases = prepared.cases(Part::Test, &full_config);
-        let methods = run_methods(prepared, &full_cases, &scorers)?;
-        Some((full_cases.len(), methods.iter().map(|m| summarize(m, &full_cases, config)).collect()))
-    } else {
-        None
+    let full_catalogue = match &draws.full_catalogue {
+        Some(draw) => {
+            let full_cases = prepared.cases(Part::Test, draw);
+            let methods = run_methods(prepared, &full_cases, &scorers)?;
+            Some((full_cases.len(), methods.iter().map(|m| summarize(m, &full_cases, config)).collect()))
+        }
+        None => None,
     };
     let s = &prepared.split;
     Ok(EvalReport {
@@ -319,13 +317,66 @@ fn page_bytes(prepared: &Prepared, cases: &[RankingCase]) -> (f64, f64) {
 
 /// The linear baseline, fitted on training-window cases scored with history A.
 pub fn fit_linear(prepared: &Prepared, case_config: &CaseConfig, max_cases: usize) -> LinearModel {
-    let config = CaseConfig { max_cases, seed: case_config.seed ^ 0x11, ..case_config.clone() };
+    fit_linear_on(prepared, &linear_draw(case_config, max_cases))
+}
+
+/// The linear baseline's training cases: `max_cases` drawn like `case_config`'s, with their
+/// own seed.
+fn linear_draw(case_config: &CaseConfig, max_cases: usize) -> CaseConfig {
+    CaseConfig { max_cases, seed: case_config.seed ^ 0x11, ..case_config.clone() }
+}
+
+fn fit_linear_on(prepared: &Prepared, draw: &CaseConfig) -> LinearModel {
     let lists: Vec<(Vec<f64>, usize)> = prepared
-        .cases(Part::Train, &config)
+        .cases(Part::Train, draw)
         .iter()
         .map(|c| (linear_inputs(&prepared.features(Part::Train, c)), c.target))
         .collect();
     LinearModel::fit(&lists)
+}
+
+/// The case draws [`evaluate`] makes: on the test window, the window lists, the server's top N,
+/// the sample whose pages are sized and (when asked) the full catalogue; on the training window,
+/// the linear baseline's cases. A reader that holds only the sessions these draws read
+/// (`sessions_read`) gives `evaluate` what the whole log gives it.
+#[derive(Debug, Clone)]
+pub struct EvalDraws {
+    /// The window protocol's lists.
+    pub window: CaseConfig,
+    /// The server's own top N.
+    pub server_top: CaseConfig,
+    /// The cases whose pages' JSON size is reported.
+    pub page_sample: CaseConfig,
+    /// The whole catalogue as the list, when `full_catalogue_cases` > 0.
+    pub full_catalogue: Option<CaseConfig>,
+    /// The linear baseline's training cases (training window).
+    pub linear: CaseConfig,
+}
+
+impl EvalDraws {
+    /// The draws of `config` for a model that reads `max_events` events of a prefix.
+    pub fn new(config: &EvalConfig, max_events: usize) -> Self {
+        let base = CaseConfig { max_events, ..config.cases.clone() };
+        EvalDraws {
+            window: CaseConfig { list: CandidateList::Window, ..base.clone() },
+            server_top: CaseConfig { list: CandidateList::ServerTop, ..base.clone() },
+            page_sample: CaseConfig { max_cases: 200, ..base.clone() },
+            full_catalogue: (config.full_catalogue_cases > 0).then(|| CaseConfig {
+                n_cands: None,
+                max_cases: config.full_catalogue_cases,
+                ..base.clone()
+            }),
+            linear: linear_draw(&base, config.linear_train_cases),
+        }
+    }
+
+    /// Every draw with the window it draws from.
+    pub fn all(&self) -> Vec<(Part, &CaseConfig)> {
+        let test = [Some(&self.window), Some(&self.server_top), Some(&self.page_sample), self.full_catalogue.as_ref()];
+        let mut all: Vec<(Part, &CaseConfig)> = test.into_iter().flatten().map(|c| (Part::Test, c)).collect();
+        all.push((Part::Train, &self.linear));
+        all
+    }
 }
 
 struct Method {

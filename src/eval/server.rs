@@ -58,13 +58,36 @@ impl ServerModel {
 
     /// Server score of every catalogue item for `user`.
     pub fn scores(&self, user: Option<&str>, embeddings: &ItemEmbeddings) -> Vec<f32> {
-        let profile = user.and_then(|u| self.profiles.get(u));
-        (0..self.popularity.len())
+        self.scorer(embeddings).scores(user)
+    }
+
+    /// Scores for many listeners with `embeddings`: each item's unit embedding computed once.
+    pub fn scorer(&self, embeddings: &ItemEmbeddings) -> ServerScorer<'_> {
+        let units =
+            (0..self.popularity.len()).flat_map(|i| crate::embedding::unit(embeddings.of(i as u32).to_vec())).collect();
+        ServerScorer { model: self, units, dim: embeddings.dim }
+    }
+}
+
+/// A [`ServerModel`] with the unit item embeddings its profile term compares with.
+pub struct ServerScorer<'a> {
+    model: &'a ServerModel,
+    /// Each item's embedding scaled to unit length, `dim` values per item.
+    units: Vec<f32>,
+    dim: usize,
+}
+
+impl ServerScorer<'_> {
+    /// Server score of every catalogue item for `user`.
+    pub fn scores(&self, user: Option<&str>) -> Vec<f32> {
+        let model = self.model;
+        let profile = user.and_then(|u| model.profiles.get(u));
+        (0..model.popularity.len())
             .map(|i| {
-                let mut s = W_POPULAR * self.popularity[i] + W_RECENT * self.recent[i];
+                let mut s = W_POPULAR * model.popularity[i] + W_RECENT * model.recent[i];
                 if let Some(p) = profile {
-                    let e = crate::embedding::unit(embeddings.of(i as u32).to_vec());
-                    s += W_PROFILE * p.iter().zip(&e).map(|(a, b)| a * b).sum::<f32>();
+                    s += W_PROFILE
+                        * p.iter().zip(&self.units[i * self.dim..(i + 1) * self.dim]).map(|(a, b)| a * b).sum::<f32>();
                 }
                 s
             })

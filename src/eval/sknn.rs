@@ -39,6 +39,17 @@ impl Default for SknnConfig {
     }
 }
 
+/// A history session as [`Sknn::from_sessions`] indexes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexedSession {
+    /// Its place in the history's session list (later first among equal times).
+    pub k: usize,
+    /// Its last event's time (ms).
+    pub time_ms: f64,
+    /// Its events' items.
+    pub items: Vec<u32>,
+}
+
 /// The history sessions, indexed for V-SKNN.
 #[derive(Debug, Clone, Default)]
 pub struct Sknn {
@@ -57,17 +68,28 @@ impl Sknn {
 
     /// [`Sknn::fit`] with another sample and neighbourhood size.
     pub fn fit_with(dataset: &Dataset, sessions: &[usize], config: SknnConfig) -> Self {
-        let mut order: Vec<(f64, usize)> = sessions
-            .iter()
-            .enumerate()
-            .filter_map(|(k, &s)| dataset.sessions[s].events.last().map(|e| (e.time_ms, k)))
-            .collect();
-        order.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+        let indexed = sessions.iter().enumerate().filter_map(|(k, &s)| {
+            let events = &dataset.sessions[s].events;
+            events.last().map(|last| IndexedSession {
+                k,
+                time_ms: last.time_ms,
+                items: events.iter().map(|e| e.item).collect(),
+            })
+        });
+        Self::from_sessions(indexed.collect(), config)
+    }
+
+    /// The index of history sessions given by their place in the history list, last event's time
+    /// and items (any order, repeats allowed), as [`Sknn::fit_with`] indexes them: for a reader
+    /// that streams the history instead of holding it.
+    pub fn from_sessions(mut sessions: Vec<IndexedSession>, config: SknnConfig) -> Self {
+        sessions.sort_by(|a, b| b.time_ms.total_cmp(&a.time_ms).then(b.k.cmp(&a.k)));
         let mut sknn = Sknn { config, ..Default::default() };
-        for (r, &(_, k)) in order.iter().enumerate() {
-            let mut items: Vec<u32> = dataset.sessions[sessions[k]].events.iter().map(|e| e.item).collect();
+        for (r, session) in sessions.into_iter().enumerate() {
+            let mut items = session.items;
             items.sort_unstable();
             items.dedup();
+            items.shrink_to_fit();
             for &i in &items {
                 sknn.postings.entry(i).or_default().push(r as u32);
             }

@@ -34,7 +34,13 @@ pub fn load_log(_path: &Path) -> Result<Dataset> {
 
 /// Evaluating from a prepared directory needs the `prep` feature.
 #[cfg(feature = "train")]
-pub fn prepared_for_eval(
+pub fn prepared_for_eval(_dir: &Path, _config: &crate::eval::EvalConfig, _dim: usize) -> Result<crate::eval::Prepared> {
+    Err(Error::NotEnabled(NOT_ENABLED))
+}
+
+/// Evaluating from a prepared directory needs the `prep` feature.
+#[cfg(feature = "train")]
+pub fn prepared_for_eval_with_log(
     _dir: &Path,
     _log: Option<&Path>,
     _dim: usize,

@@ -16,9 +16,11 @@
 #[cfg_attr(not(feature = "ballista"), path = "ballista_disabled.rs")]
 mod ballista;
 mod engine;
+mod evaluation;
 pub mod log;
 mod manifest;
 pub mod plans;
+mod reader;
 pub mod tables;
 mod training;
 
@@ -124,10 +126,18 @@ pub fn load_log(path: &Path) -> Result<Dataset> {
     log::load(path)
 }
 
-/// The evaluation's data from a prepared directory: the log (`log`, or the one the manifest
-/// names) read into memory, with the windows, co-occurrence statistics and neighbour lists of
-/// the tables ([`PreparedTables::prepared`]).
-pub fn prepared_for_eval(dir: &Path, log: Option<&Path>, dim: usize, kind: EmbeddingKind) -> Result<Prepared> {
+/// The evaluation's data from a prepared directory for `evaluate` with `config`, reading the
+/// events of the sessions its case draws need and no others
+/// ([`PreparedTables::prepared_for_evaluation`]; learned embeddings of width `dim`).
+pub fn prepared_for_eval(dir: &Path, config: &crate::eval::EvalConfig, dim: usize) -> Result<Prepared> {
+    PreparedTables::open(dir)?.prepared_for_evaluation(config, dim)
+}
+
+/// The evaluation's data from a prepared directory with the log (`log`, or the one the manifest
+/// names) read into memory, for what the tables alone cannot give: the mid-term context, which
+/// reads each listener's earlier sessions, and embeddings other than the learned ones
+/// ([`PreparedTables::prepared`]).
+pub fn prepared_for_eval_with_log(dir: &Path, log: Option<&Path>, dim: usize, kind: EmbeddingKind) -> Result<Prepared> {
     let tables = PreparedTables::open(dir)?;
     let log_path = log.map_or_else(|| PathBuf::from(&tables.manifest.log), Path::to_owned);
     tables.prepared(load_log(&log_path)?, dim, kind)

@@ -210,9 +210,10 @@ pub fn stats(h: HistoryPart, recent_from: f64) -> String {
 /// sessions, window 0, are B's first). Each event pairs with the next `WINDOW` events of its
 /// session whose item differs, and each pair counts in both rows. Both directions come from one
 /// window over the session's positions: an event's `lead`s give its row's pairs with later
-/// events, its `lag`s the reversed pairs of earlier ones. The window reads `events` in its
-/// written order (no sort) and one aggregation serves every offset and both histories; neither
-/// a self-join nor a union that would run the window once per offset. Its groups are the pass's
+/// events, its `lag`s the reversed pairs of earlier ones. On the local engine the window reads
+/// `events` in its declared written order (no sort; Ballista, where no order is declared,
+/// sorts), and one aggregation serves every offset and both histories; neither a self-join nor
+/// a union that would run the window once per offset. Its groups are the pass's
 /// pairs, so its memory does not grow with the log.
 pub fn pair_counts(pass: &KeyRange) -> String {
     let over = "OVER (PARTITION BY session ORDER BY pos)";

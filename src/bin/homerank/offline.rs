@@ -63,12 +63,14 @@ pub struct TrainArgs {
 
 #[derive(Args)]
 pub struct EvalArgs {
-    /// Evaluation data (as for `train`); with `--prep`, the Parquet log (default: the one the
-    /// prepared directory's manifest names).
+    /// Evaluation data (as for `train`); with `--prep`, the Parquet log to read into memory for
+    /// what the tables alone cannot give (`--prior-events`, `--embeddings codes`; default: the
+    /// log the prepared directory's manifest names).
     #[arg(long, required_unless_present = "prep")]
     data: Option<String>,
-    /// A directory written by `homerank prepare`: the windows, co-occurrence statistics and
-    /// neighbour lists come from its tables (feature `prep`).
+    /// A directory written by `homerank prepare`: the windows, statistics and the events of the
+    /// sessions the capped case draws read come from its tables, never the whole log (feature
+    /// `prep`).
     #[arg(long)]
     prep: Option<PathBuf>,
     #[arg(long)]
@@ -298,6 +300,7 @@ mod enabled {
     }
 
     pub fn eval(args: EvalArgs) -> Result<()> {
+        let start = std::time::Instant::now();
         let model = load_model(&args.model)?;
         let twin_path = args
             .model
@@ -307,17 +310,6 @@ mod enabled {
             Err(_) => None,
         };
         let dim = model.config.embedding_dim;
-        let mut prepared = match (&args.prep, &args.data) {
-            (Some(dir), data) => {
-                homerank::prep::prepared_for_eval(dir, data.as_deref().map(Path::new), dim, args.embeddings)
-                    .with_context(|| dir.display().to_string())?
-            }
-            (None, Some(data)) => {
-                Prepared::with_embeddings(load(data, args.features.as_deref(), 1)?, dim, args.embeddings)
-            }
-            (None, None) => anyhow::bail!("eval needs --data or --prep"),
-        };
-        prepared.truncate_neighbors(args.neighbors);
         let config = EvalConfig {
             cases: CaseConfig {
                 n_cands: Some(args.n_cands),
@@ -330,8 +322,33 @@ mod enabled {
             seed: args.seed,
             ..Default::default()
         };
+        let mut prepared = match (&args.prep, &args.data) {
+            // The tables alone: the learned embeddings, no mid-term context.
+            (Some(dir), None)
+                if args.prior_events == 0 && args.embeddings == homerank::eval::EmbeddingKind::Learned =>
+            {
+                homerank::prep::prepared_for_eval(dir, &config, dim).with_context(|| dir.display().to_string())?
+            }
+            (Some(dir), data) => {
+                eprintln!("reading the whole log into memory (--prior-events, --embeddings codes or --data given)");
+                homerank::prep::prepared_for_eval_with_log(dir, data.as_deref().map(Path::new), dim, args.embeddings)
+                    .with_context(|| dir.display().to_string())?
+            }
+            (None, Some(data)) => {
+                Prepared::with_embeddings(load(data, args.features.as_deref(), 1)?, dim, args.embeddings)
+            }
+            (None, None) => anyhow::bail!("eval needs --data or --prep"),
+        };
+        prepared.truncate_neighbors(args.neighbors);
         let report = evaluate(&prepared, &model, twin.as_ref(), &config)?;
         print!("{}", report.terminal_summary());
+        let (cases, sessions) = (report.window.n_cases + report.server_top.n_cases, prepared.dataset.sessions.len());
+        let held = prepared.dataset.sessions.iter().filter(|s| !s.events.is_empty()).count();
+        eprintln!(
+            "evaluated {cases} cases in {:.1} s, the events of {held} of {sessions} sessions held, peak RSS {}",
+            start.elapsed().as_secs_f64(),
+            crate::peak_rss()
+        );
         if args.prior_events > 0 {
             // The same cases without the earlier events, paired, with listener intervals.
             let midterm = compare_context(&prepared, &model, &config, args.prior_events)?;
