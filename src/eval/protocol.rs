@@ -214,11 +214,7 @@ impl Prepared {
 
     /// The sessions of `part`'s window, as indices into `dataset.sessions`.
     pub fn sessions(&self, part: Part) -> &[usize] {
-        match part {
-            Part::Train => &self.split.train,
-            Part::Valid => &self.split.valid,
-            Part::Test => &self.split.test,
-        }
+        self.split.window(part)
     }
 
     /// The statistics `part`'s cases are scored with: history A for training, B otherwise.

@@ -13,6 +13,7 @@
 //! sessions leaks: a target's embedding then already holds its co-occurrence with that very
 //! prefix, a signal no test case has.)
 
+use super::protocol::Part;
 use crate::dataset::Dataset;
 
 /// Where the default windows end: history A, training cases, validation (test to the end).
@@ -34,6 +35,15 @@ pub struct Split {
 }
 
 impl Split {
+    /// The sessions `part`'s cases come from, in time order.
+    pub fn window(&self, part: Part) -> &[usize] {
+        match part {
+            Part::Train => &self.train,
+            Part::Valid => &self.valid,
+            Part::Test => &self.test,
+        }
+    }
+
     /// Cuts the time-ordered sessions at the given fractions (`a ≤ b ≤ c`): history A up to
     /// `a`, training cases up to `b`, validation up to `c`, test after.
     pub fn by_time(dataset: &Dataset, a: f64, b: f64, c: f64) -> Self {

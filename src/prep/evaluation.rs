@@ -39,12 +39,9 @@ impl PreparedTables {
         }
         let split = self.split()?;
         let n_sessions = self.manifest.sessions as usize;
+        // Which sessions a draw reads does not depend on how many events the model reads.
         let draws = EvalDraws::new(config, 0);
-        let window = |part: Part| match part {
-            Part::Train => &split.train,
-            Part::Valid => &split.valid,
-            Part::Test => &split.test,
-        };
+        let window = |part: Part| split.window(part);
         // The sessions a top-N draw may read: its cases depend on their picks' server ranks.
         let mut ranked = vec![false; n_sessions];
         for (part, draw) in draws.all() {

@@ -15,7 +15,7 @@ use super::plans::HistoryPart;
 use super::reader::Kept;
 use super::PreparedTables;
 use crate::error::{Error, Result};
-use crate::eval::{eligible_positions, sessions_read, Part, Prepared};
+use crate::eval::{eligible_positions, sessions_read, Prepared};
 use crate::train::{case_draws, TrainConfig};
 
 impl PreparedTables {
@@ -40,12 +40,7 @@ impl PreparedTables {
         })?;
         let mut read = vec![false; n_sessions];
         for (part, cc) in case_draws(config, source) {
-            let sessions = match part {
-                Part::Train => &split.train,
-                Part::Valid => &split.valid,
-                Part::Test => &split.test,
-            };
-            for s in sessions_read(sessions, |s| (eligible[s] as usize).min(cc.per_session), &cc) {
+            for s in sessions_read(split.window(part), |s| (eligible[s] as usize).min(cc.per_session), &cc) {
                 read[s] = true;
             }
         }
