@@ -13,7 +13,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::plans::HistoryPart;
 use super::reader::Kept;
 use super::PreparedTables;
 use crate::error::{Error, Result};
@@ -98,18 +97,7 @@ impl PreparedTables {
         let kept_a = Kept { listeners: listeners_of(&[Part::Train]), sknn: None };
         let kept_b = Kept { listeners: listeners_of(&[Part::Valid, Part::Test]), sknn: Some(sknn) };
 
-        let catalog_only = self.catalog_only()?;
-        let history_train =
-            self.history_from_tables(&catalog_only, HistoryPart::A, &split.history_train, dim, None, kept_a)?;
-        let history_eval = self.history_from_tables(
-            &catalog_only,
-            HistoryPart::B,
-            &split.history_eval,
-            dim,
-            Some(&history_train.embeddings),
-            kept_b,
-        )?;
-        drop(catalog_only);
+        let (history_train, history_eval) = self.histories(&self.catalog_only()?, &split, dim, [kept_a, kept_b])?;
 
         // What the top-N draws read: the picks their listeners' server rankings hold.
         let scorers = [&history_train, &history_eval].map(|h| h.server.scorer(&h.embeddings));

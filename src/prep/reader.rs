@@ -15,11 +15,14 @@ use super::plans::{HistoryPart, KeyRange};
 use super::{column, df_error, register, session, Engine, PreparedTables, DEFAULT_MEMORY_LIMIT};
 use crate::dataset::{Catalog, Dataset, Interaction, Session};
 use crate::error::{Error, Result};
-use crate::eval::{CoOccurrence, EmbeddingKind, History, ItemEmbeddings, ItemKnn, ProfileSums, ServerModel, Sknn};
+use crate::eval::{
+    CoOccurrence, EmbeddingKind, History, ItemEmbeddings, ItemKnn, ProfileSums, ServerModel, Sknn, Split,
+};
 use crate::event::Action;
 use crate::page::ItemType;
 
 /// What a history read from the tables keeps beyond what every case needs.
+#[derive(Clone)]
 pub(super) struct Kept {
     /// The listeners whose server profiles are summed: those of the sessions cases may be drawn
     /// from (the server ranks no other listener's list). Every listener's profile would be memory
@@ -40,13 +43,28 @@ impl Kept {
 }
 
 impl PreparedTables {
+    /// Both histories of `split` from the tables (B's embeddings in A's basis, as
+    /// `Prepared::new` aligns them), each keeping what `kept` (A's, B's) names.
+    pub(super) fn histories(
+        &self,
+        dataset: &Dataset,
+        split: &Split,
+        dim: usize,
+        [kept_a, kept_b]: [Kept; 2],
+    ) -> Result<(History, History)> {
+        let a = self.history_from_tables(dataset, HistoryPart::A, &split.history_train, dim, None, kept_a)?;
+        let b =
+            self.history_from_tables(dataset, HistoryPart::B, &split.history_eval, dim, Some(&a.embeddings), kept_b)?;
+        Ok((a, b))
+    }
+
     /// History `h` fitted on `sessions` from the tables, as `History::fit` fits it on the whole
     /// log, for the cases of the listeners `kept` names: the server ranker holds their profiles
     /// only, and without `kept.sknn` (the session-kNN index, which `History::fit` builds from the
     /// history's events) the baselines the trainer does not use are left out: that index, and
     /// item-kNN's pair counts, which are dropped once the embeddings are fitted (they are most of
     /// a history's memory).
-    pub(super) fn history_from_tables(
+    fn history_from_tables(
         &self,
         dataset: &Dataset,
         h: HistoryPart,

@@ -11,7 +11,6 @@
 //! plan, which spills), in the order the in-memory fit adds them, so every number matches the
 //! in-memory path's (`tests/prep.rs` trains both and compares the weights).
 
-use super::plans::HistoryPart;
 use super::reader::Kept;
 use super::PreparedTables;
 use crate::error::{Error, Result};
@@ -47,23 +46,9 @@ impl PreparedTables {
         drop(eligible);
         let dataset = self.dataset_holding(&read)?;
 
-        let dim = config.model.embedding_dim;
-        let history_train = self.history_from_tables(
-            &dataset,
-            HistoryPart::A,
-            &split.history_train,
-            dim,
-            None,
-            Kept::listeners_of(&dataset),
-        )?;
-        let history_eval = self.history_from_tables(
-            &dataset,
-            HistoryPart::B,
-            &split.history_eval,
-            dim,
-            Some(&history_train.embeddings),
-            Kept::listeners_of(&dataset),
-        )?;
+        let kept = Kept::listeners_of(&dataset);
+        let (history_train, history_eval) =
+            self.histories(&dataset, &split, config.model.embedding_dim, [kept.clone(), kept])?;
         Ok(Prepared::from_parts(dataset, split, history_train, history_eval))
     }
 }
