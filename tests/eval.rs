@@ -101,13 +101,14 @@ fn no_case_is_scored_with_statistics_of_its_own_session() {
     let data = toy_dataset(60);
     let prepared = Prepared::new(data.clone(), 16);
     let config = CaseConfig { n_cands: Some(8), ..Default::default() };
+    let split = &prepared.split;
     for part in [Part::Train, Part::Valid, Part::Test] {
-        let history = prepared.history(part);
+        let history = if part == Part::Train { &split.history_train } else { &split.history_eval };
         let cases = prepared.cases(part, &config);
         assert!(!cases.is_empty(), "{part:?}");
         for c in &cases {
             assert!(prepared.sessions(part).contains(&c.session));
-            assert!(!history.sessions.contains(&c.session), "{part:?}: case session {} is in its history", c.session);
+            assert!(!history.contains(&c.session), "{part:?}: case session {} is in its history", c.session);
         }
     }
     let fitted = |d: &Dataset, sessions: &[usize], kind| {
@@ -117,7 +118,6 @@ fn no_case_is_scored_with_statistics_of_its_own_session() {
         let server = h.server.scores(Some("u1"), &h.embeddings);
         (h.embeddings.values, h.server.counts, server, knn, h.neighbors)
     };
-    let split = &prepared.split;
     for kind in [EmbeddingKind::Learned, EmbeddingKind::Codes] {
         for (history, unseen) in [
             (&split.history_train, vec![&split.train, &split.valid, &split.test]),

@@ -158,6 +158,23 @@ fn assert_co_occurrence_equal(prepared: &CoOccurrence, memory: &CoOccurrence, la
     }
 }
 
+/// `part` holds some of `memory`'s sessions, in session order, with their events and listeners,
+/// and its split lists them where `memory`'s does (`Split::held_only`). Returns how many it holds.
+fn assert_holds_part_of(part: &homerank::eval::Prepared, memory: &homerank::eval::Prepared) -> usize {
+    let number: std::collections::HashMap<&str, usize> =
+        memory.dataset.sessions.iter().enumerate().map(|(s, session)| (session.id.as_str(), s)).collect();
+    let held: Vec<usize> = part.dataset.sessions.iter().map(|session| number[session.id.as_str()]).collect();
+    assert!(held.windows(2).all(|w| w[0] < w[1]), "held sessions in session order");
+    for (session, &s) in part.dataset.sessions.iter().zip(&held) {
+        let whole = &memory.dataset.sessions[s];
+        assert_eq!((&session.events, &session.user), (&whole.events, &whole.user), "session {}", session.id);
+    }
+    let mut expected = memory.split.clone();
+    expected.held_only(&held);
+    assert_eq!(part.split, expected);
+    held.len()
+}
+
 #[test]
 fn a_million_events_prepare_as_in_memory_on_datafusion_and_on_ballista() {
     let dir = temp_dir("million");
@@ -238,8 +255,7 @@ fn evaluation_from_prepared_tables_matches_the_in_memory_path() {
     let memory = Prepared::new(homerank::data::load(&log, None, None).unwrap(), dim);
     let streamed = prep::prepared_for_eval(&prepared_dir, &config, dim).unwrap();
     let with_log = prep::prepared_for_eval_with_log(&prepared_dir, None, dim, EmbeddingKind::Learned).unwrap();
-    assert_eq!(streamed.split, memory.split);
-    let held = streamed.dataset.sessions.iter().filter(|s| !s.events.is_empty()).count();
+    let held = assert_holds_part_of(&streamed, &memory);
     assert!(held * 2 < memory.dataset.sessions.len(), "{held} of {} sessions held", memory.dataset.sessions.len());
     let a = evaluate(&memory, &model, None, &config).unwrap();
     assert!(a.window.n_cases == 300 && a.server_top.n_cases >= 20, "{} / {}", a.window.n_cases, a.server_top.n_cases);
@@ -283,14 +299,14 @@ fn training_from_prepared_tables_matches_the_in_memory_path() {
     let dim = config.model.embedding_dim;
     let memory = Prepared::new(homerank::data::load(&log, None, None).unwrap(), dim);
     let tables = prep::prepared_for_training(&prepared_dir, &config, 0).unwrap();
-    assert_eq!(tables.split, memory.split);
-    let read = tables.dataset.sessions.iter().filter(|s| !s.events.is_empty()).count();
+    let read = assert_holds_part_of(&tables, &memory);
     assert!(read * 2 < memory.dataset.sessions.len(), "{read} of {} sessions read", memory.dataset.sessions.len());
     for part in [Part::Train, Part::Valid] {
         let (a, b) = (memory.history(part), tables.history(part));
         assert_eq!(a.embeddings.values, b.embeddings.values);
         // The server ranks the listeners of the sessions read (the others' profiles are not kept).
-        let read = memory.sessions(part).iter().filter(|&&s| !tables.dataset.sessions[s].events.is_empty());
+        let places = memory.sessions(part).iter().zip(tables.sessions(part));
+        let read = places.filter(|(_, &held)| held != Split::NOT_HELD).map(|(s, _)| s);
         for s in read.take(40) {
             let user = memory.dataset.sessions[*s].user.as_deref();
             assert_eq!(a.server.scores(user, &a.embeddings), b.server.scores(user, &b.embeddings), "{user:?}");

@@ -99,7 +99,8 @@ pub fn build_cases(dataset: &Dataset, sessions: &[usize], history: &History, con
         if out.len() >= config.max_cases {
             break;
         }
-        let session = &dataset.sessions[s];
+        // A session the dataset does not hold (`Split::NOT_HELD`) gives no cases.
+        let Some(session) = dataset.sessions.get(s) else { continue };
         let picks = picks(&session.events, config.per_session);
         if picks.is_empty() {
             continue;
@@ -320,7 +321,7 @@ pub fn case_page(
     let shelf =
         Shelf { id: "case".into(), title: String::new(), pinned: false, min_items: None, max_items: None, items };
     let page = HomePage {
-        page_id: format!("case-{}", case.session),
+        page_id: format!("case-{}", dataset.sessions[case.session].id),
         embedding_dim: history.embeddings.dim,
         shelves: vec![shelf],
     };

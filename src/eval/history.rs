@@ -14,8 +14,6 @@ use crate::page::MAX_NEIGHBORS;
 /// The statistics of one history window, each fitted on its sessions only.
 #[derive(Debug, Clone)]
 pub struct History {
-    /// The sessions it was fitted on.
-    pub sessions: Vec<usize>,
     /// The server's item embeddings (what a page's `embedding` carries); aligned to history
     /// A's basis for history B.
     pub embeddings: ItemEmbeddings,
@@ -60,14 +58,7 @@ impl History {
     ) -> Self {
         let embeddings = Self::embeddings(dataset, sessions, &co, dim, kind, align_to);
         let server = ServerModel::fit(dataset, sessions, &embeddings);
-        History {
-            sessions: sessions.to_vec(),
-            embeddings,
-            server,
-            knn: ItemKnn::new(co),
-            neighbors,
-            sknn: Sknn::fit(dataset, sessions),
-        }
+        History { embeddings, server, knn: ItemKnn::new(co), neighbors, sknn: Sknn::fit(dataset, sessions) }
     }
 
     /// The server's item embeddings of a history with co-occurrence `co`, in the basis of

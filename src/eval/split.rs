@@ -19,7 +19,8 @@ use crate::dataset::Dataset;
 /// Where the default windows end: history A, training cases, validation (test to the end).
 pub const DEFAULT_FRACTIONS: (f64, f64, f64) = (0.6, 0.8, 0.9);
 
-/// Session indices of each window, each in time order.
+/// Session indices of each window, each in time order. A split for a dataset that holds only
+/// some of the log's sessions ([`Split::held_only`]) lists the others as [`Split::NOT_HELD`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Split {
     /// History the training cases are scored with.
@@ -35,6 +36,9 @@ pub struct Split {
 }
 
 impl Split {
+    /// The entry of a session its dataset does not hold (see [`Split::held_only`]).
+    pub const NOT_HELD: usize = usize::MAX;
+
     /// The sessions `part`'s cases come from, in time order.
     pub fn window(&self, part: Part) -> &[usize] {
         match part {
@@ -62,6 +66,25 @@ impl Split {
         }
     }
 
+    /// Number of sessions in the windows (every session with events).
+    pub fn n_sessions(&self) -> usize {
+        self.history_eval.len() + self.valid.len() + self.test.len()
+    }
+
+    /// The split of a dataset that holds only the sessions `held` (ascending session indices of
+    /// this split's dataset), in that order: a held session's index becomes its place in `held`,
+    /// every other session [`Split::NOT_HELD`]. Each window keeps its length and order, so a case
+    /// draw visits it as before (`build_cases` passes over the sessions not held, as over
+    /// sessions without cases): a reader of a log too large for memory holds the sessions its
+    /// draws read, and no slot for the others.
+    pub fn held_only(&mut self, held: &[usize]) {
+        let place = |s: &mut usize| *s = held.binary_search(s).unwrap_or(Self::NOT_HELD);
+        for list in [&mut self.history_train, &mut self.train, &mut self.history_eval, &mut self.valid, &mut self.test]
+        {
+            list.iter_mut().for_each(place);
+        }
+    }
+
     /// The default windows: 60 / 20 / 10 / 10.
     pub fn default_for(dataset: &Dataset) -> Self {
         let (a, b, c) = DEFAULT_FRACTIONS;
@@ -74,5 +97,33 @@ impl Split {
         let cut = |f: f64| ((n as f64) * f).round() as usize;
         let (a, b, c) = fractions;
         (cut(a).min(n), cut(b).clamp(cut(a).min(n), n), cut(c).clamp(cut(b).min(n), n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn held_only_renumbers_the_held_sessions_and_keeps_each_window_in_place() {
+        let mut split = Split {
+            history_train: vec![4, 0],
+            train: vec![2],
+            history_eval: vec![4, 0, 2],
+            valid: vec![5, 1],
+            test: vec![3, 6],
+        };
+        split.held_only(&[1, 2, 6]);
+        let n = Split::NOT_HELD;
+        assert_eq!(
+            split,
+            Split {
+                history_train: vec![n, n],
+                train: vec![1],
+                history_eval: vec![n, n, 1],
+                valid: vec![n, 0],
+                test: vec![n, 2]
+            }
+        );
     }
 }

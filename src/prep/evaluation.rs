@@ -36,7 +36,7 @@ impl PreparedTables {
                     .into(),
             ));
         }
-        let split = self.split()?;
+        let mut split = self.split()?;
         let n_sessions = self.manifest.sessions as usize;
         // Which sessions a draw reads does not depend on how many events the model reads.
         let draws = EvalDraws::new(config, 0);
@@ -97,7 +97,7 @@ impl PreparedTables {
         let kept_a = Kept { listeners: listeners_of(&[Part::Train]), sknn: None };
         let kept_b = Kept { listeners: listeners_of(&[Part::Valid, Part::Test]), sknn: Some(sknn) };
 
-        let (history_train, history_eval) = self.histories(&self.catalog_only()?, &split, dim, [kept_a, kept_b])?;
+        let (history_train, history_eval) = self.histories(&self.catalog_only()?, dim, [kept_a, kept_b])?;
 
         // What the top-N draws read: the picks their listeners' server rankings hold.
         let scorers = [&history_train, &history_eval].map(|h| h.server.scorer(&h.embeddings));
@@ -115,7 +115,10 @@ impl PreparedTables {
             }
         }
         drop((eligible, targets, listeners, scorers));
-        let dataset = self.dataset_holding(&read)?;
+        let held: Vec<usize> = (0..n_sessions).filter(|&s| read[s]).collect();
+        drop(read);
+        let dataset = self.dataset_holding(&held)?;
+        split.held_only(&held);
         Ok(Prepared::from_parts(dataset, split, history_train, history_eval))
     }
 }

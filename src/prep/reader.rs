@@ -15,9 +15,7 @@ use super::plans::{HistoryPart, KeyRange};
 use super::{column, df_error, register, session, Engine, PreparedTables, DEFAULT_MEMORY_LIMIT};
 use crate::dataset::{Catalog, Dataset, Interaction, Session};
 use crate::error::{Error, Result};
-use crate::eval::{
-    CoOccurrence, EmbeddingKind, History, ItemEmbeddings, ItemKnn, ProfileSums, ServerModel, Sknn, Split,
-};
+use crate::eval::{CoOccurrence, EmbeddingKind, History, ItemEmbeddings, ItemKnn, ProfileSums, ServerModel, Sknn};
 use crate::event::Action;
 use crate::page::ItemType;
 
@@ -43,38 +41,35 @@ impl Kept {
 }
 
 impl PreparedTables {
-    /// Both histories of `split` from the tables (B's embeddings in A's basis, as
-    /// `Prepared::new` aligns them), each keeping what `kept` (A's, B's) names.
+    /// Both histories from the tables (B's embeddings in A's basis, as `Prepared::new` aligns
+    /// them), each keeping what `kept` (A's, B's) names; `dataset` gives the catalogue.
     pub(super) fn histories(
         &self,
         dataset: &Dataset,
-        split: &Split,
         dim: usize,
         [kept_a, kept_b]: [Kept; 2],
     ) -> Result<(History, History)> {
-        let a = self.history_from_tables(dataset, HistoryPart::A, &split.history_train, dim, None, kept_a)?;
-        let b =
-            self.history_from_tables(dataset, HistoryPart::B, &split.history_eval, dim, Some(&a.embeddings), kept_b)?;
+        let a = self.history_from_tables(dataset, HistoryPart::A, dim, None, kept_a)?;
+        let b = self.history_from_tables(dataset, HistoryPart::B, dim, Some(&a.embeddings), kept_b)?;
         Ok((a, b))
     }
 
-    /// History `h` fitted on `sessions` from the tables, as `History::fit` fits it on the whole
-    /// log, for the cases of the listeners `kept` names: the server ranker holds their profiles
-    /// only, and without `kept.sknn` (the session-kNN index, which `History::fit` builds from the
-    /// history's events) the baselines the trainer does not use are left out: that index, and
-    /// item-kNN's pair counts, which are dropped once the embeddings are fitted (they are most of
-    /// a history's memory).
+    /// History `h` from the tables, as `History::fit` fits it on the whole log, for the cases of
+    /// the listeners `kept` names: the server ranker holds their profiles only, and without
+    /// `kept.sknn` (the session-kNN index, which `History::fit` builds from the history's events)
+    /// the baselines the trainer does not use are left out: that index, and item-kNN's pair
+    /// counts, which are dropped once the embeddings are fitted (they are most of a history's
+    /// memory). The learned embeddings read the pair counts, not the history's sessions.
     fn history_from_tables(
         &self,
         dataset: &Dataset,
         h: HistoryPart,
-        sessions: &[usize],
         dim: usize,
         align_to: Option<&ItemEmbeddings>,
         kept: Kept,
     ) -> Result<History> {
         let co = self.co_occurrence(h)?;
-        let embeddings = History::embeddings(dataset, sessions, &co, dim, EmbeddingKind::Learned, align_to);
+        let embeddings = History::embeddings(dataset, &[], &co, dim, EmbeddingKind::Learned, align_to);
         let (knn, sknn) = match kept.sknn {
             Some(sknn) => (ItemKnn::new(co), sknn),
             None => {
@@ -97,23 +92,23 @@ impl PreparedTables {
             stats.iter().map(|s| s.recent).collect(),
             profiles,
         );
-        Ok(History { sessions: sessions.to_vec(), server, embeddings, knn, neighbors: self.neighbors(h)?, sknn })
+        Ok(History { server, embeddings, knn, neighbors: self.neighbors(h)?, sknn })
     }
 
-    /// A dataset of the catalogue and every session's number, holding the events, id and
-    /// listener of the sessions `read` marks and nothing of the others.
-    pub(super) fn dataset_holding(&self, read: &[bool]) -> Result<Dataset> {
-        let mut sessions: Vec<Session> = vec![Session::default(); self.manifest.sessions as usize];
+    /// A dataset of the catalogue and the sessions `held` (ascending session numbers), in that
+    /// order, with their events, ids and listeners: what `Split::held_only` numbers them by.
+    pub(super) fn dataset_holding(&self, held: &[usize]) -> Result<Dataset> {
+        let mut sessions: Vec<Session> = vec![Session::default(); held.len()];
         self.each_session(|s, events| {
-            if read[s] {
-                sessions[s].events = events.to_vec();
+            if let Ok(k) = held.binary_search(&s) {
+                sessions[k].events = events.to_vec();
             }
             Ok(())
         })?;
         self.each_listener(|s, id, user| {
-            if read.get(s).copied().unwrap_or(false) {
-                sessions[s].id = id.to_owned();
-                sessions[s].user = user.map(str::to_owned);
+            if let Ok(k) = held.binary_search(&s) {
+                sessions[k].id = id.to_owned();
+                sessions[k].user = user.map(str::to_owned);
             }
         })?;
         Ok(Dataset { sessions, ..self.catalog_only()? })

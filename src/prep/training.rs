@@ -2,8 +2,9 @@
 //! into memory. The trainer draws a bounded number of cases per window
 //! (`TrainConfig::max_train_cases`, `max_valid_cases`); which sessions those cases come from is
 //! decided before any session's events are held (`eval::sessions_read`), so memory holds the
-//! catalogue, the histories' pair counts and neighbour lists, about a hundred bytes per session
-//! (its window, an empty slot), and the events of the drawn sessions only: not the log.
+//! catalogue, the histories' pair counts and neighbour lists, each session's place in its
+//! window (`Split::held_only`: the sessions not drawn have no slot in the dataset), and the
+//! events of the drawn sessions only: not the log.
 //!
 //! The `events` table is streamed twice, in session order: once to count each session's
 //! eligible positions, once to keep the drawn sessions' events. The server ranker's user
@@ -30,7 +31,7 @@ impl PreparedTables {
                 "training from a prepared directory does not support prior_events (the mid-term context) yet".into(),
             ));
         }
-        let split = self.split()?;
+        let mut split = self.split()?;
         let n_sessions = self.manifest.sessions as usize;
         let mut eligible = vec![0u32; n_sessions];
         self.each_session(|s, events| {
@@ -44,11 +45,14 @@ impl PreparedTables {
             }
         }
         drop(eligible);
-        let dataset = self.dataset_holding(&read)?;
+        let held: Vec<usize> = (0..n_sessions).filter(|&s| read[s]).collect();
+        drop(read);
+        let dataset = self.dataset_holding(&held)?;
+        split.held_only(&held);
 
         let kept = Kept::listeners_of(&dataset);
         let (history_train, history_eval) =
-            self.histories(&dataset, &split, config.model.embedding_dim, [kept.clone(), kept])?;
+            self.histories(&dataset, config.model.embedding_dim, [kept.clone(), kept])?;
         Ok(Prepared::from_parts(dataset, split, history_train, history_eval))
     }
 }

@@ -342,7 +342,7 @@ mod enabled {
         prepared.truncate_neighbors(args.neighbors);
         let report = evaluate(&prepared, &model, twin.as_ref(), &config)?;
         print!("{}", report.terminal_summary());
-        let (cases, sessions) = (report.window.n_cases + report.server_top.n_cases, prepared.dataset.sessions.len());
+        let (cases, sessions) = (report.window.n_cases + report.server_top.n_cases, prepared.split.n_sessions());
         let held = prepared.dataset.sessions.iter().filter(|s| !s.events.is_empty()).count();
         eprintln!(
             "evaluated {cases} cases in {:.1} s, the events of {held} of {sessions} sessions held, peak RSS {}",
