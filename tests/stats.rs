@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use homerank::dataset::{Catalog, Dataset, Interaction, Session};
 use homerank::eval::{
-    embedding_knn_scores, neighbor_knn_scores, ppmi_embeddings, truncated_svd, CoOccurrence, ItemKnn, RankingCase,
-    Sknn, SknnConfig, SparseRows,
+    embedding_knn_scores, neighbor_knn_scores, ppmi_embeddings, truncated_svd, CoOccurrence, IndexedSession, ItemKnn,
+    RankingCase, Sknn, SknnConfig, SknnIndexer, SparseRows,
 };
 use homerank::rng::Rng;
 use homerank::Action;
@@ -317,6 +317,108 @@ fn sknn_matches_a_hand_computed_case() {
         assert!((*g as f64 - w).abs() < 1e-6, "{got:?}");
     }
     assert_eq!(sknn.scores(&[], &[1, 2]), vec![0.0, 0.0]);
+}
+
+/// V-SKNN as its module documents it, over the whole history (every session compared, nothing
+/// pruned): the reference for the index, which keeps only each item's `sample` most recent sessions.
+fn sknn_reference(
+    d: &Dataset,
+    history: &[usize],
+    config: SknnConfig,
+    prefix: &[Interaction],
+    cands: &[u32],
+) -> Vec<f32> {
+    // Most recent first: last event's time, then later in the history list.
+    let mut sessions: Vec<(f64, usize, Vec<u32>)> = history
+        .iter()
+        .enumerate()
+        .filter_map(|(k, &s)| {
+            let events = &d.sessions[s].events;
+            let mut items: Vec<u32> = events.iter().map(|e| e.item).collect();
+            items.sort_unstable();
+            items.dedup();
+            events.last().map(|last| (last.time_ms, k, items))
+        })
+        .collect();
+    sessions.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+    let mut weights: Vec<(u32, f64)> = Vec::new();
+    for (p, e) in prefix.iter().enumerate() {
+        weights.retain(|&(i, _)| i != e.item);
+        weights.push((e.item, (p + 1) as f64 / prefix.len() as f64));
+    }
+    weights.sort_unstable_by_key(|&(i, _)| i);
+    let holds = |items: &[u32], i: u32| items.binary_search(&i).is_ok();
+    let sample = sessions.iter().filter(|(_, _, items)| weights.iter().any(|&(i, _)| holds(items, i)));
+    let mut scored: Vec<(usize, f64)> = sample
+        .take(config.sample)
+        .map(|(_, k, items)| {
+            let dot: f64 = weights.iter().filter(|&&(i, _)| holds(items, i)).map(|(_, w)| w).sum();
+            (*k, dot / weights.len() as f64)
+        })
+        .collect();
+    // Stable: among equal similarities the more recent stays first.
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+    scored.truncate(config.k);
+    let items_of = |k: usize| &sessions.iter().find(|s| s.1 == k).unwrap().2;
+    cands
+        .iter()
+        .map(|&c| scored.iter().filter(|&&(k, _)| holds(items_of(k), c)).map(|(_, s)| s).sum::<f64>() as f32)
+        .collect()
+}
+
+#[test]
+fn the_sknn_index_keeps_only_sessions_it_can_sample_and_scores_as_the_whole_history() {
+    // 40 items, 600 sessions of 1..=8 events; the times repeat so that ties are broken by the
+    // place in the history list.
+    let mut rng = Rng::new(11);
+    let mut catalog = Catalog::new(0);
+    (0..40).for_each(|i| _ = catalog.intern(&format!("i{i}")));
+    let sessions: Vec<Session> = (0..600)
+        .map(|s| Session {
+            id: format!("s{s}"),
+            user: None,
+            events: (0..1 + rng.below(8))
+                .map(|_| Interaction {
+                    item: (rng.below(40) * rng.below(40) / 40) as u32, // a popular head and a long tail
+                    action: Action::Complete,
+                    ms_played: None,
+                    time_ms: (rng.below(150) * 1000) as f64,
+                })
+                .collect(),
+        })
+        .collect();
+    let d = Dataset { name: "sknn".into(), catalog, sessions, content_only: false };
+    let mut history: Vec<usize> = (0..500).collect();
+    rng.shuffle(&mut history);
+    let mut nonzero = 0;
+    // k = sample: every sampled session votes, so a session missing from the index shows.
+    for config in [SknnConfig { sample: 12, k: 12 }, SknnConfig { sample: 12, k: 5 }] {
+        let sknn = Sknn::fit_with(&d, &history, config);
+        assert!(sknn.n_sessions() < history.len() / 2, "{} of {} sessions kept", sknn.n_sessions(), history.len());
+        // Added in another order, the index is the same.
+        let mut indexer = SknnIndexer::new(config);
+        for (k, &s) in history.iter().enumerate().rev() {
+            let events = &d.sessions[s].events;
+            let items = events.iter().map(|e| e.item).collect();
+            indexer.add(IndexedSession { k, time_ms: events.last().unwrap().time_ms, items });
+        }
+        let reversed = indexer.finish();
+        let cands: Vec<u32> = (0..40).collect();
+        for s in 500..600 {
+            let events = &d.sessions[s].events;
+            for t in 1..=events.len() {
+                let want = sknn_reference(&d, &history, config, &events[..t], &cands);
+                assert_eq!(sknn.scores(&events[..t], &cands), want, "{config:?}: session {s}, prefix {t}");
+                assert_eq!(
+                    reversed.scores(&events[..t], &cands),
+                    want,
+                    "{config:?}: session {s}, prefix {t}, reversed"
+                );
+                nonzero += want.iter().filter(|&&x| x > 0.0).count();
+            }
+        }
+    }
+    assert!(nonzero > 2000, "{nonzero}");
 }
 
 /// Item-kNN as it was before `CoOccurrence` (a copy of the old `ItemKnn`), the reference.

@@ -36,6 +36,6 @@ pub use protocol::{
     BUCKETS, METHODS,
 };
 pub use server::{ProfileSums, ServerModel, ServerScorer};
-pub use sknn::{IndexedSession, Sknn, SknnConfig};
+pub use sknn::{IndexedSession, Sknn, SknnConfig, SknnIndexer};
 pub use split::{Split, DEFAULT_FRACTIONS};
 pub use svd::{ppmi_embeddings, truncated_svd, truncated_svd_with, SparseRows};

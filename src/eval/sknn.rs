@@ -20,7 +20,8 @@
 //! Left out of the full reference V-SKNN: the IDF weighting of matched items and the position
 //! decay of the match inside the neighbour session (`weighting_score`), and time decay.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 
 use crate::dataset::{Dataset, Interaction};
 
@@ -39,10 +40,10 @@ impl Default for SknnConfig {
     }
 }
 
-/// A history session as [`Sknn::from_sessions`] indexes it.
+/// A history session as [`SknnIndexer::add`] takes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexedSession {
-    /// Its place in the history's session list (later first among equal times).
+    /// Its place in the history's session list (later first among equal times; unique).
     pub k: usize,
     /// Its last event's time (ms).
     pub time_ms: f64,
@@ -50,11 +51,12 @@ pub struct IndexedSession {
     pub items: Vec<u32>,
 }
 
-/// The history sessions, indexed for V-SKNN.
+/// The history sessions V-SKNN can sample (each item's `sample` most recent: [`SknnIndexer`]),
+/// indexed.
 #[derive(Debug, Clone, Default)]
 pub struct Sknn {
     config: SknnConfig,
-    /// Distinct items (increasing) of each history session, most recent session first.
+    /// Distinct items (increasing) of each session kept, most recent session first.
     sessions: Vec<Vec<u32>>,
     /// Per item, the (recency-ordered) indices into `sessions` that contain it, increasing.
     postings: HashMap<u32, Vec<u32>>,
@@ -68,34 +70,24 @@ impl Sknn {
 
     /// [`Sknn::fit`] with another sample and neighbourhood size.
     pub fn fit_with(dataset: &Dataset, sessions: &[usize], config: SknnConfig) -> Self {
-        let indexed = sessions.iter().enumerate().filter_map(|(k, &s)| {
+        let mut indexer = SknnIndexer::new(config);
+        for (k, &s) in sessions.iter().enumerate() {
             let events = &dataset.sessions[s].events;
-            events.last().map(|last| IndexedSession {
-                k,
-                time_ms: last.time_ms,
-                items: events.iter().map(|e| e.item).collect(),
-            })
-        });
-        Self::from_sessions(indexed.collect(), config)
+            if let Some(last) = events.last() {
+                indexer.add(IndexedSession {
+                    k,
+                    time_ms: last.time_ms,
+                    items: events.iter().map(|e| e.item).collect(),
+                });
+            }
+        }
+        indexer.finish()
     }
 
-    /// The index of history sessions given by their place in the history list, last event's time
-    /// and items (any order, repeats allowed), as [`Sknn::fit_with`] indexes them: for a reader
-    /// that streams the history instead of holding it.
-    pub fn from_sessions(mut sessions: Vec<IndexedSession>, config: SknnConfig) -> Self {
-        sessions.sort_by(|a, b| b.time_ms.total_cmp(&a.time_ms).then(b.k.cmp(&a.k)));
-        let mut sknn = Sknn { config, ..Default::default() };
-        for (r, session) in sessions.into_iter().enumerate() {
-            let mut items = session.items;
-            items.sort_unstable();
-            items.dedup();
-            items.shrink_to_fit();
-            for &i in &items {
-                sknn.postings.entry(i).or_default().push(r as u32);
-            }
-            sknn.sessions.push(items);
-        }
-        sknn
+    /// Number of history sessions the index holds: those among some item's `sample` most
+    /// recent (see [`SknnIndexer`]).
+    pub fn n_sessions(&self) -> usize {
+        self.sessions.len()
     }
 
     /// The sample and neighbourhood sizes it was built with.
@@ -153,5 +145,92 @@ impl Sknn {
                     .sum::<f64>() as f32
             })
             .collect()
+    }
+}
+
+/// Builds a [`Sknn`] from history sessions given one at a time, in any order, for a reader that
+/// streams the history instead of holding it. [`Sknn::neighbors`] samples the most recent
+/// sessions holding a prefix item, `sample` at most, so only a session among some item's
+/// `sample` most recent can ever be sampled: the indexer keeps each item's `sample` most recent
+/// sessions and lets go of a session once no item keeps it. The index is the one of the whole
+/// history (same scores, bit for bit), and memory is bounded by items × `sample` sessions,
+/// whatever the history's length.
+#[derive(Debug, Default)]
+pub struct SknnIndexer {
+    config: SknnConfig,
+    /// Per item (by index), its most recent sessions so far, the least recent on top.
+    recent: Vec<BinaryHeap<Reverse<Recency>>>,
+    /// The items of the sessions some item keeps, by recency (unique: it holds the place in the
+    /// history), with how many items keep them.
+    kept: HashMap<Recency, (Vec<u32>, u32)>,
+}
+
+/// The order [`Sknn`] ranks history sessions in, most recent greatest: the last event's time
+/// (as `f64::total_cmp` orders it), then the place in the history list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Recency(u64, usize);
+
+impl Recency {
+    fn of(session: &IndexedSession) -> Self {
+        let bits = session.time_ms.to_bits();
+        Recency(if bits >> 63 == 1 { !bits } else { bits | 1 << 63 }, session.k)
+    }
+}
+
+impl SknnIndexer {
+    /// An empty index with `config`'s sample and neighbourhood sizes.
+    pub fn new(config: SknnConfig) -> Self {
+        SknnIndexer { config, ..Default::default() }
+    }
+
+    /// Adds a history session (items in any order, repeats allowed; its place `k` not given
+    /// before).
+    pub fn add(&mut self, session: IndexedSession) {
+        let recency = Recency::of(&session);
+        let mut items = session.items;
+        items.sort_unstable();
+        items.dedup();
+        let mut keepers = 0u32;
+        for &item in &items {
+            if item as usize >= self.recent.len() {
+                self.recent.resize_with(item as usize + 1, BinaryHeap::new);
+            }
+            let heap = &mut self.recent[item as usize];
+            if heap.len() == self.config.sample && heap.peek().is_some_and(|&Reverse(least)| least > recency) {
+                continue; // older than every session the item keeps
+            }
+            heap.push(Reverse(recency));
+            keepers += 1;
+            if heap.len() > self.config.sample {
+                let Reverse(dropped) = heap.pop().expect("longer than the sample");
+                if dropped == recency {
+                    keepers -= 1;
+                } else if let Some(entry) = self.kept.get_mut(&dropped) {
+                    entry.1 -= 1;
+                    if entry.1 == 0 {
+                        self.kept.remove(&dropped);
+                    }
+                }
+            }
+        }
+        if keepers > 0 {
+            items.shrink_to_fit();
+            self.kept.insert(recency, (items, keepers));
+        }
+    }
+
+    /// The index of the sessions added.
+    pub fn finish(self) -> Sknn {
+        drop(self.recent);
+        let mut sessions: Vec<(Recency, Vec<u32>)> = self.kept.into_iter().map(|(r, (items, _))| (r, items)).collect();
+        sessions.sort_unstable_by_key(|&(r, _)| Reverse(r));
+        let mut sknn = Sknn { config: self.config, ..Default::default() };
+        for (r, (_, items)) in sessions.into_iter().enumerate() {
+            for &i in &items {
+                sknn.postings.entry(i).or_default().push(r as u32);
+            }
+            sknn.sessions.push(items);
+        }
+        sknn
     }
 }

@@ -18,7 +18,7 @@ use super::PreparedTables;
 use crate::error::{Error, Result};
 use crate::eval::{
     eligible_positions, picks, sessions_read, CandidateList, EvalConfig, EvalDraws, IndexedSession, Part, Prepared,
-    ServerRanking, Sknn, SknnConfig,
+    ServerRanking, SknnConfig, SknnIndexer,
 };
 
 impl PreparedTables {
@@ -57,7 +57,7 @@ impl PreparedTables {
         // sessions top-N draws rank, and history B's sessions for the session-kNN index.
         let mut eligible = vec![0u32; n_sessions];
         let mut targets: HashMap<usize, Vec<u32>> = HashMap::new();
-        let mut indexed: Vec<IndexedSession> = Vec::with_capacity(split.history_eval.len());
+        let mut indexer = SknnIndexer::new(SknnConfig::default());
         self.each_session(|s, events| {
             eligible[s] = eligible_positions(events).len() as u32;
             if ranked[s] {
@@ -65,16 +65,13 @@ impl PreparedTables {
                     .insert(s, picks(events, draws.server_top.per_session).iter().map(|&t| events[t].item).collect());
             }
             if let (Some(&k), Some(last)) = (place_in_history.get(s).filter(|&&k| k != u32::MAX), events.last()) {
-                let mut items: Vec<u32> = events.iter().map(|e| e.item).collect();
-                items.sort_unstable();
-                items.dedup();
-                items.shrink_to_fit();
-                indexed.push(IndexedSession { k: k as usize, time_ms: last.time_ms, items });
+                let items = events.iter().map(|e| e.item).collect();
+                indexer.add(IndexedSession { k: k as usize, time_ms: last.time_ms, items });
             }
             Ok(())
         })?;
         drop(place_in_history);
-        let sknn = Sknn::from_sessions(indexed, SknnConfig::default());
+        let sknn = indexer.finish();
 
         // What the window-list draws read, known from the picks alone.
         let mut read = vec![false; n_sessions];
