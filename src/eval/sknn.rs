@@ -158,22 +158,33 @@ impl Sknn {
 #[derive(Debug, Default)]
 pub struct SknnIndexer {
     config: SknnConfig,
-    /// Per item (by index), its most recent sessions so far, the least recent on top.
-    recent: Vec<BinaryHeap<Reverse<Recency>>>,
-    /// The items of the sessions some item keeps, by recency (unique: it holds the place in the
-    /// history), with how many items keep them.
-    kept: HashMap<Recency, (Vec<u32>, u32)>,
+    /// Per item (by index), its most recent sessions so far as `(recency, slot)`, the least
+    /// recent on top.
+    recent: Vec<BinaryHeap<Reverse<(Recency, u32)>>>,
+    /// The sessions some item keeps, each in a slot; a slot no item keeps is free for the next.
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+}
+
+/// A session the indexer holds, and how many items keep it (0: a free slot).
+#[derive(Debug)]
+struct Slot {
+    recency: Recency,
+    items: Vec<u32>,
+    keepers: u32,
 }
 
 /// The order [`Sknn`] ranks history sessions in, most recent greatest: the last event's time
-/// (as `f64::total_cmp` orders it), then the place in the history list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-struct Recency(u64, usize);
+/// (as `f64::total_cmp` orders it), then the place in the history list (places past `u32::MAX`,
+/// more sessions than a history in memory holds, would tie).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Recency(u64, u32);
 
 impl Recency {
     fn of(session: &IndexedSession) -> Self {
         let bits = session.time_ms.to_bits();
-        Recency(if bits >> 63 == 1 { !bits } else { bits | 1 << 63 }, session.k)
+        let time = if bits >> 63 == 1 { !bits } else { bits | 1 << 63 };
+        Recency(time, u32::try_from(session.k).unwrap_or(u32::MAX))
     }
 }
 
@@ -190,39 +201,48 @@ impl SknnIndexer {
         let mut items = session.items;
         items.sort_unstable();
         items.dedup();
+        let slot = self.free.pop().unwrap_or_else(|| {
+            self.slots.push(Slot { recency, items: Vec::new(), keepers: 0 });
+            self.slots.len() as u32 - 1
+        });
         let mut keepers = 0u32;
         for &item in &items {
             if item as usize >= self.recent.len() {
                 self.recent.resize_with(item as usize + 1, BinaryHeap::new);
             }
             let heap = &mut self.recent[item as usize];
-            if heap.len() == self.config.sample && heap.peek().is_some_and(|&Reverse(least)| least > recency) {
+            if heap.len() == self.config.sample && heap.peek().is_some_and(|&Reverse((least, _))| least > recency) {
                 continue; // older than every session the item keeps
             }
-            heap.push(Reverse(recency));
+            heap.push(Reverse((recency, slot)));
             keepers += 1;
             if heap.len() > self.config.sample {
-                let Reverse(dropped) = heap.pop().expect("longer than the sample");
-                if dropped == recency {
+                let Reverse((_, dropped)) = heap.pop().expect("longer than the sample");
+                if dropped == slot {
                     keepers -= 1;
-                } else if let Some(entry) = self.kept.get_mut(&dropped) {
-                    entry.1 -= 1;
-                    if entry.1 == 0 {
-                        self.kept.remove(&dropped);
+                } else {
+                    let other = &mut self.slots[dropped as usize];
+                    other.keepers -= 1;
+                    if other.keepers == 0 {
+                        other.items = Vec::new();
+                        self.free.push(dropped);
                     }
                 }
             }
         }
         if keepers > 0 {
             items.shrink_to_fit();
-            self.kept.insert(recency, (items, keepers));
+            self.slots[slot as usize] = Slot { recency, items, keepers };
+        } else {
+            self.free.push(slot);
         }
     }
 
     /// The index of the sessions added.
     pub fn finish(self) -> Sknn {
         drop(self.recent);
-        let mut sessions: Vec<(Recency, Vec<u32>)> = self.kept.into_iter().map(|(r, (items, _))| (r, items)).collect();
+        let mut sessions: Vec<(Recency, Vec<u32>)> =
+            self.slots.into_iter().filter(|s| s.keepers > 0).map(|s| (s.recency, s.items)).collect();
         sessions.sort_unstable_by_key(|&(r, _)| Reverse(r));
         let mut sknn = Sknn { config: self.config, ..Default::default() };
         for (r, (_, items)) in sessions.into_iter().enumerate() {
