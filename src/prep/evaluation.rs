@@ -112,10 +112,7 @@ impl PreparedTables {
             }
         }
         drop((eligible, targets, listeners, scorers));
-        let held: Vec<usize> = (0..n_sessions).filter(|&s| read[s]).collect();
-        drop(read);
-        let dataset = self.dataset_holding(&held)?;
-        split.held_only(&held);
+        let dataset = self.dataset_holding(&read, &mut split)?;
         Ok(Prepared::from_parts(dataset, split, history_train, history_eval))
     }
 }

@@ -15,7 +15,9 @@ use super::plans::{HistoryPart, KeyRange};
 use super::{column, df_error, register, session, Engine, PreparedTables, DEFAULT_MEMORY_LIMIT};
 use crate::dataset::{Catalog, Dataset, Interaction, Session};
 use crate::error::{Error, Result};
-use crate::eval::{CoOccurrence, EmbeddingKind, History, ItemEmbeddings, ItemKnn, ProfileSums, ServerModel, Sknn};
+use crate::eval::{
+    CoOccurrence, EmbeddingKind, History, ItemEmbeddings, ItemKnn, ProfileSums, ServerModel, Sknn, Split,
+};
 use crate::event::Action;
 use crate::page::ItemType;
 
@@ -95,9 +97,11 @@ impl PreparedTables {
         Ok(History { server, embeddings, knn, neighbors: self.neighbors(h)?, sknn })
     }
 
-    /// A dataset of the catalogue and the sessions `held` (ascending session numbers), in that
-    /// order, with their events, ids and listeners: what `Split::held_only` numbers them by.
-    pub(super) fn dataset_holding(&self, held: &[usize]) -> Result<Dataset> {
+    /// A dataset of the catalogue and the sessions `read` marks, in session order, with their
+    /// events, ids and listeners; `split` renumbered to match (`Split::held_only`).
+    pub(super) fn dataset_holding(&self, read: &[bool], split: &mut Split) -> Result<Dataset> {
+        let held: Vec<usize> = (0..read.len()).filter(|&s| read[s]).collect();
+        split.held_only(&held);
         let mut sessions: Vec<Session> = vec![Session::default(); held.len()];
         self.each_session(|s, events| {
             if let Ok(k) = held.binary_search(&s) {

@@ -45,10 +45,7 @@ impl PreparedTables {
             }
         }
         drop(eligible);
-        let held: Vec<usize> = (0..n_sessions).filter(|&s| read[s]).collect();
-        drop(read);
-        let dataset = self.dataset_holding(&held)?;
-        split.held_only(&held);
+        let dataset = self.dataset_holding(&read, &mut split)?;
 
         let kept = Kept::listeners_of(&dataset);
         let (history_train, history_eval) =
