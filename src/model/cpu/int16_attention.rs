@@ -55,6 +55,10 @@ const P_MAX: f32 = 8191.0;
 const V_MAX: f32 = 8191.0;
 /// Keys per block: the softmax's bookkeeping (block maximum, rescaling) runs once per block.
 const BLOCK_KEYS: usize = 64;
+/// The last block takes up to one tile more rather than leave a block of 8 keys, which would pay
+/// the whole bookkeeping for them (the cross-attention over 64 events + the start token has 72
+/// keys: one block, not two).
+const MAX_BLOCK_KEYS: usize = BLOCK_KEYS + KEYS;
 /// Keys per integer sum of the value mix: 32 · 8191 · 8191 = 2,146,959,392 < 2³¹, so a block's
 /// mix is summed in i32 per 32 keys, and those sums are added in f32.
 const MIX_KEYS: usize = 32;
@@ -80,6 +84,14 @@ pub(crate) struct AttentionScratch {
     vmax: Vec<f32>,
     vbad: Vec<f32>,
     vinv: Vec<f32>,
+    rows: BlockRows,
+}
+
+/// One query block's scores `u` and integer weights `p` for a key block, a row per query.
+#[derive(Default)]
+struct BlockRows {
+    u: Vec<[f32; MAX_BLOCK_KEYS]>,
+    p: Vec<[i16; MAX_BLOCK_KEYS]>,
 }
 
 /// `out = softmax(q kᵀ) v` per head, for `q` (`tq × d`, already carrying 1/√16), `k` and `v`
@@ -108,7 +120,9 @@ pub(crate) fn attention(
     quantize_queries(q, tq, d, sc);
     quantize_keys(k, tk, tkp, d, sc);
     quantize_values(v, tk, tkp, d, sc);
-    let AttentionScratch { qq, qs, kq, ks, kbias, vq, vs, .. } = sc;
+    let AttentionScratch { qq, qs, kq, ks, kbias, vq, vs, rows, .. } = sc;
+    rows.u.resize(QUERIES, [0.0; MAX_BLOCK_KEYS]);
+    rows.p.resize(QUERIES, [0; MAX_BLOCK_KEYS]);
     let exp2 = Exp2::new(1.0);
     let weights = Exp2::new(P_MAX);
     for h in 0..heads {
@@ -126,10 +140,10 @@ pub(crate) fn attention(
             let r = QUERIES.min(tq - i);
             let block = Block { qq, qs, i, h, d, exp2: &exp2, weights: &weights };
             match r {
-                QUERIES => query_block::<QUERIES>(&block, &keys, out),
-                3 => query_block::<3>(&block, &keys, out),
-                2 => query_block::<2>(&block, &keys, out),
-                _ => query_block::<1>(&block, &keys, out),
+                QUERIES => query_block::<QUERIES>(&block, &keys, rows, out),
+                3 => query_block::<3>(&block, &keys, rows, out),
+                2 => query_block::<2>(&block, &keys, rows, out),
+                _ => query_block::<1>(&block, &keys, rows, out),
             }
             if !keys_finite {
                 for row in i..i + r {
@@ -283,7 +297,7 @@ struct Block<'a> {
 /// Queries `i..i + R` of head `h`: one pass over the key blocks (scores, weights, mix) into
 /// `out`.
 #[inline]
-fn query_block<const R: usize>(b: &Block<'_>, keys: &Keys<'_>, out: &mut [f32]) {
+fn query_block<const R: usize>(b: &Block<'_>, keys: &Keys<'_>, rows: &mut BlockRows, out: &mut [f32]) {
     let (tkp, heads, d) = (keys.tkp, b.d / HEAD, b.d);
     let qrows: [&[i16]; R] =
         std::array::from_fn(|r| &b.qq[(b.i + r) * d + b.h * HEAD..(b.i + r) * d + (b.h + 1) * HEAD]);
@@ -302,11 +316,13 @@ fn query_block<const R: usize>(b: &Block<'_>, keys: &Keys<'_>, out: &mut [f32]) 
     let qexp_v = lanes(qexp);
     let mut total = [[f32_splat(0.0); 4]; R];
     let mut sum = [0f32; R];
-    let mut u = [[0f32; BLOCK_KEYS]; R];
-    let mut p = [[0i16; BLOCK_KEYS]; R];
-    for j0 in (0..tkp).step_by(BLOCK_KEYS) {
-        let n = BLOCK_KEYS.min(tkp - j0);
-        let bmax = scores_block::<R>(&qrows, keys, j0, n, &mut u);
+    // Only the first n of a row are read, each after it is written: no zeroing per call.
+    let u: &mut [[f32; MAX_BLOCK_KEYS]; R] = (&mut rows.u[..R]).try_into().unwrap();
+    let p: &mut [[i16; MAX_BLOCK_KEYS]; R] = (&mut rows.p[..R]).try_into().unwrap();
+    let mut j0 = 0;
+    while j0 < tkp {
+        let n = if tkp - j0 <= MAX_BLOCK_KEYS { tkp - j0 } else { BLOCK_KEYS };
+        let bmax = scores_block::<R>(&qrows, keys, j0, n, u);
         // Online softmax, every row at once: what was summed so far shrinks by 2^(old − new
         // maximum) (exactly 1 when the maximum stays; ~0 for the first block, whose old maximum
         // is −∞ and whose sums are 0), and this block weighs 2^(its maximum − new maximum).
@@ -337,6 +353,7 @@ fn query_block<const R: usize>(b: &Block<'_>, keys: &Keys<'_>, out: &mut [f32]) 
             }
             r += rows;
         }
+        j0 += n;
     }
     for r in 0..R {
         finish(&total[r], keys.vs, sum[r], qscale[r], &mut out[(b.i + r) * d + b.h * HEAD..][..HEAD]);
@@ -351,10 +368,10 @@ fn scores_block<const R: usize>(
     keys: &Keys<'_>,
     j0: usize,
     n: usize,
-    u: &mut [[f32; BLOCK_KEYS]; R],
+    u: &mut [[f32; MAX_BLOCK_KEYS]; R],
 ) -> [f32; R] {
     let (kq, ks, kbias) = (keys.kq, keys.ks, keys.kbias);
-    assert!(j0 % KEYS == 0 && n % KEYS == 0 && n <= BLOCK_KEYS && j0 + n <= keys.tkp);
+    assert!(j0 % KEYS == 0 && n % KEYS == 0 && n <= MAX_BLOCK_KEYS && j0 + n <= keys.tkp);
     assert!(kq.len() >= (j0 + n) * HEAD && ks.len() >= j0 + n && kbias.len() >= j0 + n);
     for row in qrows {
         assert!(row.len() >= HEAD);
@@ -378,7 +395,7 @@ fn scores_block<const R: usize>(
             }
         }
         // SAFETY: j + 8 ≤ j0 + n ≤ ks.len(), kbias.len() (asserted above); each u row holds
-        // BLOCK_KEYS ≥ t·8 + 8 values.
+        // MAX_BLOCK_KEYS ≥ t·8 + 8 values.
         unsafe {
             let (s0, s1) = (load_f32(ks.as_ptr().add(j)), load_f32(ks.as_ptr().add(j + 4)));
             let (b0, b1) = (load_f32(kbias.as_ptr().add(j)), load_f32(kbias.as_ptr().add(j + 4)));
@@ -427,7 +444,7 @@ fn block_weights(u: &[f32], bmax: f32, qs: f32, weights: &Exp2, p: &mut [i16]) -
 fn mix_block<const R: usize>(p: &[&[i16]; R], keys: &Keys<'_>, pair0: usize) -> [[V; 4]; R] {
     let pairs = p[0].len() / 2;
     let vq = keys.vq;
-    assert!(pairs <= BLOCK_KEYS / 2 && vq.len() >= (pair0 + pairs) * HEAD * 2);
+    assert!(pairs <= MAX_BLOCK_KEYS / 2 && vq.len() >= (pair0 + pairs) * HEAD * 2);
     for row in p {
         assert!(row.len() >= pairs * 2);
     }
@@ -485,7 +502,6 @@ pub(crate) struct Exp2 {
     round: V,
     round_bits: V,
     c: [V; 5],
-    bias: V,
 }
 
 impl Exp2 {
@@ -497,22 +513,27 @@ impl Exp2 {
     pub(crate) fn new(scale: f32) -> Self {
         let k: [f32; 7] =
             std::hint::black_box([-126.0, ROUND, 1.0, 0.693_124_2, 0.240_240_99, 0.055_906_426, 0.009_582_853]);
-        let ints = std::hint::black_box([ROUND_BITS as i32, ROUND_BITS as i32 - 127]);
+        let round_bits = std::hint::black_box(ROUND_BITS as i32);
         let c = |i: usize| f32_splat(k[2 + i] * scale);
         Exp2 {
             floor: f32_splat(k[0]),
             round: f32_splat(k[1]),
-            round_bits: i32_splat(ints[0]),
+            round_bits: i32_splat(round_bits),
             c: [c(0), c(1), c(2), c(3), c(4)],
-            bias: i32_splat(ints[1]),
         }
     }
 
     /// `scale · 2^y` for y ≤ 0, four lanes (relative error < 3e-6; 2⁻¹²⁶ below −126): y = n + f
     /// with n the nearest integer (from adding 1.5 · 2²³, which leaves n in the low mantissa
     /// bits) and |f| ≤ ½, 2^f by a degree-4 polynomial fitted for relative error on [−½, ½]
-    /// (max 2.9e-6 evaluated in f32: a twentieth of the weights' rounding step), 2ⁿ put into
-    /// the exponent bits.
+    /// (max 2.9e-6 evaluated in f32: a twentieth of the weights' rounding step), and n added
+    /// to that value's exponent bits.
+    ///
+    /// The addition: `t`'s bits are `ROUND_BITS + n`, and shifted left by 23 they are `n << 23`
+    /// (ROUND_BITS's low 9 bits are zero), so one shift and one integer add scale by 2ⁿ, a
+    /// multiply by 2ⁿ's bits made from n took three. The product is the same float: with
+    /// y ≥ −126, n = −126 comes only with f ≥ 0, so the exponent never leaves the normal range,
+    /// where a power-of-two scaling is exact.
     #[inline(always)]
     pub(crate) fn eval(&self, y: V) -> V {
         let y = f32_max(y, self.floor);
@@ -523,7 +544,7 @@ impl Exp2 {
         p = f32_madd(f, p, c[2]);
         p = f32_madd(f, p, c[1]);
         p = f32_madd(f, p, c[0]);
-        f32_mul(p, i32_shl23(i32_sub(t, self.bias)))
+        i32_add(p, i32_shl23(t))
     }
 
     /// [`Exp2::eval`] of one value.
