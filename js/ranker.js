@@ -260,6 +260,34 @@ async function sha256Hex(bytes) {
 
 /** Runs `fn(inner)` inside a prepared page's guard, for a ranker of module `glue`. */
 const USE = Symbol("homerank.usePrepared");
+const IDS = Symbol("homerank.preparedIds");
+
+/**
+ * A `rerankPreparedPacked` answer as the result object `rerank` gives (the same, value for value):
+ * its JSON head with each shelf's items made from the packed ranks and scores and the page's
+ * `ids` (`[shelf][serverRank]`). Built from object literals and `Array.from`, which define their
+ * properties (as `JSON.parse` does) and so never run a setter put on a prototype.
+ */
+function unpackResult(packed, ids) {
+  try {
+    const result = JSON.parse(packed.head);
+    const [counts, ranks, scores] = [packed.counts, packed.ranks, packed.scores];
+    // No counts: the head is the whole result (a score the packing could not carry exactly).
+    if (counts.length === 0) return result;
+    let at = 0;
+    result.shelves.forEach((shelf, s) => {
+      const [from, shelfIds] = [at, ids[shelf.serverRank]];
+      shelf.items = Array.from({ length: counts[s] }, (_, j) => {
+        const [serverRank, score] = [ranks[from + j], scores[from + j]];
+        return { id: shelfIds[serverRank], score: Number.isNaN(score) ? null : score, serverRank, newRank: j };
+      });
+      at += counts[s];
+    });
+    return result;
+  } finally {
+    packed.free();
+  }
+}
 
 /**
  * A page read into the wasm module once (`HomeRanker.prepare`), to rerank again and again
@@ -270,6 +298,7 @@ const USE = Symbol("homerank.usePrepared");
 class PreparedPage {
   #guard;
   #glue;
+  #ids;
 
   constructor(inner, glue) {
     this.#guard = new Guard(inner, "prepared page");
@@ -289,6 +318,12 @@ class PreparedPage {
       );
     }
     return this.#guard.run(fn);
+  }
+
+  /** The page's item ids, an array per shelf in page order: read from the snapshot once. */
+  [IDS](inner) {
+    this.#ids ??= inner.itemIds();
+    return this.#ids;
   }
 
   /** The page's `pageId`. */
@@ -397,7 +432,7 @@ export function makeHomeRanker(platform) {
      */
     rerank(page, options) {
       if (PreparedPage.is(page)) {
-        return page[USE](this.#glue, (p) => this.#guard.run((r) => r.rerankPrepared(p, options)));
+        return page[USE](this.#glue, (p) => this.#guard.run((r) => unpackResult(r.rerankPreparedPacked(p, options), page[IDS](p))));
       }
       return this.#guard.run((r) => r.rerank(page, options));
     }

@@ -148,3 +148,99 @@ impl RerankResult {
 pub(crate) fn visible_count(len: usize, max_items: Option<usize>) -> usize {
     max_items.map_or(len, |m| m.min(len))
 }
+
+/// The f64 a JSON reader (`JSON.parse`) makes of serde_json's text for `x` (NaN for a non-finite `x`,
+/// which serde_json writes as `null`), or `None` where that text is not read exactly here.
+///
+/// The text is the shortest decimal that reads back as `x`: at most 9 significant digits, so
+/// its digits `m` are an exact f64, and `m · 10^e` or `m / 10^−e` with |e| ≤ 22 (10^e exact too)
+/// is one correctly rounded operation — the same f64 as any correct reader's (Clinger's fast
+/// path). A general decimal reader would add its tables (~16 KB gzip) to the module.
+// Used by the wasm bindings' packed results (src/wasm/convert.rs).
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+pub(crate) fn json_reads(x: f32) -> Option<f64> {
+    if !x.is_finite() {
+        return Some(f64::NAN);
+    }
+    let mut buf = [0u8; 32];
+    let mut rest = &mut buf[..];
+    serde_json::to_writer(&mut rest, &x).ok()?;
+    let len = 32 - rest.len();
+    let text = &buf[..len];
+    let (negative, text) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    let (mut digits, mut exponent, mut seen_point, mut i) = (0u64, 0i32, false, 0);
+    while i < text.len() {
+        match text[i] {
+            c @ b'0'..=b'9' => {
+                digits = digits.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+                exponent -= i32::from(seen_point);
+            }
+            b'.' if !seen_point => seen_point = true,
+            b'e' | b'E' => break,
+            _ => return None,
+        }
+        i += 1;
+    }
+    if i < text.len() {
+        let e: i32 = std::str::from_utf8(&text[i + 1..]).ok()?.trim_start_matches('+').parse().ok()?;
+        exponent = exponent.checked_add(e)?;
+    }
+    if digits >= 1 << 53 || !(-22..=22).contains(&exponent) {
+        return None;
+    }
+    let power = (0..exponent.unsigned_abs()).fold(1f64, |p, _| p * 10.0);
+    let value = if exponent >= 0 { digits as f64 * power } else { digits as f64 / power };
+    Some(if negative { -value } else { value })
+}
+
+#[cfg(test)]
+mod json_tests {
+    use super::json_reads;
+
+    /// What a general decimal reader makes of serde_json's text.
+    fn read_back(x: f32) -> f64 {
+        serde_json::to_string(&x).unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn json_reads_is_the_f64_a_decimal_reader_makes_of_the_text() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let (mut read, mut declined) = (0, 0);
+        for i in 0..200_000u32 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Every bit pattern half the time; the other half, scores' usual range.
+            let x = if i % 2 == 0 {
+                f32::from_bits(state as u32)
+            } else {
+                ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 64.0
+            };
+            if !x.is_finite() {
+                assert!(json_reads(x).unwrap().is_nan(), "{x}");
+                continue;
+            }
+            match json_reads(x) {
+                Some(v) => {
+                    assert_eq!(v.to_bits(), read_back(x).to_bits(), "{x}: {}", serde_json::to_string(&x).unwrap());
+                    read += 1;
+                }
+                None => {
+                    // Declined only outside the exact fast path: below ~1e-13 or above ~1e22.
+                    assert!(x.abs() < 1e-12 || x.abs() > 1e21, "{x} declined");
+                    declined += 1;
+                }
+            }
+        }
+        assert!(read > 100_000 && declined > 10_000, "{read} read, {declined} declined");
+        for x in [0.0f32, -0.0, 1.0, -2.5, 5.360182, 1e-7, 123456790.0, f32::MAX, f32::MIN_POSITIVE] {
+            if let Some(v) = json_reads(x) {
+                assert_eq!(v.to_bits(), read_back(x).to_bits(), "{x}");
+            }
+        }
+        assert!(json_reads(-0.0).unwrap().is_sign_negative());
+    }
+}

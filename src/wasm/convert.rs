@@ -33,6 +33,7 @@ use wasm_bindgen::JsCast;
 
 use crate::error::{cap, Error, ECHO_CHARS};
 use crate::options::RerankOptions;
+use crate::result::{json_reads, RerankResult};
 
 #[wasm_bindgen]
 extern "C" {
@@ -816,6 +817,74 @@ impl<'de> de::Deserializer<'de> for Reader {
 }
 
 // === Writing ===
+
+/// A rerank result for the package's `rerank(prepared)` (js/ranker.js `unpackResult`): the
+/// items as numbers, which the package turns back into objects with the prepared page's ids.
+/// The same result as [`to_js`] gives, for about a tenth of the cost: at 200 items, the JSON
+/// text of every item (~13 KB) took ~40 µs to write and ~60 µs for `JSON.parse`, a twentieth of
+/// the whole rerank.
+#[wasm_bindgen]
+pub struct PackedResult {
+    head: String,
+    counts: Vec<u32>,
+    ranks: Vec<u32>,
+    scores: Vec<f64>,
+}
+
+#[wasm_bindgen]
+impl PackedResult {
+    /// The result as JSON text with every shelf's `items` empty.
+    #[wasm_bindgen(getter)]
+    pub fn head(&self) -> String {
+        self.head.clone()
+    }
+
+    /// Per shelf of the result, in its order, how many items it holds; empty when the head holds
+    /// the whole result.
+    #[wasm_bindgen(getter)]
+    pub fn counts(&self) -> Vec<u32> {
+        self.counts.clone()
+    }
+
+    /// Per item, shelf after shelf in their new order: its `serverRank` (its index in the page's
+    /// shelf); its `newRank` is its place in the shelf.
+    #[wasm_bindgen(getter)]
+    pub fn ranks(&self) -> Vec<u32> {
+        self.ranks.clone()
+    }
+
+    /// Per item, its score as `JSON.parse` would read it from [`to_js`]'s text, NaN for `null`.
+    #[wasm_bindgen(getter)]
+    pub fn scores(&self) -> Vec<f64> {
+        self.scores.clone()
+    }
+}
+
+/// [`PackedResult`] of a result. A score whose text the fast path below cannot read (|score|
+/// below ~1e-13) leaves the whole result in the head, items and all, with no counts.
+pub fn packed(mut result: RerankResult) -> Result<PackedResult, JsValue> {
+    let n = result.shelves.iter().map(|s| s.items.len()).sum();
+    let mut scores = Vec::with_capacity(n);
+    for item in result.shelves.iter().flat_map(|s| &s.items) {
+        match item.score.map_or(Some(f64::NAN), json_reads) {
+            Some(score) => scores.push(score),
+            None => {
+                let head = json_text(&result)?;
+                return Ok(PackedResult { head, counts: Vec::new(), ranks: Vec::new(), scores: Vec::new() });
+            }
+        }
+    }
+    let (mut counts, mut ranks) = (Vec::with_capacity(result.shelves.len()), Vec::with_capacity(n));
+    for shelf in &mut result.shelves {
+        counts.push(shelf.items.len() as u32);
+        ranks.extend(std::mem::take(&mut shelf.items).iter().map(|item| item.server_rank as u32));
+    }
+    Ok(PackedResult { head: json_text(&result)?, counts, ranks, scores })
+}
+
+fn json_text<T: Serialize>(value: &T) -> Result<String, JsValue> {
+    serde_json::to_string(value).map_err(|e| js_error(Error::Internal(format!("serializing the result: {e}"))))
+}
 
 /// Writes a value as plain JS objects (`null` for `None`), through JSON text and `JSON.parse`.
 pub fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {

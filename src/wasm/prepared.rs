@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
-use super::convert::{from_js, js_error};
+use super::convert::{from_js, js_error, to_js};
 use crate::page::HomePage;
 use crate::prepared_page::PreparedPage;
 
@@ -38,6 +38,14 @@ impl WasmPreparedPage {
     #[wasm_bindgen(getter, js_name = pageId)]
     pub fn page_id(&self) -> String {
         self.page.page().page_id.clone()
+    }
+
+    /// The ids of the page's items, an array per shelf in page order (what `rerankPreparedPacked`'s
+    /// ranks index).
+    #[wasm_bindgen(js_name = itemIds, unchecked_return_type = "string[][]")]
+    pub fn item_ids(&self) -> Result<JsValue, JsValue> {
+        let shelves = &self.page.page().shelves;
+        to_js(&shelves.iter().map(|s| s.items.iter().map(|i| i.id.as_str()).collect::<Vec<_>>()).collect::<Vec<_>>())
     }
 
     /// How many items the page holds, over all shelves.

@@ -14,8 +14,8 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 use super::convert::{
-    bytes_arg, describe, from_js, is_array, js_error, optional_string, options_from_js, read, read_checked, string_arg,
-    text_arg, to_js,
+    bytes_arg, describe, from_js, is_array, js_error, optional_string, options_from_js, packed, read, read_checked,
+    string_arg, text_arg, to_js, PackedResult,
 };
 use super::prepared::WasmPreparedPage;
 use crate::backend::Backend;
@@ -213,6 +213,18 @@ impl WasmRanker {
         #[wasm_bindgen(unchecked_param_type = "RerankOptions | undefined")] options: JsValue,
     ) -> Result<JsValue, JsValue> {
         self.rerank_page(PageRef::Prepared(&page.page()), &options)
+    }
+
+    /// `rerankPrepared` with the result packed (`PackedResult`), for the package to unpack.
+    #[wasm_bindgen(js_name = rerankPreparedPacked)]
+    pub fn rerank_prepared_packed(
+        &self,
+        page: &WasmPreparedPage,
+        #[wasm_bindgen(unchecked_param_type = "RerankOptions | undefined")] options: JsValue,
+    ) -> Result<PackedResult, JsValue> {
+        let options = options_from_js(&options).map_err(js_error)?;
+        let result = self.ranker()?.rerank(PageRef::Prepared(&page.page()), &options).map_err(js_error)?;
+        packed(result)
     }
 
     /// Reranks a page on the backend the setting picks, awaiting the GPU when it is used.
