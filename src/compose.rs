@@ -15,6 +15,7 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
+use crate::features::FastHash;
 use crate::options::RerankOptions;
 use crate::page::{HomePage, Item};
 use crate::result::{visible_count, ItemScore, RemovedItem, ShelfResult};
@@ -127,8 +128,8 @@ fn reorder_shelves(shelves: &mut Vec<(ShelfResult, Vec<&Item>)>, page: &HomePage
 }
 
 fn dedup<'p>(shelves: &mut [(ShelfResult, Vec<&'p Item>)], page: &'p HomePage, removed: &mut Vec<RemovedItem>) {
-    // Item id → shelf id where it is shown.
-    let mut shown: HashMap<&'p str, String> = HashMap::new();
+    // Item id → shelf id where it is shown (both borrowed from the page).
+    let mut shown: HashMap<&'p str, &'p str, FastHash> = HashMap::default();
     for (shelf, items) in shelves.iter_mut() {
         let spec = &page.shelves[shelf.server_rank];
         let min_items = spec.min_items.unwrap_or(0);
@@ -143,7 +144,7 @@ fn dedup<'p>(shelves: &mut [(ShelfResult, Vec<&'p Item>)], page: &'p HomePage, r
                         id: item.id.clone(),
                         shelf_id: shelf.id.clone(),
                         server_rank: shelf.items[i].server_rank,
-                        kept_in: kept_in.clone(),
+                        kept_in: kept_in.to_string(),
                     });
                 }
             }
@@ -153,7 +154,7 @@ fn dedup<'p>(shelves: &mut [(ShelfResult, Vec<&'p Item>)], page: &'p HomePage, r
         let mut it = keep.iter();
         items.retain(|_| *it.next().expect("one flag per item"));
         for item in items.iter().take(visible_count(items.len(), spec.max_items)) {
-            shown.entry(item.id.as_str()).or_insert_with(|| shelf.id.clone());
+            shown.entry(item.id.as_str()).or_insert(spec.id.as_str());
         }
     }
 }
