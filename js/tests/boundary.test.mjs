@@ -149,15 +149,21 @@ test("1. a getter on Object.prototype: read and caught; a setter there cannot br
   } finally {
     delete Object.prototype.pageId;
   }
-  Object.defineProperty(Object.prototype, "fallback", { set: boom, configurable: true });
-  Object.defineProperty(Object.prototype, "score", { set: boom, configurable: true });
+  // A prepared page's result is built in JS from packed items (js/ranker.js unpackResult):
+  // setters on its properties and on array indices must not run either.
+  const setters = [[Object.prototype, ["fallback", "score", "items", "id", "serverRank", "newRank"]], [Array.prototype, ["0", "1"]]];
+  for (const [proto, keys] of setters) for (const key of keys) Object.defineProperty(proto, key, { set: boom, configurable: true });
   try {
     const r = ranker.rerank(PAGE);
     assert.equal(Object.hasOwn(r, "fallback"), true);
     assert.deepEqual(strip(r), REFERENCE);
+    const prepared = ranker.prepare(PAGE);
+    const fromPrepared = ranker.rerank(prepared);
+    prepared.free();
+    assert.equal(Object.hasOwn(fromPrepared.shelves[0].items[0], "score"), true);
+    assert.deepEqual(strip(fromPrepared), REFERENCE);
   } finally {
-    delete Object.prototype.fallback;
-    delete Object.prototype.score;
+    for (const [proto, keys] of setters) for (const key of keys) delete proto[key];
   }
 });
 

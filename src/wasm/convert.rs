@@ -19,7 +19,9 @@
 //!   not (a misspelt option is an error, as in Rust and the CLI).
 //!
 //! Results go back as JSON text parsed by `JSON.parse`, which creates plain data properties and
-//! so never runs a setter a script may have put on `Object.prototype`.
+//! so never runs a setter a script may have put on `Object.prototype`; a prepared page's result
+//! goes back packed ([`PackedResult`]), its items as numbers that the package turns back into
+//! objects with object literals and `Array.from`, which define their properties too.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
