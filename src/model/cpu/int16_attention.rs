@@ -6,8 +6,8 @@
 //! its own scale to [`QK_MAX`] (13.5 bits, so that 16 products fit i32); values per head channel
 //! over all keys (a column scale) to [`V_MAX`], packed by key pairs so that one dot multiplies
 //! two keys' weights with two keys' values for four channels. Then, per head and block of
-//! [`QUERIES`] queries, the keys go by in blocks of [`BLOCK_KEYS`] (the last up to [`MAX_BLOCK_KEYS`]; flash attention's blocking,
-//! with the block in registers and L1):
+//! [`QUERIES`] queries, the keys go by in blocks of [`BLOCK_KEYS`] (the last up to
+//! [`MAX_BLOCK_KEYS`]; flash attention's blocking, with the block in registers and L1):
 //! 1. **Scores** `u = (q · k) · scale_k` of the block (register tiles of `QUERIES × 8` keys over
 //!    8 column pairs) and each row's block maximum. The query's scale (with log₂e folded in)
 //!    is applied at the exponent: a maximum commutes with a positive factor.
