@@ -369,6 +369,28 @@ fn the_sessions_read_are_all_the_cases_need() {
     }
 }
 
+/// The kept rankings are each listener's own, whether kept, evicted and recomputed, or new
+/// (anonymous sessions share one).
+#[test]
+fn recent_rankings_give_each_listener_its_own_ranking() {
+    use homerank::eval::{RecentRankings, ServerRanking};
+    let prepared = Prepared::new(toy_dataset(80), 32);
+    let history = prepared.history(Part::Train);
+    let scorer = history.server.scorer(&history.embeddings);
+    let users = ["u1", "u2", "u1", "u3", "u2", "u2", "u4", "u1", "u9", "u3"].map(Some);
+    let visits = users.iter().copied().chain([None, Some("u1"), None]);
+    for capacity in [1, 2, 3, 100] {
+        let mut rankings = RecentRankings::with_capacity(&scorer, capacity);
+        for user in visits.clone() {
+            let fresh = ServerRanking::new(&scorer.scores(user));
+            let kept = rankings.of(user);
+            assert_eq!((&kept.ranked, &kept.position_of), (&fresh.ranked, &fresh.position_of), "{user:?}");
+        }
+    }
+    let distinct: Vec<_> = (1..5).map(|u| ServerRanking::new(&scorer.scores(Some(&format!("u{u}")))).ranked).collect();
+    assert!(distinct.windows(2).any(|w| w[0] != w[1]), "the toy listeners' rankings differ");
+}
+
 /// Training and serving share one featurization: a case turned into a page and events
 /// (`case_page`) scores in `HomeRanker` exactly as its offline features do in the same engine.
 #[test]

@@ -14,6 +14,7 @@
 //! on-device reranking improve a *good* server?
 
 use super::history::History;
+use super::server::ServerScorer;
 use crate::dataset::{Dataset, Interaction};
 use crate::event::Action;
 use crate::event::SessionEvent;
@@ -90,10 +91,8 @@ pub fn is_target(action: Action) -> bool {
 pub fn build_cases(dataset: &Dataset, sessions: &[usize], history: &History, config: &CaseConfig) -> Vec<RankingCase> {
     let mut rng = Rng::new(config.seed);
     let order = visit_order(sessions, &mut rng);
-    // The server's list for the last session's listener (anonymous sessions share one), not one
-    // per listener: those are a catalogue each, and a draw can visit tens of thousands.
     let scorer = history.server.scorer(&history.embeddings);
-    let mut list: Option<(Option<&str>, ServerRanking)> = None;
+    let mut rankings = RecentRankings::new(&scorer);
     let mut out = Vec::new();
     for s in order {
         if out.len() >= config.max_cases {
@@ -105,11 +104,7 @@ pub fn build_cases(dataset: &Dataset, sessions: &[usize], history: &History, con
         if picks.is_empty() {
             continue;
         }
-        let user = session.user.as_deref();
-        if list.as_ref().is_none_or(|(u, _)| *u != user) {
-            list = Some((user, ServerRanking::new(&scorer.scores(user))));
-        }
-        let ServerRanking { ranked, position_of } = &list.as_ref().expect("set above").1;
+        let ServerRanking { ranked, position_of } = rankings.of(session.user.as_deref());
         for t in picks {
             if out.len() >= config.max_cases {
                 break;
@@ -195,8 +190,12 @@ pub struct ServerRanking {
 impl ServerRanking {
     /// The ranking of the server's `scores` (one per catalogue item).
     pub fn new(scores: &[f32]) -> Self {
-        let mut ranked: Vec<u32> = (0..scores.len() as u32).collect();
-        ranked.sort_by(|&a, &b| scores[b as usize].total_cmp(&scores[a as usize]).then(a.cmp(&b)));
+        // One u64 key per item, its score's descending total order above its index, sorts to
+        // the same order as comparing (score, index) through the slice, without the indirection.
+        let mut keys: Vec<u64> =
+            scores.iter().enumerate().map(|(i, &s)| u64::from(descending_key(s)) << 32 | i as u64).collect();
+        keys.sort_unstable();
+        let ranked: Vec<u32> = keys.into_iter().map(|k| k as u32).collect();
         let mut position_of = vec![0usize; ranked.len()];
         for (r, &i) in ranked.iter().enumerate() {
             position_of[i as usize] = r;
@@ -209,6 +208,59 @@ impl ServerRanking {
     pub fn in_top(&self, targets: &[u32], n_cands: Option<usize>) -> usize {
         let n = n_cands.unwrap_or(self.ranked.len()).min(self.ranked.len());
         targets.iter().filter(|&&t| self.position_of[t as usize] < n).count()
+    }
+}
+
+/// A key whose ascending order is `f32::total_cmp`'s descending order.
+fn descending_key(score: f32) -> u32 {
+    let bits = score.to_bits();
+    // Negative floats order backwards in their bits: flip all but the sign; then the sign bit.
+    let ascending = if bits >> 31 == 1 { !bits } else { bits | 1 << 31 };
+    !ascending
+}
+
+/// The server rankings of the listeners seen last, up to [`RecentRankings::BYTES`] of them.
+///
+/// A draw visits its sessions in random order, so consecutive sessions rarely share a listener;
+/// keeping one ranking per listener costs a catalogue each (tens of thousands of listeners on a
+/// large log), keeping only the last one re-sorts the catalogue for nearly every session.
+pub struct RecentRankings<'a> {
+    scorer: &'a ServerScorer<'a>,
+    /// Most recently used last.
+    kept: Vec<(Option<String>, ServerRanking)>,
+    capacity: usize,
+}
+
+impl<'a> RecentRankings<'a> {
+    /// What the kept rankings may hold in all.
+    pub const BYTES: usize = 64 << 20;
+
+    /// None kept yet.
+    pub fn new(scorer: &'a ServerScorer<'a>) -> Self {
+        let per_ranking = scorer.n_items() * (std::mem::size_of::<u32>() + std::mem::size_of::<usize>());
+        Self::with_capacity(scorer, Self::BYTES / per_ranking.max(1))
+    }
+
+    /// None kept yet; at most `capacity` (at least one) kept.
+    pub fn with_capacity(scorer: &'a ServerScorer<'a>, capacity: usize) -> Self {
+        RecentRankings { scorer, kept: Vec::new(), capacity: capacity.max(1) }
+    }
+
+    /// The server's ranking for `user` (`None`: an anonymous session).
+    pub fn of(&mut self, user: Option<&str>) -> &ServerRanking {
+        match self.kept.iter().position(|(u, _)| u.as_deref() == user) {
+            Some(k) => {
+                let entry = self.kept.remove(k);
+                self.kept.push(entry);
+            }
+            None => {
+                if self.kept.len() == self.capacity {
+                    self.kept.remove(0);
+                }
+                self.kept.push((user.map(str::to_owned), ServerRanking::new(&self.scorer.scores(user))));
+            }
+        }
+        &self.kept.last().expect("pushed above").1
     }
 }
 
@@ -346,4 +398,32 @@ fn artist(dataset: &Dataset, item: u32) -> Option<u32> {
 
 fn item_type(types: &[ItemType], item: u32) -> ItemType {
     types.get(item as usize).copied().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ServerRanking;
+    use crate::rng::Rng;
+
+    /// The key sort gives the order of comparing (score by `total_cmp`, descending; index) through
+    /// the slice, with ties, both zeros, infinities and NaNs among the scores.
+    #[test]
+    fn server_ranking_sorts_by_score_then_index() {
+        let mut rng = Rng::new(7);
+        let specials = [0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -f32::NAN, f32::MIN_POSITIVE, -1.5, 1.5];
+        let scores: Vec<f32> = (0..5000)
+            .map(|i| match i % 4 {
+                0 => specials[rng.below(specials.len())],
+                1 => (rng.below(7) as f32 - 3.0) * 0.25,
+                _ => (rng.below(1 << 20) as f32 / 1024.0 - 512.0) * 1e-3,
+            })
+            .collect();
+        let mut expected: Vec<u32> = (0..scores.len() as u32).collect();
+        expected.sort_by(|&a, &b| scores[b as usize].total_cmp(&scores[a as usize]).then(a.cmp(&b)));
+        let ranking = ServerRanking::new(&scores);
+        assert_eq!(ranking.ranked, expected);
+        for (r, &i) in ranking.ranked.iter().enumerate() {
+            assert_eq!(ranking.position_of[i as usize], r);
+        }
+    }
 }

@@ -24,7 +24,7 @@ pub use baselines::{embedding_knn_scores, neighbor_knn_scores};
 pub use baselines::{popularity_scores, ItemKnn};
 pub use cases::{
     build_cases, case_features, case_page, eligible_positions, is_target, picks, sessions_read, CandidateList,
-    CaseConfig, RankingCase, ServerRanking,
+    CaseConfig, RankingCase, RecentRankings, ServerRanking,
 };
 pub use cooccur::{CoOccurrence, WINDOW};
 pub use embed::{EmbeddingKind, ItemEmbeddings};

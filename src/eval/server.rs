@@ -78,6 +78,11 @@ pub struct ServerScorer<'a> {
 }
 
 impl ServerScorer<'_> {
+    /// How many catalogue items it scores.
+    pub fn n_items(&self) -> usize {
+        self.model.popularity.len()
+    }
+
     /// Server score of every catalogue item for `user`.
     pub fn scores(&self, user: Option<&str>) -> Vec<f32> {
         let model = self.model;

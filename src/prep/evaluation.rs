@@ -18,7 +18,7 @@ use super::PreparedTables;
 use crate::error::{Error, Result};
 use crate::eval::{
     eligible_positions, picks, sessions_read, CandidateList, EvalConfig, EvalDraws, IndexedSession, Part, Prepared,
-    ServerRanking, SknnConfig, SknnIndexer,
+    RecentRankings, SknnConfig, SknnIndexer,
 };
 
 impl PreparedTables {
@@ -99,11 +99,11 @@ impl PreparedTables {
         // What the top-N draws read: the picks their listeners' server rankings hold.
         let scorers = [&history_train, &history_eval].map(|h| h.server.scorer(&h.embeddings));
         for (part, draw) in draws.all().into_iter().filter(|(_, d)| d.list == CandidateList::ServerTop) {
-            let scorer = &scorers[usize::from(part != Part::Train)];
+            let mut rankings = RecentRankings::new(&scorers[usize::from(part != Part::Train)]);
             let cases_of = |s: usize| match targets.get(&s).filter(|t| !t.is_empty()) {
                 Some(targets) => {
                     let user = listeners.get(&s).map(String::as_str);
-                    ServerRanking::new(&scorer.scores(user)).in_top(targets, draw.n_cands)
+                    rankings.of(user).in_top(targets, draw.n_cands)
                 }
                 None => 0,
             };
