@@ -233,7 +233,7 @@ pub struct RecentRankings<'a> {
 
 impl<'a> RecentRankings<'a> {
     /// What the kept rankings may hold in all.
-    pub const BYTES: usize = 64 << 20;
+    pub const BYTES: usize = 16 << 20;
 
     /// None kept yet.
     pub fn new(scorer: &'a ServerScorer<'a>) -> Self {
