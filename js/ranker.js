@@ -27,7 +27,7 @@ export function simdSupported() {
 
 /**
  * Whether this engine runs WebAssembly relaxed SIMD (validates a tiny module using
- * `f32x4.relaxed_madd`): Chromium does by default, Node 20 only with
+ * `f32x4.relaxed_madd`): Chromium and Node ≥ 22 do by default, Node 20 only with
  * `--experimental-wasm-relaxed-simd`.
  */
 export function relaxedSimdSupported() {
@@ -445,7 +445,10 @@ export function makeHomeRanker(platform) {
      */
     rerankAsync(page, options) {
       if (PreparedPage.is(page)) {
-        return page[USE](this.#glue, (p) => this.#guard.run((r) => r.rerankPreparedAsync(p, options))).catch(rejectCoded);
+        return page[USE](this.#glue, (p) => {
+          const ids = page[IDS](p);
+          return this.#guard.run((r) => r.rerankPreparedAsync(p, options)).then((packed) => unpackResult(packed, ids));
+        }).catch(rejectCoded);
       }
       return this.#guard.run((r) => r.rerankAsync(page, options)).catch(rejectCoded);
     }

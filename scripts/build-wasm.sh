@@ -27,7 +27,7 @@ build() { # flavour rustflags wasm-opt-features [cargo features]
 
 post_mvp="--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue"
 build simd "-C target-feature=+simd128" "--enable-simd $post_mvp"
-# Engines with relaxed SIMD (Chromium; Node only behind a flag) get this one: the kernels'
+# Engines with relaxed SIMD (Chromium; Node 22 and later; Node 20 only behind a flag) get this one: the kernels'
 # multiply-adds become f32x4.relaxed_madd (crate::simd::f32_madd).
 build relaxed "-C target-feature=+simd128,+relaxed-simd" "--enable-simd --enable-relaxed-simd $post_mvp"
 build webgpu "-C target-feature=+simd128" "--enable-simd $post_mvp" gpu

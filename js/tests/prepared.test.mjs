@@ -37,7 +37,9 @@ test("a prepared page reranks exactly as the page object, event after event and 
     assert.equal(want.fallback, null);
     assert.deepEqual(strip(ranker.rerank(prepared, options)), want);
   }
-  assert.deepEqual(strip(await ranker.rerankAsync(prepared)), strip(await ranker.rerankAsync(page)));
+  // The async path resolves packed too (rerankPreparedAsync): the same objects, value for value.
+  assert.deepStrictEqual(strip(await ranker.rerankAsync(prepared)), strip(await ranker.rerankAsync(page)));
+  assert.deepStrictEqual(strip(await ranker.rerankAsync(prepared, { dedup: false })), strip(ranker.rerank(page, { dedup: false })));
   prepared.free();
   ranker.free();
 });

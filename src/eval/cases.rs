@@ -213,10 +213,7 @@ impl ServerRanking {
 
 /// A key whose ascending order is `f32::total_cmp`'s descending order.
 fn descending_key(score: f32) -> u32 {
-    let bits = score.to_bits();
-    // Negative floats order backwards in their bits: flip all but the sign; then the sign bit.
-    let ascending = if bits >> 31 == 1 { !bits } else { bits | 1 << 31 };
-    !ascending
+    !super::total_order::f32_ascending(score)
 }
 
 /// The server rankings of the listeners seen last, up to [`RecentRankings::BYTES`] of them.

@@ -18,6 +18,7 @@ mod server;
 mod sknn;
 mod split;
 mod svd;
+mod total_order;
 
 pub use ab::{run_ab, sample_ratio, AbConfig, AbPlan, AbReport, ArmOutcome, Policy, SampleRatio};
 pub use baselines::{embedding_knn_scores, neighbor_knn_scores};

@@ -182,9 +182,7 @@ struct Recency(u64, u32);
 
 impl Recency {
     fn of(session: &IndexedSession) -> Self {
-        let bits = session.time_ms.to_bits();
-        let time = if bits >> 63 == 1 { !bits } else { bits | 1 << 63 };
-        Recency(time, u32::try_from(session.k).unwrap_or(u32::MAX))
+        Recency(super::total_order::f64_ascending(session.time_ms), u32::try_from(session.k).unwrap_or(u32::MAX))
     }
 }
 

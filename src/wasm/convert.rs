@@ -844,21 +844,21 @@ impl PackedResult {
     /// Per shelf of the result, in its order, how many items it holds; empty when the head holds
     /// the whole result.
     #[wasm_bindgen(getter)]
-    pub fn counts(&self) -> Vec<u32> {
-        self.counts.clone()
+    pub fn counts(&self) -> js_sys::Uint32Array {
+        js_sys::Uint32Array::from(self.counts.as_slice())
     }
 
     /// Per item, shelf after shelf in their new order: its `serverRank` (its index in the page's
     /// shelf); its `newRank` is its place in the shelf.
     #[wasm_bindgen(getter)]
-    pub fn ranks(&self) -> Vec<u32> {
-        self.ranks.clone()
+    pub fn ranks(&self) -> js_sys::Uint32Array {
+        js_sys::Uint32Array::from(self.ranks.as_slice())
     }
 
     /// Per item, its score as `JSON.parse` would read it from [`to_js`]'s text, NaN for `null`.
     #[wasm_bindgen(getter)]
-    pub fn scores(&self) -> Vec<f64> {
-        self.scores.clone()
+    pub fn scores(&self) -> js_sys::Float64Array {
+        js_sys::Float64Array::from(self.scores.as_slice())
     }
 }
 
@@ -890,7 +890,6 @@ fn json_text<T: Serialize>(value: &T) -> Result<String, JsValue> {
 
 /// Writes a value as plain JS objects (`null` for `None`), through JSON text and `JSON.parse`.
 pub fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    let text =
-        serde_json::to_string(value).map_err(|e| js_error(Error::Internal(format!("serializing the result: {e}"))))?;
+    let text = json_text(value)?;
     js_sys::JSON::parse(&text).map_err(|_| js_error(Error::Internal("parsing the result's JSON".into())))
 }

@@ -98,19 +98,19 @@ impl WasmRanker {
         Ok((ranker, file))
     }
 
-    fn rerank_page(&self, page: PageRef<'_>, options: &JsValue) -> Result<JsValue, JsValue> {
+    fn rerank_page(&self, page: PageRef<'_>, options: &JsValue) -> Result<RerankResult, JsValue> {
         let options = options_from_js(options).map_err(js_error)?;
-        let result = self.ranker()?.rerank(page, &options).map_err(js_error)?;
-        to_js(&result)
+        self.ranker()?.rerank(page, &options).map_err(js_error)
     }
 
     /// `page` is read as prepared (its features' own part kept) when `prepared` is set, else
-    /// as a page object read for this call.
+    /// as a page object read for this call; the promise resolves to `finish` of the result.
     fn rerank_page_async(
         &self,
         page: Rc<PreparedPage>,
         prepared: bool,
         options: &JsValue,
+        finish: fn(RerankResult) -> Result<JsValue, JsValue>,
     ) -> Result<js_sys::Promise, JsValue> {
         let options = options_from_js(options).map_err(js_error)?;
         let input = if prepared { PageRef::Prepared(&page) } else { PageRef::Page(page.page()) };
@@ -127,7 +127,7 @@ impl WasmRanker {
                     ranker.complete_rerank(page.page(), &options, pending)
                 }
             };
-            to_js(&result)
+            finish(result)
         }))
     }
 
@@ -136,17 +136,16 @@ impl WasmRanker {
     }
 
     /// The load arguments from JS: bytes, `sha256` and `backend` type-checked.
-    fn load_args(
-        bytes: &JsValue,
-        sha256: &JsValue,
-        backend: &JsValue,
-    ) -> Result<(Vec<u8>, Option<String>, Option<String>), JsValue> {
+    fn load_args(bytes: &JsValue, sha256: &JsValue, backend: &JsValue) -> Result<LoadArgs, JsValue> {
         let sha256 = optional_string(sha256, "sha256").map_err(|m| js_error(Error::InvalidOptions(m)))?;
         let backend = optional_string(backend, "backend").map_err(|m| js_error(Error::InvalidOptions(m)))?;
         let bytes = bytes_arg(bytes).map_err(js_error)?;
         Ok((bytes, sha256, backend))
     }
 }
+
+/// A model file's bytes, its expected `sha256` and the `backend` asked for.
+type LoadArgs = (Vec<u8>, Option<String>, Option<String>);
 
 #[wasm_bindgen]
 impl WasmRanker {
@@ -202,7 +201,7 @@ impl WasmRanker {
         #[wasm_bindgen(unchecked_param_type = "RerankOptions | undefined")] options: JsValue,
     ) -> Result<JsValue, JsValue> {
         let page: HomePage = from_js(&page, "page").map_err(js_error)?;
-        self.rerank_page(PageRef::Page(&page), &options)
+        to_js(&self.rerank_page(PageRef::Page(&page), &options)?)
     }
 
     /// `rerank` of a page prepared once (`PreparedPage`): the page is not read from JS again.
@@ -212,7 +211,7 @@ impl WasmRanker {
         page: &WasmPreparedPage,
         #[wasm_bindgen(unchecked_param_type = "RerankOptions | undefined")] options: JsValue,
     ) -> Result<JsValue, JsValue> {
-        self.rerank_page(PageRef::Prepared(&page.page()), &options)
+        to_js(&self.rerank_page(PageRef::Prepared(&page.page()), &options)?)
     }
 
     /// `rerankPrepared` with the result packed (`PackedResult`), for the package to unpack.
@@ -222,9 +221,7 @@ impl WasmRanker {
         page: &WasmPreparedPage,
         #[wasm_bindgen(unchecked_param_type = "RerankOptions | undefined")] options: JsValue,
     ) -> Result<PackedResult, JsValue> {
-        let options = options_from_js(&options).map_err(js_error)?;
-        let result = self.ranker()?.rerank(PageRef::Prepared(&page.page()), &options).map_err(js_error)?;
-        packed(result)
+        packed(self.rerank_page(PageRef::Prepared(&page.page()), &options)?)
     }
 
     /// Reranks a page on the backend the setting picks, awaiting the GPU when it is used.
@@ -235,17 +232,18 @@ impl WasmRanker {
         #[wasm_bindgen(unchecked_param_type = "RerankOptions | undefined")] options: JsValue,
     ) -> Result<js_sys::Promise, JsValue> {
         let page: HomePage = from_js(&page, "page").map_err(js_error)?;
-        self.rerank_page_async(Rc::new(PreparedPage::new(page)), false, &options)
+        self.rerank_page_async(Rc::new(PreparedPage::new(page)), false, &options, |result| to_js(&result))
     }
 
-    /// `rerankAsync` of a prepared page.
-    #[wasm_bindgen(js_name = rerankPreparedAsync, unchecked_return_type = "Promise<RerankResult>")]
+    /// `rerankAsync` of a prepared page, the result packed (`PackedResult`) as by
+    /// `rerankPreparedPacked`.
+    #[wasm_bindgen(js_name = rerankPreparedAsync, unchecked_return_type = "Promise<PackedResult>")]
     pub fn rerank_prepared_async(
         &self,
         page: &WasmPreparedPage,
         #[wasm_bindgen(unchecked_param_type = "RerankOptions | undefined")] options: JsValue,
     ) -> Result<js_sys::Promise, JsValue> {
-        self.rerank_page_async(page.page(), true, &options)
+        self.rerank_page_async(page.page(), true, &options, |result| packed(result).map(JsValue::from))
     }
 
     /// Like `rerank`, with JSON text in and out.
