@@ -129,7 +129,8 @@ fn reorder_shelves(shelves: &mut Vec<(ShelfResult, Vec<&Item>)>, page: &HomePage
 
 fn dedup<'p>(shelves: &mut [(ShelfResult, Vec<&'p Item>)], page: &'p HomePage, removed: &mut Vec<RemovedItem>) {
     // Item id → shelf id where it is shown (both borrowed from the page).
-    let mut shown: HashMap<&'p str, &'p str, FastHash> = HashMap::default();
+    let mut shown: HashMap<&'p str, &'p str, FastHash> =
+        HashMap::with_capacity_and_hasher(page.item_count(), FastHash::default());
     for (shelf, items) in shelves.iter_mut() {
         let spec = &page.shelves[shelf.server_rank];
         let min_items = spec.min_items.unwrap_or(0);

@@ -14,6 +14,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use crate::event::{Action, SessionEvent};
+use crate::features::FastHash;
 use crate::page::{HomePage, ItemType};
 use crate::profile::StoredEvent;
 
@@ -196,34 +197,38 @@ impl SessionState {
     /// Learns the embeddings of a page's items and resolves held events that were waiting for them.
     pub(crate) fn learn_page(&mut self, page: &HomePage) {
         for (_, _, item) in page.items() {
-            // An item first known from an event's embedding learns its artist from the page.
-            if let (Some(known), Some(artist)) = (self.cache.get_mut(&item.id), &item.artist_id) {
-                known.artist.get_or_insert_with(|| Arc::from(artist.as_str()));
-            }
-            if self.cache.get(&item.id).is_none() {
-                self.cache.insert(
+            match self.cache.get_mut(&item.id) {
+                // An item first known from an event's embedding learns its artist from the page.
+                Some(known) => {
+                    if let Some(artist) = &item.artist_id {
+                        known.artist.get_or_insert_with(|| Arc::from(artist.as_str()));
+                    }
+                }
+                None => self.cache.insert(
                     &item.id,
                     KnownItem {
                         embedding: item.embedding.as_slice().into(),
                         item_type: item.item_type,
                         artist: item.artist_id.as_deref().map(Arc::from),
                     },
-                );
+                ),
             }
         }
         for ev in self.events.iter_mut() {
-            if let (Some(item), Some(k)) = (ev.item.as_mut(), self.cache.get(&ev.item_id)) {
-                if item.artist.is_none() {
-                    item.artist.clone_from(&k.artist);
+            let Some(k) = self.cache.get(&ev.item_id) else { continue };
+            match ev.item.as_mut() {
+                Some(item) => {
+                    if item.artist.is_none() {
+                        item.artist.clone_from(&k.artist);
+                    }
                 }
-                continue;
-            }
-            if let Some(k) = self.cache.get(&ev.item_id) {
-                ev.item = Some(KnownItem {
-                    item_type: ev.event_type.unwrap_or(k.item_type),
-                    artist: ev.event_artist.clone().or_else(|| k.artist.clone()),
-                    ..k.clone()
-                });
+                None => {
+                    ev.item = Some(KnownItem {
+                        item_type: ev.event_type.unwrap_or(k.item_type),
+                        artist: ev.event_artist.clone().or_else(|| k.artist.clone()),
+                        ..k.clone()
+                    })
+                }
             }
         }
     }
@@ -292,13 +297,13 @@ fn wipe_events(events: Vec<HeldEvent>) {
 #[derive(Debug, Clone)]
 struct ItemCache {
     capacity: usize,
-    map: HashMap<String, KnownItem>,
+    map: HashMap<String, KnownItem, FastHash>,
     order: VecDeque<String>,
 }
 
 impl ItemCache {
     fn new(capacity: usize) -> Self {
-        ItemCache { capacity, map: HashMap::new(), order: VecDeque::new() }
+        ItemCache { capacity, map: HashMap::default(), order: VecDeque::new() }
     }
 
     fn get(&self, id: &str) -> Option<&KnownItem> {
@@ -325,7 +330,7 @@ impl ItemCache {
     }
 
     fn clear(&mut self) {
-        self.map = HashMap::new();
+        self.map = HashMap::default();
         self.order = VecDeque::new();
     }
 }

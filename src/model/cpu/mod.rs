@@ -259,11 +259,10 @@ impl CpuModel {
     /// Per candidate layer, the cross-attention keys and values of the session tokens in `s`.
     fn cross_keys_values(&self, ls: usize, scratch: &mut Scratch) {
         let Scratch { s, session_kv, xq, .. } = scratch;
-        session_kv.clear();
-        for layer in &self.net.cand_layers {
-            let (mut k, mut v) = (Vec::new(), Vec::new());
-            Linear::forward_all(&[&layer.cross_attn.k, &layer.cross_attn.v], s, ls, xq, &mut [&mut k, &mut v]);
-            session_kv.push((k, v));
+        // The buffers of the last session are reused (each output is resized and overwritten).
+        session_kv.resize_with(self.net.cand_layers.len(), Default::default);
+        for (layer, (k, v)) in self.net.cand_layers.iter().zip(session_kv.iter_mut()) {
+            Linear::forward_all(&[&layer.cross_attn.k, &layer.cross_attn.v], s, ls, xq, &mut [k, v]);
         }
     }
 
