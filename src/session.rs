@@ -14,7 +14,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use crate::event::{Action, SessionEvent};
-use crate::features::FastHash;
 use crate::page::{HomePage, ItemType};
 use crate::profile::StoredEvent;
 
@@ -297,7 +296,7 @@ fn wipe_events(events: Vec<HeldEvent>) {
 #[derive(Debug, Clone)]
 struct ItemCache {
     capacity: usize,
-    map: HashMap<String, KnownItem, FastHash>,
+    map: HashMap<String, KnownItem>,
     order: VecDeque<String>,
 }
 
