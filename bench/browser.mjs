@@ -19,6 +19,7 @@ const options = {
 };
 
 const loadBefore = loadavg()[0];
+const commit = commitLabel();
 const server = await serve(ROOT);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -50,7 +51,7 @@ if (readme > 0) {
     "<!-- begin:bench-browser-results (written by `node bench/browser.mjs --readme README.md`) -->",
     "<!-- end:bench-browser-results -->", [
       `**Chromium** ${result.chromium} (headless), module \`${result.wasm}\`, onnxruntime-web ${result.ortVersion} in the same ` +
-        `page; run at commit ${commitLabel()} on ${new Date().toISOString().slice(0, 10)}, 1-minute load average ` +
+        `page; run at commit ${commit} on ${new Date().toISOString().slice(0, 10)}, 1-minute load average ` +
         `${loadBefore.toFixed(2)} before and ${loadavg()[0].toFixed(2)} after.`,
       "",
       ...table(result.rows),

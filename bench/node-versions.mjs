@@ -49,6 +49,7 @@ const at = args.indexOf("--readme");
 const readme = at >= 0 ? args.splice(at, 2)[1] ?? "README.md" : null;
 const nodes = args.length ? args : [process.execPath];
 const shapes = process.env.HOMERANK_BENCH_SHAPES ?? "200x64,1000x64";
+const commit = commitLabel();
 const runs = nodes.map((node) => {
   console.error(`bench under ${node} …`);
   return run(node, shapes);
@@ -57,7 +58,7 @@ const lines = table(runs);
 console.log(lines.join("\n"));
 if (readme) {
   writeBlock(readme, BEGIN, END, [
-    `Run at commit ${commitLabel()} on ${new Date().toISOString().slice(0, 10)}, one Node after the other; each row's ratios ` +
+    `Run at commit ${commit} on ${new Date().toISOString().slice(0, 10)}, one Node after the other; each row's ratios ` +
       "come from that Node's own run, with homerank and onnxruntime-web interleaved.",
     "",
     ...lines,

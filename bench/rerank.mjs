@@ -43,6 +43,7 @@ console.log(JSON.stringify({ ms: performance.now() - t1, importMs: t1 - t0 }));`
 
 async function main() {
   const line = (o) => console.log(JSON.stringify(o));
+  const commit = commitLabel();
   const loadBefore = loadavg()[0];
   const cold = coldStart();
   const coldMs = cold.ms;
@@ -80,7 +81,7 @@ async function main() {
   }
   const mem = process.memoryUsage();
   line({ bench: "memory", peak_linear_memory_mb: +(peakLinear / 2 ** 20).toFixed(2), rss_mb: +(mem.rss / 2 ** 20).toFixed(1) });
-  const run = { rows, sizes, modelBytes, coldMs, importMs: cold.importMs, peakLinear, wasm: ranker.stats().wasm, ortVersion: ort.version, loads: [loadBefore, loadavg()[0]] };
+  const run = { commit, rows, sizes, modelBytes, coldMs, importMs: cold.importMs, peakLinear, wasm: ranker.stats().wasm, ortVersion: ort.version, loads: [loadBefore, loadavg()[0]] };
   console.log(`\nmodel ${ranker.modelId}, wasm ${run.wasm}, cold start ${coldMs.toFixed(1)} ms, peak linear memory ${(peakLinear / 2 ** 20).toFixed(2)} MiB`);
   console.log(table(rows).join("\n"));
   const readme = process.argv.indexOf("--readme");
@@ -98,7 +99,8 @@ export const git = (...args) => {
 /**
  * The commit a run measured, marked when the working tree differs from it — README.md aside,
  * which the benches themselves write (`npm run bench` runs the browser half after the Node half
- * has written its block).
+ * has written its block). Taken when a run starts: an edit made while it runs is not what it
+ * measured.
  */
 export const commitLabel = () =>
   git("rev-parse", "--short", "HEAD") +
@@ -123,7 +125,7 @@ function writeReadme(path, run) {
   const missed = unmet(run.rows, { coldMs: run.coldMs });
   writeBlock(path, BEGIN, END, [
     `**Node** ${process.versions.node}, module \`${run.wasm}\`, onnxruntime-web ${run.ortVersion ?? "–"}; run at commit ` +
-      `${commitLabel()} on ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores, 1-minute load average ` +
+      `${run.commit} on ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores, 1-minute load average ` +
       `${run.loads[0].toFixed(2)} before and ${run.loads[1].toFixed(2)} after (the bench itself keeps one core busy).`,
     "",
     ...table(run.rows),
