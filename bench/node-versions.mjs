@@ -2,8 +2,8 @@
 // table of what each measured: which wasm module the package picked there, homerank's p50s and
 // onnxruntime-web's, each ratio from the same run (its contenders interleaved, as always).
 //
-//   bash bench/fetch-node.sh 22 24
-//   node bench/node-versions.mjs [--readme README.md] node target/node/22/bin/node target/node/24/bin/node
+//   bash bench/fetch-node.sh 22 24 26
+//   node bench/node-versions.mjs [--readme README.md] node target/node/22/bin/node target/node/24/bin/node target/node/26/bin/node
 //
 // Why: the module depends on the engine (Node 20 validates only the simd128 one; relaxed SIMD is
 // on by default from Node 22), and so does onnxruntime-web's speed, so one Node says little.
