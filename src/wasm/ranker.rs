@@ -103,14 +103,14 @@ impl WasmRanker {
         self.ranker()?.rerank(page, &options).map_err(js_error)
     }
 
-    /// `page` is read as prepared (its features' own part kept) when `prepared` is set, else
-    /// as a page object read for this call; the promise resolves to `finish` of the result.
+    /// `page` is read as prepared (its features' own part kept) when `prepared` is set, and the
+    /// promise resolves to the result packed (`PackedResult`, as `rerankPreparedPacked` gives
+    /// it); else it is read as a page object for this call and the result comes as JS objects.
     fn rerank_page_async(
         &self,
         page: Rc<PreparedPage>,
         prepared: bool,
         options: &JsValue,
-        finish: fn(RerankResult) -> Result<JsValue, JsValue>,
     ) -> Result<js_sys::Promise, JsValue> {
         let options = options_from_js(options).map_err(js_error)?;
         let input = if prepared { PageRef::Prepared(&page) } else { PageRef::Page(page.page()) };
@@ -127,7 +127,11 @@ impl WasmRanker {
                     ranker.complete_rerank(page.page(), &options, pending)
                 }
             };
-            finish(result)
+            if prepared {
+                packed(result).map(JsValue::from)
+            } else {
+                to_js(&result)
+            }
         }))
     }
 
@@ -232,7 +236,7 @@ impl WasmRanker {
         #[wasm_bindgen(unchecked_param_type = "RerankOptions | undefined")] options: JsValue,
     ) -> Result<js_sys::Promise, JsValue> {
         let page: HomePage = from_js(&page, "page").map_err(js_error)?;
-        self.rerank_page_async(Rc::new(PreparedPage::new(page)), false, &options, |result| to_js(&result))
+        self.rerank_page_async(Rc::new(PreparedPage::new(page)), false, &options)
     }
 
     /// `rerankAsync` of a prepared page, the result packed (`PackedResult`) as by
@@ -243,7 +247,7 @@ impl WasmRanker {
         page: &WasmPreparedPage,
         #[wasm_bindgen(unchecked_param_type = "RerankOptions | undefined")] options: JsValue,
     ) -> Result<js_sys::Promise, JsValue> {
-        self.rerank_page_async(page.page(), true, &options, |result| packed(result).map(JsValue::from))
+        self.rerank_page_async(page.page(), true, &options)
     }
 
     /// Like `rerank`, with JSON text in and out.
